@@ -1,1 +1,33 @@
-"""placeholder"""
+"""Korean named-entity recognition with a multi-task (POS + NER) Bi-LSTM, as a transformers model."""
+
+from transformers import AutoConfig, AutoModelForTokenClassification
+
+from .configuration_mtl_bilstm import MTLBiLSTMConfig
+from .crf import ConditionalRandomField
+from .modeling_mtl_bilstm import (
+    MTLBiLSTMForTokenClassification,
+    MTLBiLSTMPreTrainedModel,
+    MTLBiLSTMTokenClassifierOutput,
+)
+from .tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
+
+# Local use: the Auto classes resolve "mtl_bilstm" without trust_remote_code.
+AutoConfig.register(MTLBiLSTMConfig.model_type, MTLBiLSTMConfig, exist_ok=True)
+AutoModelForTokenClassification.register(MTLBiLSTMConfig, MTLBiLSTMForTokenClassification, exist_ok=True)
+# Hub use: save_pretrained writes `auto_map` and copies the modeling files, so the saved folder loads
+# with trust_remote_code=True where this package is not installed.
+MTLBiLSTMConfig.register_for_auto_class()
+MTLBiLSTMForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
+MTLBiLSTMTokenizer.register_for_auto_class()
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConditionalRandomField",
+    "DataCollatorForMTLBiLSTM",
+    "MTLBiLSTMConfig",
+    "MTLBiLSTMForTokenClassification",
+    "MTLBiLSTMPreTrainedModel",
+    "MTLBiLSTMTokenClassifierOutput",
+    "MTLBiLSTMTokenizer",
+]

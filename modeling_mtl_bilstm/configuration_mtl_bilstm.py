@@ -1,0 +1,196 @@
+"""Configuration of the multi-task (POS + NER) Bi-LSTM tagger."""
+
+import math
+
+from transformers import PreTrainedConfig
+
+TASKS = ("pos", "ner")
+
+
+class MTLBiLSTMConfig(PreTrainedConfig):
+    r"""
+    Configuration of [`MTLBiLSTMForTokenClassification`]: morpheme embeddings (plus an optional CNN over
+    the syllables of each morpheme) feed a shared Bi-LSTM, whose output feeds one Bi-LSTM and one
+    classification head per task (POS tagging and NER). Training minimises the weighted sum of the
+    present tasks' losses.
+
+    Args:
+        vocab_size (`int`, defaults to 20000): number of morpheme ids (padding and unknown included).
+        embedding_dim (`int`, defaults to 100): size of the morpheme embeddings.
+        char_vocab_size (`int`, defaults to 0): number of syllable (or jamo) ids; 0 disables the
+            syllable features, and the model then takes no `char_ids`.
+        char_embedding_dim (`int`, defaults to 30): size of the syllable embeddings.
+        char_cnn_filters (`int`, defaults to 50): output channels of the syllable CNN (max-pooled).
+        char_cnn_kernel_size (`int`, defaults to 3): width of the syllable CNN's window.
+        shared_hidden_size (`int`, defaults to 200): hidden size per direction of the shared Bi-LSTM.
+        shared_num_layers (`int`, defaults to 1): layers of the shared Bi-LSTM.
+        pos_hidden_size (`int`, defaults to 100): hidden size per direction of the POS task's Bi-LSTM.
+        ner_hidden_size (`int`, defaults to 100): hidden size per direction of the NER task's Bi-LSTM.
+        task_num_layers (`int`, defaults to 1): layers of each task's Bi-LSTM (0: heads read the shared
+            Bi-LSTM directly).
+        dropout (`float`, defaults to 0.5): dropout on embeddings and between recurrent layers.
+        tasks (`tuple[str, ...]`, defaults to `("pos", "ner")`): the trained tasks; `("pos", "ner")` is the
+            multi-task model, `("ner",)` and `("pos",)` the single-task baselines. Absent tasks build no
+            parameters.
+        use_crf (`bool` or `dict[str, bool]`, defaults to `{"pos": False, "ner": True}`): whether a task's
+            head is a linear-chain CRF; a single bool applies to every task.
+        loss_weights (`dict[str, float]`, defaults to 1.0 per task): weight of each task's loss in the
+            joint loss.
+        pos_id2label / ner_id2label (`dict[int, str]`): tag names of each present task; the inverse maps
+            `pos_label2id` / `ner_label2id` are derived.
+        pad_token_id (`int`, defaults to 0): id of the padding morpheme and padding syllable.
+        initializer_range (`float`, defaults to 0.1): half-width of the uniform init of embeddings.
+
+    Example:
+
+    ```python
+    >>> from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification
+    >>> config = MTLBiLSTMConfig(pos_id2label={0: "NNG", 1: "JKS"}, ner_id2label={0: "O", 1: "B-PS", 2: "I-PS"})
+    >>> model = MTLBiLSTMForTokenClassification(config)
+    ```"""
+
+    model_type = "mtl_bilstm"
+
+    vocab_size: int = 20000
+    embedding_dim: int = 100
+    char_vocab_size: int = 0
+    char_embedding_dim: int = 30
+    char_cnn_filters: int = 50
+    char_cnn_kernel_size: int = 3
+    shared_hidden_size: int = 200
+    shared_num_layers: int = 1
+    pos_hidden_size: int = 100
+    ner_hidden_size: int = 100
+    task_num_layers: int = 1
+    dropout: float = 0.5
+    tasks: tuple[str, ...] | list[str] = TASKS
+    use_crf: bool | dict[str, bool] | None = None
+    loss_weights: dict[str, float] | None = None
+    pos_id2label: dict[int, str] | None = None
+    ner_id2label: dict[int, str] | None = None
+    pad_token_id: int = 0
+    initializer_range: float = 0.1
+
+    def __post_init__(self, **kwargs):
+        # Derived maps are rebuilt below; drop stale copies that come back from a saved config.json.
+        kwargs.pop("pos_label2id", None)
+        kwargs.pop("ner_label2id", None)
+        self.tasks = self._validated_tasks(self.tasks)
+        self.use_crf = self._per_task_flags(self.use_crf)
+        self.loss_weights = self._validated_loss_weights(self.loss_weights)
+        self.pos_id2label = _int_keyed("pos_id2label", self.pos_id2label)
+        self.ner_id2label = _int_keyed("ner_id2label", self.ner_id2label)
+        self._validate_sizes()
+        if self.ner_id2label is not None and "id2label" not in kwargs:
+            # The standard token-classification fields describe the NER head, so that pipelines and
+            # tools that read `config.id2label` see the entity tags.
+            kwargs["id2label"] = dict(self.ner_id2label)
+            kwargs["label2id"] = {label: i for i, label in self.ner_id2label.items()}
+        super().__post_init__(**kwargs)
+
+    @property
+    def pos_label2id(self) -> dict[str, int] | None:
+        return None if self.pos_id2label is None else {v: k for k, v in self.pos_id2label.items()}
+
+    @property
+    def ner_label2id(self) -> dict[str, int] | None:
+        return None if self.ner_id2label is None else {v: k for k, v in self.ner_id2label.items()}
+
+    def num_tags(self, task: str) -> int:
+        """Number of tags of `task` ("pos" or "ner")."""
+        id2label = self.task_id2label(task)
+        if id2label is None:
+            raise ValueError(f"MTLBiLSTMConfig: task {task!r} is trained but `{task}_id2label` is not set.")
+        return len(id2label)
+
+    def task_id2label(self, task: str) -> dict[int, str] | None:
+        if task not in TASKS:
+            raise ValueError(f"Unknown task: expected one of {TASKS}, received {task!r}.")
+        return self.pos_id2label if task == "pos" else self.ner_id2label
+
+    @staticmethod
+    def _validated_tasks(tasks) -> tuple[str, ...]:
+        if isinstance(tasks, str):
+            tasks = (tasks,)
+        tasks = tuple(tasks)
+        unknown = [t for t in tasks if t not in TASKS]
+        if not tasks or unknown or len(set(tasks)) != len(tasks):
+            raise ValueError(
+                f"MTLBiLSTMConfig.tasks: expected a non-empty subset of {TASKS} without repeats, received {tasks!r}."
+            )
+        # Canonical order, so ("ner", "pos") and ("pos", "ner") are the same model.
+        return tuple(t for t in TASKS if t in tasks)
+
+    def _per_task_flags(self, use_crf) -> dict[str, bool]:
+        if use_crf is None:
+            use_crf = {"pos": False, "ner": True}
+        if isinstance(use_crf, bool):
+            return {task: use_crf for task in self.tasks}
+        if not isinstance(use_crf, dict) or any(k not in TASKS for k in use_crf):
+            raise ValueError(
+                f"MTLBiLSTMConfig.use_crf: expected a bool or a dict with keys in {TASKS}, received {use_crf!r}."
+            )
+        return {task: bool(use_crf.get(task, False)) for task in self.tasks}
+
+    def _validated_loss_weights(self, loss_weights) -> dict[str, float]:
+        if loss_weights is None:
+            loss_weights = {}
+        if not isinstance(loss_weights, dict) or any(k not in TASKS for k in loss_weights):
+            raise ValueError(
+                f"MTLBiLSTMConfig.loss_weights: expected a dict with keys in {TASKS}, received {loss_weights!r}."
+            )
+        weights = {task: float(loss_weights.get(task, 1.0)) for task in self.tasks}
+        if any(not math.isfinite(w) or w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+            raise ValueError(
+                "MTLBiLSTMConfig.loss_weights: expected finite non-negative weights, at least one positive, "
+                f"received {weights!r}."
+            )
+        return weights
+
+    def _validate_sizes(self):
+        positive = ("vocab_size", "embedding_dim", "shared_hidden_size", "shared_num_layers", "pos_hidden_size", "ner_hidden_size")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"MTLBiLSTMConfig.{name}: expected a positive int, received {value!r}.")
+        non_negative = ("char_vocab_size", "task_num_layers", "pad_token_id")
+        for name in non_negative:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"MTLBiLSTMConfig.{name}: expected an int >= 0, received {value!r}.")
+        if self.char_vocab_size:
+            for name in ("char_embedding_dim", "char_cnn_filters", "char_cnn_kernel_size"):
+                value = getattr(self, name)
+                if not isinstance(value, int) or value < 1:
+                    raise ValueError(f"MTLBiLSTMConfig.{name}: expected a positive int, received {value!r}.")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"MTLBiLSTMConfig.dropout: expected a float in [0, 1), received {self.dropout!r}.")
+        if self.pad_token_id >= self.vocab_size:
+            raise ValueError(
+                f"MTLBiLSTMConfig.pad_token_id: expected an id below vocab_size={self.vocab_size}, "
+                f"received {self.pad_token_id}."
+            )
+
+
+def _int_keyed(name: str, id2label) -> dict[int, str] | None:
+    """Restores int keys after a JSON round trip and checks the ids are exactly 0..n-1."""
+    if id2label is None:
+        return None
+    if isinstance(id2label, (list, tuple)):
+        id2label = dict(enumerate(id2label))
+    if not isinstance(id2label, dict) or not id2label:
+        raise ValueError(f"MTLBiLSTMConfig.{name}: expected a non-empty dict id -> tag, received {id2label!r}.")
+    try:
+        mapping = {int(key): str(value) for key, value in id2label.items()}
+    except (TypeError, ValueError):
+        raise ValueError(f"MTLBiLSTMConfig.{name}: expected integer ids as keys, received {list(id2label)!r}.")
+    if sorted(mapping) != list(range(len(mapping))):
+        raise ValueError(
+            f"MTLBiLSTMConfig.{name}: expected ids 0..{len(mapping) - 1}, received {sorted(mapping)!r}."
+        )
+    if len(set(mapping.values())) != len(mapping):
+        raise ValueError(f"MTLBiLSTMConfig.{name}: expected distinct tag names, received {list(mapping.values())!r}.")
+    return dict(sorted(mapping.items()))
+
+
+__all__ = ["MTLBiLSTMConfig"]
