@@ -50,6 +50,8 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     ```"""
 
     model_type = "mtl_bilstm"
+    # Trainer's evaluation keeps only the logits: per-task losses are scalars, not per-token outputs.
+    keys_to_ignore_at_inference = ["ner_loss", "pos_loss", "hidden_states"]
 
     vocab_size: int = 20000
     embedding_dim: int = 100

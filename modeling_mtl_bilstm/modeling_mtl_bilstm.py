@@ -218,7 +218,6 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         ner_labels: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-        **kwargs,
     ) -> MTLBiLSTMTokenClassifierOutput | tuple:
         r"""
         Args:

@@ -162,28 +162,24 @@ class MTLBiLSTMTokenizer:
         (batch, longest sentence, longest morpheme)."""
         if return_tensors != "pt":
             raise ValueError(f"return_tensors: expected 'pt', received {return_tensors!r}.")
-        batch_size = len(features)
         seq_len = max(len(f["input_ids"]) for f in features)
+        # Pad as Python lists and convert once: far cheaper than one small tensor per morpheme.
         batch = {
-            "input_ids": torch.full((batch_size, seq_len), self.pad_token_id, dtype=torch.long),
-            "attention_mask": torch.zeros((batch_size, seq_len), dtype=torch.long),
+            "input_ids": [f["input_ids"] + [self.pad_token_id] * (seq_len - len(f["input_ids"])) for f in features],
+            "attention_mask": [[1] * len(f["input_ids"]) + [0] * (seq_len - len(f["input_ids"])) for f in features],
         }
         if "char_ids" in features[0]:
             max_chars = max(len(chars) for f in features for chars in f["char_ids"])
-            batch["char_ids"] = torch.full((batch_size, seq_len, max_chars), self.pad_token_id, dtype=torch.long)
+            empty = [self.pad_token_id] * max_chars
+            batch["char_ids"] = [
+                [chars + [self.pad_token_id] * (max_chars - len(chars)) for chars in f["char_ids"]]
+                + [empty] * (seq_len - len(f["char_ids"]))
+                for f in features
+            ]
         for name in ("pos_labels", "ner_labels"):
             if name in features[0]:
-                batch[name] = torch.full((batch_size, seq_len), IGNORE_INDEX, dtype=torch.long)
-        for row, feature in enumerate(features):
-            length = len(feature["input_ids"])
-            batch["input_ids"][row, :length] = torch.as_tensor(feature["input_ids"])
-            batch["attention_mask"][row, :length] = 1
-            if "char_ids" in batch:
-                for col, chars in enumerate(feature["char_ids"]):
-                    batch["char_ids"][row, col, : len(chars)] = torch.as_tensor(chars)
-            for name in ("pos_labels", "ner_labels"):
-                if name in batch:
-                    batch[name][row, :length] = torch.as_tensor(feature[name])
+                batch[name] = [f[name] + [IGNORE_INDEX] * (seq_len - len(f[name])) for f in features]
+        batch = {name: torch.tensor(rows, dtype=torch.long) for name, rows in batch.items()}
         return BatchEncoding(batch)
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> tuple[str, str]:

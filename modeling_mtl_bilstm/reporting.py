@@ -1,0 +1,136 @@
+"""Results of a training run or comparison: per-seed metrics -> mean/std, results.json, results.md, a figure."""
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+RESULTS_JSON = "results.json"
+RUN_INFO_JSON = "run_info.json"
+RESULTS_MD = "results.md"
+RESULTS_PNG = "results.png"
+# Single-task baseline each multi-task variant is compared with.
+BASELINES = {"mtl": "ner", "mtl_crf": "ner_crf", "mtl_no_crf": "ner_no_crf"}
+
+
+def summarize_runs(per_seed: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """`{model: {seed: metrics}}` -> `{model: {"seeds": ..., "mean": ..., "std": ...}}` over the scalar
+    metrics (sample standard deviation; 0.0 for a single seed)."""
+    summary = {}
+    for key, seeds in per_seed.items():
+        names = sorted({name for m in seeds.values() for name, v in m.items() if _is_number(v)})
+        mean, std = {}, {}
+        for name in names:
+            values = [m[name] for m in seeds.values() if name in m]
+            mean[name] = statistics.fmean(values)
+            std[name] = statistics.stdev(values) if len(values) > 1 else 0.0
+        summary[key] = {"seeds": seeds, "mean": mean, "std": std}
+    return summary
+
+
+def ner_f1_deltas(results: dict[str, dict]) -> dict[str, dict]:
+    """Multi-task minus single-task NER F1 (mean over seeds, and per seed where both ran it)."""
+    deltas = {}
+    for mtl_key, ner_key in BASELINES.items():
+        if mtl_key in results and ner_key in results and "ner_f1" in results[mtl_key]["mean"]:
+            common = sorted(set(results[mtl_key]["seeds"]) & set(results[ner_key]["seeds"]), key=int)
+            deltas[f"{mtl_key}-{ner_key}"] = {
+                "mean": results[mtl_key]["mean"]["ner_f1"] - results[ner_key]["mean"]["ner_f1"],
+                "per_seed": {
+                    s: results[mtl_key]["seeds"][s]["ner_f1"] - results[ner_key]["seeds"][s]["ner_f1"] for s in common
+                },
+            }
+    return deltas
+
+
+def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> str:
+    """The comparison table, mean ± std over seeds, percentages for the scores."""
+    entity_types = sorted(
+        {name[4:-3] for r in results.values() for name in r["mean"] if name.startswith("ner_") and name.endswith("_f1")}
+        - {""}
+    )
+    columns = [("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R"), ("pos_accuracy", "POS acc")]
+    columns += [(f"ner_{t}_f1", f"{t} F1") for t in entity_types]
+    lines = []
+    if run_info:
+        lines.append(
+            f"Dataset: `{run_info.get('dataset')}`; seeds: {', '.join(next(iter(results.values()))['seeds'])}; "
+            f"wall time: {run_info.get('wall_seconds', 0) / 60:.1f} min; test split scores (%), mean ± std.\n"
+        )
+    header = ["model", *[title for _, title in columns], "train s", "train tok/s"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    for key, summary in results.items():
+        cells = [key]
+        for name, _ in columns:
+            cells.append(_mean_std(summary, name, scale=100, digits=2))
+        cells.append(_mean_std(summary, "train_seconds", scale=1, digits=0))
+        cells.append(_mean_std(summary, "train_tokens_per_second", scale=1, digits=0))
+        lines.append("| " + " | ".join(cells) + " |")
+    for name, delta in ner_f1_deltas(results).items():
+        per_seed = ", ".join(f"seed {s}: {100 * d:+.2f}" for s, d in delta["per_seed"].items())
+        lines.append(f"\nNER F1 delta {name.replace('-', ' − ')}: **{100 * delta['mean']:+.2f}** points ({per_seed}).")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(output_dir: str | Path, results: dict[str, dict], run_info: dict) -> None:
+    """Writes results.json (the per-model summaries), run_info.json, results.md and results.png."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / RESULTS_JSON).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    info = {**run_info, "ner_f1_deltas": ner_f1_deltas(results)}
+    (output_dir / RUN_INFO_JSON).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (output_dir / RESULTS_MD).write_text(results_markdown(results, run_info), encoding="utf-8")
+    plot_results(results, output_dir / RESULTS_PNG)
+
+
+def plot_results(results: dict[str, dict], path: str | Path) -> None:
+    """Test NER F1 per model with error bars (std over seeds), and dev F1 per epoch (mean over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ner_models = [key for key, r in results.items() if "ner_f1" in r["mean"]]
+    figure, (bars, curves) = plt.subplots(1, 2, figsize=(11, 4))
+    means = [100 * results[k]["mean"]["ner_f1"] for k in ner_models]
+    stds = [100 * results[k]["std"]["ner_f1"] for k in ner_models]
+    bars.bar(ner_models, means, yerr=stds, capsize=6, color="#4c72b0")
+    for x, (m, s) in enumerate(zip(means, stds)):
+        bars.annotate(f"{m:.1f}±{s:.1f}", (x, m + s), ha="center", va="bottom", fontsize=9)
+    bars.set_ylabel("test NER F1 (%)")
+    bars.set_title("NER F1 per model (mean ± std over seeds)")
+    if means:
+        bars.set_ylim(max(0, min(means) - 10), min(100, max(means) + max(stds) + 5))
+    for key in ner_models:
+        curve = _mean_curve(results[key]["seeds"], "ner_f1")
+        if curve:
+            curves.plot(list(curve), [100 * v for v in curve.values()], marker=".", label=key)
+    curves.set_xlabel("epoch")
+    curves.set_ylabel("dev NER F1 (%)")
+    curves.set_title("Dev NER F1 per epoch (mean over seeds)")
+    if ner_models:
+        curves.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _mean_curve(seeds: dict[str, dict], name: str) -> dict[float, float]:
+    by_epoch = {}
+    for metrics in seeds.values():
+        for point in metrics.get("dev_curve", []):
+            if name in point:
+                by_epoch.setdefault(round(point["epoch"]), []).append(point[name])
+    return {epoch: statistics.fmean(values) for epoch, values in sorted(by_epoch.items())}
+
+
+def _mean_std(summary: dict, name: str, scale: float, digits: int) -> str:
+    if name not in summary["mean"]:
+        return "–"
+    mean, std = scale * summary["mean"][name], scale * summary["std"][name]
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

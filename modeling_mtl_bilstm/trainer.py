@@ -1,0 +1,93 @@
+"""Trainer glue for the multi-task model: per-task loss logging, logits -> tag ids, and metrics."""
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from transformers import EvalPrediction, Trainer
+
+from .modeling_mtl_bilstm import IGNORE_INDEX, MTLBiLSTMForTokenClassification
+
+# Order of the label tensors Trainer hands back (TrainingArguments.label_names).
+LABEL_NAMES = ["pos_labels", "ner_labels"]
+# Order of the task logits in the model output (fields of MTLBiLSTMTokenClassifierOutput).
+OUTPUT_TASK_ORDER = ("ner", "pos")
+
+
+class MTLBiLSTMTrainer(Trainer):
+    """A `Trainer` that also logs the mean NER and POS losses of the training steps since the last log."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._task_loss_sums: dict[str, torch.Tensor] = {}
+        self._task_loss_steps = 0
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        if model.training:
+            for task in OUTPUT_TASK_ORDER:
+                task_loss = outputs.get(f"{task}_loss")
+                if task_loss is not None:
+                    total = self._task_loss_sums.get(task, 0.0)
+                    self._task_loss_sums[task] = total + task_loss.detach()
+            self._task_loss_steps += 1
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self._task_loss_steps:
+            for task, total in self._task_loss_sums.items():
+                # Mean over ranks as well as steps, like the logged joint loss.
+                mean = self.accelerator.reduce(total / self._task_loss_steps, reduction="mean")
+                logs[f"{task}_loss"] = round(mean.item(), 4)
+            self._task_loss_sums, self._task_loss_steps = {}, 0
+        super().log(logs, start_time)
+
+
+def output_tasks(model: MTLBiLSTMForTokenClassification) -> list[str]:
+    """The tasks whose logits appear, in order, in the model's output tuple."""
+    return [task for task in OUTPUT_TASK_ORDER if task in model.config.tasks]
+
+
+def make_preprocess_logits_for_metrics(model: MTLBiLSTMForTokenClassification) -> Callable:
+    """Reduces each batch's logits to tag ids before Trainer accumulates them (Viterbi for CRF heads,
+    argmax otherwise), so evaluation keeps (batch, seq) ints instead of (batch, seq, tags) floats."""
+    tasks = output_tasks(model)
+
+    def preprocess_logits_for_metrics(logits, labels):
+        logits = logits if isinstance(logits, tuple) else (logits,)
+        labels = labels if isinstance(labels, tuple) else (labels,)
+        # Every sentence has a label at each real position, so the labelled positions are the mask.
+        mask = next(lab for lab in labels if lab is not None) != IGNORE_INDEX
+        return tuple(model.decode_logits(task, task_logits, mask) for task, task_logits in zip(tasks, logits))
+
+    return preprocess_logits_for_metrics
+
+
+def make_compute_metrics(model: MTLBiLSTMForTokenClassification, metric) -> Callable[[EvalPrediction], dict]:
+    """`compute_metrics` for Trainer: turns tag ids into tag names, drops -100 positions and scores them
+    with `metric` (the repository's `korean_ner_pos` evaluate module, or anything with its interface)."""
+    tasks = output_tasks(model)
+    id2label = {task: model.config.task_id2label(task) for task in tasks}
+
+    def compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
+        predictions = prediction.predictions
+        predictions = predictions if isinstance(predictions, tuple) else (predictions,)
+        label_ids = prediction.label_ids if isinstance(prediction.label_ids, tuple) else (prediction.label_ids,)
+        labels_by_task = dict(zip(("pos", "ner"), label_ids))
+        inputs = {}
+        for task, predicted in zip(tasks, predictions):
+            gold = labels_by_task[task]
+            pred_tags, gold_tags = _tag_sequences(np.asarray(predicted), np.asarray(gold), id2label[task])
+            inputs[f"{task}_predictions"], inputs[f"{task}_references"] = pred_tags, gold_tags
+        return metric.compute(**inputs)
+
+    return compute_metrics
+
+
+def _tag_sequences(predicted: np.ndarray, gold: np.ndarray, id2label: dict[int, str]):
+    predictions, references = [], []
+    for pred_row, gold_row in zip(predicted, gold):
+        keep = gold_row != IGNORE_INDEX
+        predictions.append([id2label[int(i)] for i in pred_row[keep]])
+        references.append([id2label[int(i)] for i in gold_row[keep]])
+    return predictions, references
