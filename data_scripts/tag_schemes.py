@@ -25,7 +25,7 @@ class TagSequenceError(ValueError):
         self.position = position
         self.expected = expected
         self.found = found
-        super().__init__(f"expected {expected}, found {found}")
+        super().__init__(f"expected {expected}; found {found}")
 
 
 def detect_tag_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:

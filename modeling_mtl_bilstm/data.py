@@ -3,7 +3,6 @@ with a dataset card, ready for ``DatasetDict.push_to_hub`` or ``datasets.load_da
 
 import os
 from pathlib import Path
-from typing import Union
 
 import datasets
 from datasets.info import DatasetInfosDict
@@ -94,7 +93,7 @@ def export_to_parquet(
     )
     splits = datasets.SplitDict()
     for split, dataset in dataset_dict.items():
-        splits.add(datasets.SplitInfo(name=split, num_examples=dataset.num_rows))
+        splits.add(datasets.SplitInfo(name=split, num_bytes=dataset.data.nbytes, num_examples=dataset.num_rows))
     DatasetInfosDict({"default": datasets.DatasetInfo(features=features, splits=splits)}).to_dataset_card_data(
         card_data
     )

@@ -130,7 +130,10 @@ def cache_dir(tmp_path):
 @pytest.fixture(scope="module")
 def klp2016(tmp_path_factory):
     if not (KLP2016_DIR / "train.txt").is_file():
-        pytest.skip(f"KLP 2016 corpus not found at {KLP2016_DIR} (see its SOURCE.md for where to get it)")
+        pytest.skip(
+            f"KLP 2016 corpus not found at {KLP2016_DIR}: put the files 2016klp/ner.{{train,dev,test}} of "
+            "https://github.com/kmounlp/NER there as train.txt, dev.txt, test.txt"
+        )
     return load_korean_ner("klp2016", data_dir=KLP2016_DIR, cache_dir=tmp_path_factory.mktemp("klp2016_cache"))
 
 
@@ -206,7 +209,7 @@ def test_conll_eojeol_column_text_comments_and_docstart(tmp_path, cache_dir):
     path = write_file(tmp_path / "train.tsv", text)
     dataset = load_korean_ner("conll", data_files={"train": str(path)}, cache_dir=cache_dir)["train"]
     assert dataset.num_rows == 2
-    assert dataset["text"] == [text for text, _ in SENTENCES]
+    assert dataset["text"] == [sentence_text for sentence_text, _ in SENTENCES]
     assert dataset["word_ids"] == [[index - 1 for index, *_ in rows] for _, rows in SENTENCES]
     assert ner_names(dataset) == GOLD_NER
 
@@ -237,17 +240,7 @@ def test_splits_and_label_ordering(tmp_path, cache_dir):
     )
     assert list(dataset) == ["train", "validation"]
     assert dataset["train"].features["ner_tags"].feature.names == ["O", "B-DT", "I-DT", "B-PS", "I-PS", "B-TI", "I-TI"]
-    assert dataset["train"].features["pos_tags"].feature.names == [
-        "EF",
-        "EP",
-        "JKB",
-        "JKO",
-        "JX",
-        "NNG",
-        "NNP",
-        "SF",
-        "VV",
-    ]
+    assert dataset["train"].features["pos_tags"].feature.names == "EF EP JKB JKO JX NNG NNP SF VV".split()
     # I-PS never occurs in train, but PS does: I-PS is a known label.
     assert ner_names(dataset["validation"])[0][:2] == ["B-PS", "I-PS"]
 
