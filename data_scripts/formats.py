@@ -1,0 +1,311 @@
+"""Readers for the two file layouts of morpheme-level Korean NER corpora.
+
+* ``klp``: the KLP 2016 layout (kmounlp/NER, folder ``2016klp``). Each sentence is a
+  ``; <raw sentence>`` line, a ``$<sentence with <surface:TYPE> marks>`` line, then one
+  ``<eojeol index>\\t<morpheme>\\t<POS>\\t<NER>`` line per morpheme; sentences are separated
+  by a blank line. The eojeol index is 1-based.
+* ``conll``: one ``<morpheme> <POS> <NER>`` line per morpheme, tab- or whitespace-separated,
+  optionally preceded by a 1-based eojeol index column; blank lines separate sentences.
+  ``#`` comment lines and ``-DOCSTART-`` lines before a sentence are skipped, and a
+  CoNLL-U style ``# text = <raw sentence>`` comment gives the sentence text.
+
+Readers check the layout only; tag sequences are checked and converted in
+``tag_schemes``. A reader yields one item per sentence: the ``Sentence``, or the
+``CorpusFormatError`` that makes it unreadable, so that the caller decides whether to
+raise or to skip it. Problems with the whole file (not UTF-8, no sentence) are raised.
+"""
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KLP_FIELDS = "eojeol index, morpheme, POS tag, NER tag"
+CONLL_FIELDS = "morpheme, POS tag, NER tag"
+CONLL_FIELDS_BY_COUNT = {3: CONLL_FIELDS, 4: KLP_FIELDS}
+UNKNOWN_WORD_ID = -1
+
+_EOJEOL_INDEX = re.compile(r"[0-9]+")
+
+
+class CorpusFormatError(ValueError):
+    """A corpus file does not follow its format. The message names the file, the line, the
+    line itself and what was expected there."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        line_number: int | None,
+        line: str | bytes | None,
+        expected: str,
+        found: str,
+    ):
+        self.path = Path(path)
+        self.line_number = line_number
+        self.line = line
+        self.expected = expected
+        self.found = found
+        location = str(path) if line_number is None else f"{path}, line {line_number}"
+        message = f"{location}: expected {expected}; found {found}"
+        if line is not None:
+            message += f": {line!r}"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int  # 1-based
+    raw: str  # as in the file, without the final "\n"
+    content: str  # without the line ending
+
+
+@dataclass
+class Sentence:
+    path: Path
+    tokens: list[str]
+    pos_tags: list[str]
+    ner_tags: list[str]  # as written in the file, in whatever tag scheme it uses
+    word_ids: list[int]  # 0-based eojeol index of each morpheme, UNKNOWN_WORD_ID if the file has none
+    text: str  # the raw sentence, "" if the file does not give it
+    lines: list[Line]  # the line of each morpheme, for error messages
+
+
+@dataclass
+class _ColumnLayout:
+    """The number of columns of a CoNLL file (3, or 4 with the eojeol index), fixed by its
+    first morpheme line."""
+
+    count: int | None = None
+
+    def names(self) -> str:
+        return CONLL_FIELDS_BY_COUNT.get(self.count, f"{CONLL_FIELDS}, optionally after an eojeol index")
+
+
+@dataclass
+class _Block:
+    """The lines of one sentence: a run of non-blank lines."""
+
+    lines: list[Line] = field(default_factory=list)
+    problems: list[CorpusFormatError] = field(default_factory=list)
+
+
+def read_klp(path: str | Path) -> Iterator[Sentence | CorpusFormatError]:
+    """Yields the sentences of a KLP 2016 file (see the module docstring)."""
+    path = Path(path)
+    yield from _read_blocks(path, lambda block: _parse_klp_block(path, block))
+
+
+def read_conll(path: str | Path) -> Iterator[Sentence | CorpusFormatError]:
+    """Yields the sentences of a CoNLL-style column file (see the module docstring)."""
+    path = Path(path)
+    layout = _ColumnLayout()
+    yield from _read_blocks(path, lambda block: _parse_conll_block(path, block, layout))
+
+
+def _read_blocks(path: Path, parse_block) -> Iterator[Sentence | CorpusFormatError]:
+    found_any = False
+    for block in _sentence_blocks(path):
+        try:
+            sentence = parse_block(block)
+        except CorpusFormatError as error:
+            yield error
+            found_any = True
+        else:
+            if sentence is not None:
+                yield sentence
+                found_any = True
+    if not found_any:
+        raise CorpusFormatError(path, None, None, "at least one sentence", "none")
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line_end = data.find(b"\n", error.start)
+        line = data[line_start : len(data) if line_end == -1 else line_end]
+        line_number = data.count(b"\n", 0, error.start) + 1
+        raise CorpusFormatError(
+            path, line_number, line, "UTF-8 text", f"byte {data[error.start]:#04x}, which is not UTF-8"
+        ) from error
+
+
+def _sentence_blocks(path: Path) -> list[_Block]:
+    """Splits a file into runs of non-blank lines, checking line endings on the way.
+
+    The first line sets the file's line ending (CRLF or LF); a line breaking it, or a
+    carriage return inside a line, is a problem of the sentence it belongs to. A blank line
+    with such a problem belongs to the sentence it closes (or to the next one at the start).
+    """
+    text = _decode(path)
+    raw_lines = text.split("\n")
+    terminated = text.endswith("\n")
+    if terminated:
+        raw_lines.pop()  # the empty string after the final newline
+    crlf = bool(raw_lines) and raw_lines[0].endswith("\r")
+
+    blocks: list[_Block] = []
+    current = _Block()
+    orphan_problems: list[CorpusFormatError] = []
+    for index, raw in enumerate(raw_lines):
+        number = index + 1
+        ends_in_cr = raw.endswith("\r")
+        content = raw[:-1] if crlf and ends_in_cr else raw
+        unterminated_last_line = not terminated and index == len(raw_lines) - 1
+        problem = None
+        if crlf and not ends_in_cr and not unterminated_last_line:
+            problem = CorpusFormatError(
+                path, number, raw, "a CRLF line ending like the first line of the file", "a bare LF"
+            )
+        elif "\r" in content:
+            problem = CorpusFormatError(
+                path,
+                number,
+                raw,
+                "no '\\r' before the CRLF line ending"
+                if crlf
+                else "no '\\r' (the file's first line ends in a bare LF)",
+                f"'\\r' at column {content.index(chr(13)) + 1}",
+            )
+
+        if content.strip():
+            current.lines.append(Line(number, raw, content))
+            if problem:
+                current.problems.append(problem)
+            continue
+        if problem:
+            if current.lines:
+                current.problems.append(problem)
+            elif blocks:
+                blocks[-1].problems.append(problem)
+            else:
+                orphan_problems.append(problem)
+        if current.lines:
+            blocks.append(current)
+            current = _Block()
+    if current.lines:
+        blocks.append(current)
+    if blocks:
+        blocks[0].problems[:0] = orphan_problems
+    return blocks
+
+
+def _parse_klp_block(path: Path, block: _Block) -> Sentence:
+    if block.problems:
+        raise block.problems[0]
+    header, *rest = block.lines
+    if not header.content.startswith("; "):
+        raise CorpusFormatError(
+            path,
+            header.number,
+            header.raw,
+            "a '; <raw sentence>' line opening the sentence",
+            "another line",
+        )
+    text = header.content[2:]
+    if not rest or not rest[0].content.startswith("$"):
+        line = rest[0] if rest else header
+        raise CorpusFormatError(
+            path, line.number, line.raw, "a '$<annotated sentence>' line after the ';' line", "another line"
+        )
+    morpheme_lines = rest[1:]
+    if not morpheme_lines:
+        raise CorpusFormatError(
+            path, rest[0].number, rest[0].raw, f"morpheme lines ({KLP_FIELDS}) after the '$' line", "none"
+        )
+
+    sentence = Sentence(path, [], [], [], [], text, morpheme_lines)
+    for line in morpheme_lines:
+        fields = _split_fields(path, line, separator="\t", names=KLP_FIELDS, counts=(4,))
+        index, token, pos_tag, ner_tag = fields
+        sentence.word_ids.append(_eojeol_index(path, line, index, sentence.word_ids))
+        sentence.tokens.append(token)
+        sentence.pos_tags.append(pos_tag)
+        sentence.ner_tags.append(ner_tag)
+    _check_last_eojeol(path, sentence)
+    return sentence
+
+
+def _parse_conll_block(path: Path, block: _Block, layout: _ColumnLayout) -> Sentence | None:
+    """Returns None for a block of comment and -DOCSTART- lines only."""
+    if block.problems:
+        raise block.problems[0]
+    text = ""
+    lines = block.lines
+    # Comment and -DOCSTART- lines may only precede the morphemes (as in CoNLL-U): a "#" line
+    # after the first morpheme is a morpheme line whose token is "#".
+    while lines and (lines[0].content.startswith("#") or lines[0].content.split()[0] == "-DOCSTART-"):
+        comment = lines[0].content.lstrip("#").strip()
+        if comment.startswith("text ="):
+            text = comment[len("text =") :].strip()
+        lines = lines[1:]
+    if not lines:
+        return None
+
+    sentence = Sentence(path, [], [], [], [], text, lines)
+    for line in lines:
+        fields = _split_fields(
+            path,
+            line,
+            separator="\t" if "\t" in line.content else None,
+            names=layout.names(),
+            counts=(layout.count,) if layout.count else tuple(CONLL_FIELDS_BY_COUNT),
+        )
+        layout.count = len(fields)
+        *index, token, pos_tag, ner_tag = fields
+        if index:
+            sentence.word_ids.append(_eojeol_index(path, line, index[0], sentence.word_ids))
+        else:
+            sentence.word_ids.append(UNKNOWN_WORD_ID)
+        sentence.tokens.append(token)
+        sentence.pos_tags.append(pos_tag)
+        sentence.ner_tags.append(ner_tag)
+    if text and layout.count == 4:
+        _check_last_eojeol(path, sentence)
+    return sentence
+
+
+def _split_fields(path: Path, line: Line, separator: str | None, names: str, counts: tuple[int, ...]) -> list[str]:
+    fields = [field.strip() for field in line.content.split(separator)]
+    if len(fields) not in counts:
+        how = "tab-separated" if separator == "\t" else "tab- or space-separated"
+        expected = " or ".join(str(count) for count in counts)
+        raise CorpusFormatError(path, line.number, line.raw, f"{expected} {how} fields ({names})", f"{len(fields)}")
+    for position, value in enumerate(fields, start=1):
+        if not value:
+            raise CorpusFormatError(
+                path, line.number, line.raw, f"a non-empty field {position} ({names})", "an empty one"
+            )
+    return fields
+
+
+def _eojeol_index(path: Path, line: Line, value: str, previous_word_ids: list[int]) -> int:
+    """Converts a 1-based eojeol index to a 0-based word id, checking that it starts at 1
+    and then stays or grows by one from morpheme to morpheme."""
+    if not _EOJEOL_INDEX.fullmatch(value):
+        raise CorpusFormatError(path, line.number, line.raw, "an integer eojeol index", repr(value))
+    word_id = int(value) - 1
+    allowed = (previous_word_ids[-1], previous_word_ids[-1] + 1) if previous_word_ids else (0,)
+    if word_id not in allowed:
+        expected = " or ".join(str(allowed_id + 1) for allowed_id in allowed)
+        raise CorpusFormatError(path, line.number, line.raw, f"eojeol index {expected}", value)
+    return word_id
+
+
+def _check_last_eojeol(path: Path, sentence: Sentence) -> None:
+    """The eojeol indexes must cover exactly the space-separated words of the sentence text."""
+    word_count = len(sentence.text.split())
+    if sentence.word_ids[-1] + 1 != word_count:
+        line = sentence.lines[-1]
+        raise CorpusFormatError(
+            path,
+            line.number,
+            line.raw,
+            f"the last eojeol index to be {word_count}, the number of words in the sentence text",
+            str(sentence.word_ids[-1] + 1),
+        )
