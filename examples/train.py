@@ -25,7 +25,7 @@ import evaluate
 import torch
 import transformers
 from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy, SaveStrategy, get_last_checkpoint
 
 from modeling_mtl_bilstm import (
     DataCollatorForMTLBiLSTM,
@@ -113,13 +113,13 @@ class MTLTrainingArguments(TrainingArguments):
     per_device_train_batch_size: int = field(default=32)
     per_device_eval_batch_size: int = field(default=128)
     max_grad_norm: float = field(default=5.0)
-    eval_strategy: str = field(default="epoch")
-    save_strategy: str = field(default="epoch")
-    logging_strategy: str = field(default="epoch")
+    eval_strategy: IntervalStrategy | str = field(default="epoch")
+    save_strategy: SaveStrategy | str = field(default="epoch")
+    logging_strategy: IntervalStrategy | str = field(default="epoch")
     save_total_limit: int | None = field(default=1)
     load_best_model_at_end: bool = field(default=True)
     train_sampling_strategy: str = field(default="group_by_length")
-    report_to: str | list[str] | None = field(default="none")
+    report_to: None | str | list[str] = field(default="none")
     dataloader_drop_last: bool = field(default=False)
 
 
@@ -139,6 +139,12 @@ def check_arguments(experiment, data_args, training_args):
         raise SystemExit("--dataset klp2016 needs --data_dir, a folder with train.txt, dev.txt and test.txt.")
     if data_args.dataset == "conll" and not data_args.train_file:
         raise SystemExit("--dataset conll needs --train_file (and --validation_file, --test_file where you have them).")
+    resume = training_args.resume_from_checkpoint
+    if resume and resume != "last":
+        if not Path(resume).is_dir():
+            raise SystemExit(f"--resume_from_checkpoint: expected 'last' or a checkpoint folder, received {resume!r}.")
+        if experiment.compare or len(experiment.seeds) > 1:
+            raise SystemExit("--resume_from_checkpoint PATH resumes one run: use 'last' with --compare or several seeds.")
     if experiment.compare and experiment.task != "mtl":
         raise SystemExit("--compare trains mtl, ner and pos itself: drop --task.")
 
@@ -199,11 +205,21 @@ def run_plan(experiment, model_args):
     return plan
 
 
+def resume_checkpoint(resume_from_checkpoint: str | None, run_dir: Path) -> str | None:
+    """`--resume_from_checkpoint PATH` resumes from PATH; `--resume_from_checkpoint last` from each
+    run's latest checkpoint under --output_dir (what an interrupted --compare needs)."""
+    if not resume_from_checkpoint:
+        return None
+    if resume_from_checkpoint != "last":
+        return resume_from_checkpoint
+    return get_last_checkpoint(str(run_dir)) if run_dir.exists() else None
+
+
 def train_one(key, tasks, use_crf, seed, experiment, model_args, training_args, tokenizer, encoded, label_names, metric):
     """Trains one model with one seed; returns its test metrics, dev curve and the trainer."""
     run_dir = Path(training_args.output_dir) / "runs" / key / f"seed{seed}"
     finished = run_dir / "run_result.json"
-    if finished.exists() and training_args.resume_from_checkpoint:
+    if finished.exists() and training_args.resume_from_checkpoint == "last":
         logger.info("%s seed %d already finished: reusing %s", key, seed, finished)
         return json.loads(finished.read_text()), None
 
@@ -236,7 +252,7 @@ def train_one(key, tasks, use_crf, seed, experiment, model_args, training_args, 
         preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(model),
         callbacks=callbacks,
     )
-    checkpoint = get_last_checkpoint(str(run_dir)) if run_dir.exists() and training_args.resume_from_checkpoint else None
+    checkpoint = resume_checkpoint(training_args.resume_from_checkpoint, run_dir)
     if checkpoint:
         logger.info("%s seed %d: resuming from %s", key, seed, checkpoint)
     train_output = trainer.train(resume_from_checkpoint=checkpoint)
@@ -298,7 +314,7 @@ def main(argv=None):
                 best = (score, key, seed)
                 if trainer.is_world_process_zero():
                     shutil.rmtree(output_dir / "best_model", ignore_errors=True)
-                    trainer.save_model(str(output_dir / "best_model"))
+                trainer.save_model(str(output_dir / "best_model"))
     if training_args.process_index != 0:
         return
     results = summarize_runs(per_seed)

@@ -4,6 +4,7 @@ from transformers import AutoConfig, AutoModelForTokenClassification
 
 from .configuration_mtl_bilstm import MTLBiLSTMConfig
 from .crf import ConditionalRandomField
+from .data import export_to_parquet, load_korean_ner
 from .modeling_mtl_bilstm import (
     MTLBiLSTMForTokenClassification,
     MTLBiLSTMPreTrainedModel,
@@ -24,6 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConditionalRandomField",
+    "export_to_parquet",
+    "load_korean_ner",
     "DataCollatorForMTLBiLSTM",
     "MTLBiLSTMConfig",
     "MTLBiLSTMForTokenClassification",
