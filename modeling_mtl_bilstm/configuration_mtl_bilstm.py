@@ -36,6 +36,8 @@ class MTLBiLSTMConfig(PreTrainedConfig):
             head is a linear-chain CRF; a single bool applies to every task.
         loss_weights (`dict[str, float]`, defaults to 1.0 per task): weight of each task's loss in the
             joint loss.
+        pos_features_for_ner (`bool`, defaults to `False`): also feed the POS head's tag distribution to
+            the NER Bi-LSTM (a hierarchical variant of the paper's parallel heads); needs both tasks.
         pos_id2label / ner_id2label (`dict[int, str]`): tag names of each present task; the inverse maps
             `pos_label2id` / `ner_label2id` are derived.
         pad_token_id (`int`, defaults to 0): id of the padding morpheme and padding syllable.
@@ -68,6 +70,7 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     tasks: tuple[str, ...] | list[str] = TASKS
     use_crf: bool | dict[str, bool] | None = None
     loss_weights: dict[str, float] | None = None
+    pos_features_for_ner: bool = False
     pos_id2label: dict[int, str] | None = None
     ner_id2label: dict[int, str] | None = None
     pad_token_id: int = 0
@@ -83,6 +86,11 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         self.pos_id2label = _int_keyed("pos_id2label", self.pos_id2label)
         self.ner_id2label = _int_keyed("ner_id2label", self.ner_id2label)
         self._validate_sizes()
+        if self.pos_features_for_ner and self.tasks != TASKS:
+            raise ValueError(
+                f"MTLBiLSTMConfig.pos_features_for_ner: expected tasks {TASKS} (it feeds POS into NER), "
+                f"received tasks={self.tasks!r}."
+            )
         if self.ner_id2label is not None and "id2label" not in kwargs:
             # The standard token-classification fields describe the NER head, so that pipelines and
             # tools that read `config.id2label` see the entity tags.

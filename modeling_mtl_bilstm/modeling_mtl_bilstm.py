@@ -198,9 +198,10 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         self.shared_encoder = MTLBiLSTMEncoder(
             self.embeddings.output_size, config.shared_hidden_size, config.shared_num_layers, config.dropout
         )
-        self.heads = nn.ModuleDict(
-            {task: MTLBiLSTMTaskHead(config, task, self.shared_encoder.output_size) for task in config.tasks}
-        )
+        shared_size = self.shared_encoder.output_size
+        pos_feature_size = config.num_tags("pos") if config.pos_features_for_ner else 0
+        input_sizes = {"pos": shared_size, "ner": shared_size + pos_feature_size}
+        self.heads = nn.ModuleDict({task: MTLBiLSTMTaskHead(config, task, input_sizes[task]) for task in config.tasks})
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -239,8 +240,11 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
 
         labels = {"pos": pos_labels, "ner": ner_labels}
         logits, losses = {}, {}
-        for task, head in self.heads.items():
-            logits[task] = head(shared_states, lengths)
+        for task, head in self.heads.items():  # POS first: the NER head may read its tag distribution
+            inputs = shared_states
+            if task == "ner" and self.config.pos_features_for_ner:
+                inputs = torch.cat([shared_states, logits["pos"].softmax(dim=-1)], dim=-1)
+            logits[task] = head(inputs, lengths)
             if labels[task] is not None:
                 losses[task] = head.loss(logits[task], labels[task], attention_mask)
         loss = sum(self.config.loss_weights[task] * task_loss for task, task_loss in losses.items()) if losses else None

@@ -331,3 +331,14 @@ def test_remote_code_load_in_fresh_process_without_the_package(tester, tmp_path)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "REMOTE_OK" in result.stdout
+
+
+def test_pos_features_for_ner_feed_the_pos_distribution_to_the_ner_head(tester):
+    model = tiny_model(tester, pos_features_for_ner=True).train()
+    assert model.heads["ner"].encoder.lstm.input_size == 2 * 10 + len(POS_TAGS)
+    batch = tester.batch()
+    model(**batch).ner_loss.backward()
+    # The NER loss now reaches the POS head through its tag distribution.
+    assert model.heads["pos"].classifier.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="pos_features_for_ner: expected tasks"):
+        tester.config(pos_features_for_ner=True, tasks=("ner",))
