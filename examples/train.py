@@ -35,7 +35,8 @@ from modeling_mtl_bilstm import (
     load_korean_ner,
 )
 from modeling_mtl_bilstm.model_card import write_model_card
-from modeling_mtl_bilstm.pretrained_embeddings import initialize_morpheme_embeddings
+from modeling_mtl_bilstm.kiwi_embeddings import write_kiwi_vectors
+from modeling_mtl_bilstm.pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
 from modeling_mtl_bilstm.reporting import summarize_runs, write_results
 from modeling_mtl_bilstm.trainer import (
     LABEL_NAMES,
@@ -100,6 +101,17 @@ class ModelArguments:
     ner_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the NER loss in the joint loss."})
     pretrained_embeddings: str | None = field(
         default=None, metadata={"help": "word2vec/fastText/GloVe text file to initialise morpheme embeddings."}
+    )
+    kiwi_embeddings: bool = field(
+        default=False,
+        metadata={"help": "Initialise morpheme embeddings from Kiwi's CoNg model (kiwipiepy_model, offline)."},
+    )
+    extend_vocabulary: bool = field(
+        default=False,
+        metadata={"help": "Add every morpheme of the pretrained vectors to the vocabulary, not only those seen in train."},
+    )
+    pos_features_for_ner: bool = field(
+        default=False, metadata={"help": "Multi-task models: feed the POS tag distribution to the NER Bi-LSTM."}
     )
 
 
@@ -167,6 +179,41 @@ def load_data(data_args):
     return corpus
 
 
+def pretrained_vectors(model_args, output_dir: Path) -> Path | None:
+    """The vector file that initialises morpheme embeddings: the user's, or Kiwi's (computed once
+    into --output_dir)."""
+    if model_args.pretrained_embeddings and model_args.kiwi_embeddings:
+        raise SystemExit("Choose one of --pretrained_embeddings and --kiwi_embeddings.")
+    if model_args.pretrained_embeddings:
+        return Path(model_args.pretrained_embeddings)
+    if not model_args.kiwi_embeddings:
+        return None
+    path = output_dir / f"kiwi_vectors_{model_args.embedding_dim}d.txt"
+    if not path.exists():
+        logger.info("Computing Kiwi CoNg morpheme vectors into %s", path)
+        write_kiwi_vectors(path.with_suffix(".partial"), dim=model_args.embedding_dim).rename(path)
+    return path
+
+
+def build_tokenizer(corpus, data_args, vectors_path: Path | None) -> MTLBiLSTMTokenizer:
+    """Vocabulary of the training split, plus (optionally) every morpheme of a pretrained vector file,
+    so that morphemes unseen in training still get a meaningful embedding."""
+    tokenizer = MTLBiLSTMTokenizer.build(
+        corpus["train"]["tokens"], min_frequency=data_args.min_frequency, char_unit=data_args.char_unit
+    )
+    if vectors_path is None:
+        return tokenizer
+    pretrained = read_vector_words(vectors_path)
+    extra = [word for word in pretrained if word not in tokenizer.morpheme_to_id]
+    logger.info("Vocabulary: %d training morphemes + %d from %s", tokenizer.vocab_size - 2, len(extra), vectors_path)
+    return MTLBiLSTMTokenizer(
+        tokenizer.id_to_morpheme[2:] + extra,
+        tokenizer.id_to_char[2:],
+        char_unit=tokenizer.char_unit,
+        max_chars_per_morpheme=tokenizer.max_chars_per_morpheme,
+    )
+
+
 def encode_corpus(corpus, tokenizer):
     def encode(example):
         return tokenizer.encode(example["tokens"], example["pos_tags"], example["ner_tags"])
@@ -188,6 +235,7 @@ def build_config(model_args, tokenizer, label_names, tasks, use_crf):
         task_num_layers=model_args.task_num_layers,
         dropout=model_args.dropout,
         tasks=tasks,
+        pos_features_for_ner=model_args.pos_features_for_ner and tasks == MODEL_TASKS["mtl"],
         use_crf={"ner": use_crf, "pos": model_args.pos_crf},
         loss_weights={"pos": model_args.pos_loss_weight, "ner": model_args.ner_loss_weight},
         pos_id2label=dict(enumerate(label_names["pos"])),
@@ -215,7 +263,9 @@ def resume_checkpoint(resume_from_checkpoint: str | None, run_dir: Path) -> str 
     return get_last_checkpoint(str(run_dir)) if run_dir.exists() else None
 
 
-def train_one(key, tasks, use_crf, seed, experiment, model_args, training_args, tokenizer, encoded, label_names, metric):
+def train_one(
+    key, tasks, use_crf, seed, experiment, model_args, training_args, tokenizer, encoded, label_names, metric, vectors_path
+):
     """Trains one model with one seed; returns its test metrics, dev curve and the trainer."""
     run_dir = Path(training_args.output_dir) / "runs" / key / f"seed{seed}"
     finished = run_dir / "run_result.json"
@@ -226,8 +276,8 @@ def train_one(key, tasks, use_crf, seed, experiment, model_args, training_args, 
     set_seed(seed)
     config = build_config(model_args, tokenizer, label_names, tasks, use_crf)
     model = MTLBiLSTMForTokenClassification(config)
-    if model_args.pretrained_embeddings:
-        initialize_morpheme_embeddings(model, tokenizer, model_args.pretrained_embeddings)
+    if vectors_path:
+        initialize_morpheme_embeddings(model, tokenizer, vectors_path)
     best_metric = "ner_f1" if "ner" in tasks else "pos_accuracy"
     args = training_args.to_dict()
     args.update(
@@ -293,9 +343,8 @@ def main(argv=None):
         "pos": corpus["train"].features["pos_tags"].feature.names,
         "ner": corpus["train"].features["ner_tags"].feature.names,
     }
-    tokenizer = MTLBiLSTMTokenizer.build(
-        corpus["train"]["tokens"], min_frequency=data_args.min_frequency, char_unit=data_args.char_unit
-    )
+    vectors_path = pretrained_vectors(model_args, Path(training_args.output_dir))
+    tokenizer = build_tokenizer(corpus, data_args, vectors_path if model_args.extend_vocabulary else None)
     encoded = encode_corpus(corpus, tokenizer)
     metric = evaluate.load(str(METRIC_PATH))
     output_dir = Path(training_args.output_dir)
@@ -306,7 +355,8 @@ def main(argv=None):
         for seed in experiment.seeds:
             logger.info("Training %s (tasks=%s, crf=%s), seed %d", key, tasks, use_crf, seed)
             result, trainer = train_one(
-                key, tasks, use_crf, seed, experiment, model_args, training_args, tokenizer, encoded, label_names, metric
+                key, tasks, use_crf, seed, experiment, model_args, training_args, tokenizer, encoded, label_names, metric,
+                vectors_path,
             )
             per_seed.setdefault(key, {})[str(seed)] = result
             score = result.get("dev_ner_f1", -math.inf)

@@ -16,7 +16,7 @@ def read_text_vectors(path: str | Path, wanted: set[str] | None = None) -> dict[
     with path.open(encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
             parts = line.rstrip("\n").rstrip(" ").split(" ")
-            if line_number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+            if line_number == 1 and _is_header(parts):
                 dim = int(parts[1])
                 continue
             if len(parts) < 2:
@@ -34,6 +34,19 @@ def read_text_vectors(path: str | Path, wanted: set[str] | None = None) -> dict[
             except ValueError:
                 raise ValueError(f"{path}:{line_number}: expected numbers after the word, received {line[:80]!r}.")
     return vectors
+
+
+def read_vector_words(path: str | Path) -> list[str]:
+    """The words of a text-format vector file, in file order (no vectors parsed)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        first = handle.readline()
+        words = [] if _is_header(first.split()) else [first.split(" ", 1)[0]]
+        words += [line.split(" ", 1)[0] for line in handle]
+    return [word for word in words if word.strip()]
+
+
+def _is_header(parts: list[str]) -> bool:
+    return len(parts) == 2 and all(p.isdigit() for p in parts)
 
 
 def initialize_morpheme_embeddings(model, tokenizer, path: str | Path) -> float:

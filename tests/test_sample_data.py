@@ -43,7 +43,7 @@ def test_known_sentence_is_written_in_klp_format():
 
 def test_card_statistics_match_the_files(splits):
     assert build_sample.statistics_table(splits) == build_sample.card_statistics()
-    assert [len(splits[split]) for split in SPLITS] == [587, 74, 69]
+    assert [len(splits[split]) for split in SPLITS] == [588, 73, 69]
     # The stratified split puts every entity type, even the rarest (TI), into every split.
     for split in SPLITS:
         assert {m.ner for s in splits[split] for m in s.morphemes} >= {f"B_{t}" for t in build_sample.ENTITY_TYPES}
@@ -93,5 +93,8 @@ def test_marked_line_rejects_unknown_entity_type():
 
 
 def test_rebuild_is_byte_identical():
-    pytest.importorskip("kiwipiepy", reason="kiwipiepy is needed to rebuild the sample")
+    kiwipiepy = pytest.importorskip("kiwipiepy", reason="kiwipiepy is needed to rebuild the sample")
+    if kiwipiepy.__version__ != "0.24.1":
+        # Another Kiwi release may analyse some sentences differently: the committed files say 0.24.1.
+        pytest.skip(f"the sample was built with kiwipiepy 0.24.1, this is {kiwipiepy.__version__}")
     assert build_sample.check(build_sample.build()) == []

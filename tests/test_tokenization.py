@@ -110,3 +110,13 @@ def test_pretrained_embeddings_errors_name_file_and_line(tmp_path):
     good_dim3.write_text("세종 1 2 3\n", encoding="utf-8")
     with pytest.raises(ValueError, match="expected vectors of the model's embedding_dim=4, received 3"):
         initialize_morpheme_embeddings(model, tokenizer, good_dim3)
+
+
+def test_read_vector_words_with_and_without_header(tmp_path):
+    from modeling_mtl_bilstm.pretrained_embeddings import read_vector_words
+
+    with_header = tmp_path / "a.txt"
+    with_header.write_text("2 2\n세종 1 2\n다 3 4\n", encoding="utf-8")
+    without = tmp_path / "b.txt"
+    without.write_text("세종 1 2\n다 3 4\n", encoding="utf-8")
+    assert read_vector_words(with_header) == ["세종", "다"] == read_vector_words(without)

@@ -280,7 +280,18 @@ def build() -> dict[str, list[KlpSentence]]:
         # Report every bad sentence at once so they can all be fixed in one pass.
         listing = "\n".join(message for _, message in sorted(problems))
         raise SampleError(f"{len(problems)} sentence(s) rejected:\n{listing}")
-    return splits
+    return with_train_covering_all_pos_tags(splits)
+
+
+def with_train_covering_all_pos_tags(splits: dict[str, list[KlpSentence]]) -> dict[str, list[KlpSentence]]:
+    """Moves validation/test sentences with a POS tag that train lacks into train: label ids come
+    from the train split, so such a tag would have no id (the loader rejects it)."""
+    train_tags = {m.pos for s in splits["train"] for m in s.morphemes}
+    moved = {split: [s for s in splits[split] if {m.pos for m in s.morphemes} - train_tags] for split in SPLITS[1:]}
+    result = {"train": splits["train"] + [s for split in SPLITS[1:] for s in moved[split]]}
+    for split in SPLITS[1:]:
+        result[split] = [s for s in splits[split] if s not in moved[split]]
+    return result
 
 
 def output_path(split: str) -> Path:
