@@ -16,7 +16,10 @@ setup(
     # installed as the sub-package modeling_mtl_bilstm.data_scripts.
     packages=["modeling_mtl_bilstm", "modeling_mtl_bilstm.data_scripts"],
     package_dir={"modeling_mtl_bilstm.data_scripts": "data_scripts"},
-    package_data={"modeling_mtl_bilstm.data_scripts": ["sample/*.txt", "sample/*.md"]},
+    package_data={
+        "modeling_mtl_bilstm": ["model_card_template.md"],
+        "modeling_mtl_bilstm.data_scripts": ["sample/*.txt", "sample/*.md"],
+    },
     install_requires=[
         "torch>=2.2",
         "transformers>=5.0",

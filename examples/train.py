@@ -18,7 +18,7 @@ import shutil
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import evaluate
@@ -133,6 +133,9 @@ class MTLTrainingArguments(TrainingArguments):
     train_sampling_strategy: str = field(default="group_by_length")
     report_to: None | str | list[str] = field(default="none")
     dataloader_drop_last: bool = field(default=False)
+    # On a machine without CUDA, train on CPU; under `accelerate launch --multi_gpu` this also makes
+    # the processes join one gloo group instead of each training alone.
+    use_cpu: bool = field(default=not torch.cuda.is_available())
 
 
 def parse_args(argv=None):
@@ -289,7 +292,9 @@ def train_one(
         greater_is_better=True,
         resume_from_checkpoint=None,
     )
-    args = MTLTrainingArguments(**{k: v for k, v in args.items() if k in MTLTrainingArguments.__dataclass_fields__})
+    # A plain TrainingArguments: Trainer pickles it into checkpoints, and this script's subclass
+    # may not be importable where the checkpoint is read.
+    args = TrainingArguments(**{f.name: args[f.name] for f in fields(TrainingArguments) if f.init and f.name in args})
     callbacks = [EarlyStoppingCallback(experiment.early_stopping_patience)] if experiment.early_stopping_patience else []
     trainer = MTLBiLSTMTrainer(
         model=model,
@@ -330,6 +335,13 @@ def train_one(
     return result, trainer
 
 
+def save_best_model(trainer, tokenizer, directory: Path):
+    """Model (safetensors + code) and tokenizer only: no pickled training_args.bin beside them."""
+    shutil.rmtree(directory, ignore_errors=True)
+    trainer.accelerator.unwrap_model(trainer.model).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+
+
 def main(argv=None):
     experiment, data_args, model_args, training_args = parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -363,8 +375,7 @@ def main(argv=None):
             if trainer is not None and (best is None or score > best[0]):
                 best = (score, key, seed)
                 if trainer.is_world_process_zero():
-                    shutil.rmtree(output_dir / "best_model", ignore_errors=True)
-                trainer.save_model(str(output_dir / "best_model"))
+                    save_best_model(trainer, tokenizer, output_dir / "best_model")
     if training_args.process_index != 0:
         return
     results = summarize_runs(per_seed)
