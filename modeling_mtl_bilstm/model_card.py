@@ -19,7 +19,7 @@ DATASETS = {
         "license": "other",
         "license_name": "klp2016-non-commercial",
         "description": "The KLP 2016 (Klpexpo 2016) Korean NER corpus: morphemes with Sejong POS tags and PS/LC/OG/DT/TI "
-        "entities. Its licence allows non-commercial use only, and so does this model's.",
+        "entities. Its licence allows non-commercial use only, and so does the licence of models trained on it.",
     },
     "conll": {"license": "other", "description": "A user-supplied corpus in CoNLL format (token, POS, NER columns)."},
 }
@@ -27,10 +27,13 @@ DATASETS = {
 
 def render_model_card(
     results: dict, run_info: dict, config: MTLBiLSTMConfig, num_parameters: int,
-    repo_id: str = DEFAULT_REPO_ID, revision: str = "main",
+    repo_id: str = DEFAULT_REPO_ID, revision: str = "main", results_figure: str | None = None,
 ) -> ModelCard:
     """The card of the model in `run_info["best_model"]`: metadata with a model-index holding that
-    checkpoint's measured test scores, and the comparison table of the whole run."""
+    checkpoint's measured test scores, and the comparison table of the whole run.
+
+    `repo_id` and `revision` go into the loading examples; `results_figure` is the path, relative to the
+    card, of the run's results figure (`results.png`), shown under the table when given."""
     dataset = run_info.get("dataset", "conll")
     dataset_info = DATASETS.get(dataset, DATASETS["conll"])
     best = run_info.get("best_model") or {}
@@ -68,6 +71,7 @@ def render_model_card(
     hyperparameters = {**arguments.get("model", {}), **arguments.get("training", {})}
     hyperparameters["seeds"] = arguments.get("experiment", {}).get("seeds")
     corpus = run_info.get("corpus", {})
+    ner_labels = list(config.ner_id2label.values()) if config.ner_id2label else []
     return ModelCard.from_template(
         card_data,
         template_path=str(TEMPLATE_PATH),
@@ -76,7 +80,9 @@ def render_model_card(
         revision=revision,
         best_model=best or None,
         config=config,
-        ner_labels=list(config.ner_id2label.values()) if config.ner_id2label else [],
+        architecture_diagram=architecture_diagram(config),
+        ner_labels=ner_labels,
+        entity_types=sorted({label[2:] for label in ner_labels if label != "O"}),
         pos_count=len(config.pos_id2label or {}),
         num_parameters=num_parameters,
         dataset=dataset,
@@ -84,7 +90,30 @@ def render_model_card(
         corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in corpus.items()),
         hyperparameters=hyperparameters,
         results_table=results_markdown(results, run_info),
+        results_figure=results_figure,
     )
+
+
+def architecture_diagram(config: MTLBiLSTMConfig) -> str:
+    """The network of `config` as monospace text: inputs, shared Bi-LSTM, then one branch per task."""
+    if config.char_vocab_size:
+        lines = ["morpheme ids ─► embedding ────┐", "syllable ids ─► syllable CNN ─┴─► shared Bi-LSTM"]
+    else:
+        lines = ["morpheme ids ─► embedding ─► shared Bi-LSTM"]
+    branches = []
+    for task in config.tasks:
+        head = f"{task.upper()} head ({'CRF' if config.use_crf[task] else 'softmax'})"
+        # task_num_layers == 0: the heads read the shared Bi-LSTM directly.
+        branches.append(f"{task.upper()} Bi-LSTM ─► {head}" if config.task_num_layers else head)
+    if len(branches) == 1:
+        lines[-1] += f" ─► {branches[0]}"
+        return "\n".join(lines)
+    # The branches hang off the fork drawn right after the shared Bi-LSTM.
+    fork_column = len(lines[-1]) + 2
+    lines[-1] += f" ─┬─► {branches[0]}"
+    lines += [" " * fork_column + f"├─► {branch}" for branch in branches[1:-1]]
+    lines.append(" " * fork_column + f"└─► {branches[-1]}")
+    return "\n".join(lines)
 
 
 def write_model_card(model_dir: str | Path, results: dict, run_info: dict, **kwargs) -> Path:

@@ -1,0 +1,266 @@
+"""Publishing on the Hugging Face Hub.
+
+A trained model goes up as one self-contained folder: safetensors weights, config and tokenizer files
+whose `auto_map` names the modeling code shipped beside them (so that it loads with
+`trust_remote_code=True` where this package is not installed), the model card rendered for the target
+repository and revision, and the run's results (results.json, results.png). A corpus goes up as
+Parquet files with a dataset card. Folders are built locally first, so that a dry run shows exactly
+what an upload would send.
+"""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from huggingface_hub import CommitInfo, HfApi, get_token
+from huggingface_hub.constants import DEFAULT_REVISION
+from transformers.dynamic_module_utils import get_imports, get_relative_imports
+
+from .data import PathLike, export_to_parquet, load_korean_ner
+from .model_card import DATASETS, render_model_card
+from .modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from .reporting import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON
+
+logger = logging.getLogger(__name__)
+
+BEST_MODEL_DIR = "best_model"
+CARD_FILE = "README.md"
+# Files that hold the auto_map of the remote-code classes.
+AUTO_MAP_FILES = ("config.json", "tokenizer_config.json")
+# Pickle-based files: loading one can run arbitrary code; safetensors holds weights safely.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# Trainer.save_model pickles its TrainingArguments beside the model. Loading does not need them and
+# the card lists the hyperparameters, so they are left out rather than refused.
+TRAINING_ARGS_FILE = "training_args.bin"
+# Run files that may sit in the model folder; the hub folder takes only results.json and results.png.
+RUN_FILES = (RESULTS_JSON, RUN_INFO_JSON, RESULTS_MD, RESULTS_PNG)
+PACKAGE_NAME = __name__.split(".")[0]
+# Corpora whose licence does not let us redistribute them.
+RESTRICTED_DATASETS = {
+    "klp2016": "the KLP 2016 corpus (kmounlp/NER) is licensed for non-commercial use only and its "
+    "licence does not allow redistributing it",
+}
+
+
+class RestrictedLicenseError(PermissionError):
+    """The corpus's licence does not allow publishing it."""
+
+
+def build_hub_folder(model_dir: PathLike, local_dir: PathLike, *, repo_id: str, revision: str = DEFAULT_REVISION) -> Path:
+    """Writes the Hub-ready folder of a trained model into `local_dir`.
+
+    Args:
+        model_dir: a training `--output_dir` of `examples/train.py` (with `best_model/` inside) or a
+            saved model folder itself; `results.json` and `run_info.json` are looked up in the model
+            folder, then in its parent.
+        local_dir: a new or empty folder, so that no stale file is uploaded with the model.
+        repo_id: the Hub repository, named in the card's loading examples.
+        revision: the branch the folder goes to, pinned in the card's loading examples.
+
+    Returns:
+        `local_dir` as a `Path`, holding the model's safetensors weights, config and tokenizer files,
+        modeling code, `README.md` (the card), `results.json` and, where the run made it, `results.png`.
+
+    Raises:
+        FileNotFoundError: no model, weights, run results or modeling code where expected.
+        FileExistsError: `local_dir` is not empty.
+        ValueError: pickle weights, or modeling code that does not load without this package.
+    """
+    model_path, run_dir = locate_run(model_dir)
+    model_files = [
+        path
+        for path in sorted(model_path.iterdir())
+        if path.is_file() and path.name not in (CARD_FILE, TRAINING_ARGS_FILE, *RUN_FILES)
+    ]
+    check_no_pickle(model_files, model_path)
+    if not any(path.suffix == ".safetensors" for path in model_files):
+        raise FileNotFoundError(
+            f"{model_path}: expected safetensors weights (model.safetensors); found {[p.name for p in model_files]}"
+        )
+    check_self_contained(model_path)
+    local_dir = _empty_folder(local_dir)
+    for path in model_files:
+        shutil.copy2(path, local_dir / path.name)
+    shutil.copy2(run_dir / RESULTS_JSON, local_dir / RESULTS_JSON)
+    figure = run_dir / RESULTS_PNG
+    if figure.is_file():
+        shutil.copy2(figure, local_dir / RESULTS_PNG)
+    results = json.loads((run_dir / RESULTS_JSON).read_text(encoding="utf-8"))
+    run_info = json.loads((run_dir / RUN_INFO_JSON).read_text(encoding="utf-8"))
+    model = MTLBiLSTMForTokenClassification.from_pretrained(local_dir)
+    card = render_model_card(
+        results, run_info, model.config, model.num_parameters(), repo_id=repo_id, revision=revision,
+        results_figure=RESULTS_PNG if figure.is_file() else None,
+    )
+    card.save(local_dir / CARD_FILE)
+    return local_dir
+
+
+def locate_run(model_dir: PathLike) -> tuple[Path, Path]:
+    """(model folder, folder with results.json and run_info.json) of a training --output_dir or of
+    its best_model/ folder."""
+    model_dir = Path(model_dir)
+    if (model_dir / BEST_MODEL_DIR / "config.json").is_file():
+        model_path = model_dir / BEST_MODEL_DIR
+    elif (model_dir / "config.json").is_file():
+        model_path = model_dir
+    else:
+        raise FileNotFoundError(
+            f"{model_dir}: expected a training --output_dir (with {BEST_MODEL_DIR}/config.json) or a saved "
+            "model folder (with config.json); found neither"
+        )
+    for run_dir in (model_path, model_path.parent):
+        if (run_dir / RESULTS_JSON).is_file() and (run_dir / RUN_INFO_JSON).is_file():
+            return model_path, run_dir
+    raise FileNotFoundError(
+        f"Expected {RESULTS_JSON} and {RUN_INFO_JSON} in {model_path} or {model_path.parent}: the card's scores "
+        "come from them (examples/train.py writes them in its --output_dir)"
+    )
+
+
+def check_no_pickle(paths: list[Path], folder: Path) -> None:
+    """Raises ValueError naming the pickle-based files among `paths` (files of `folder`)."""
+    pickled = [path.name for path in paths if path.suffix in PICKLE_SUFFIXES]
+    if pickled:
+        raise ValueError(
+            f"{folder} holds pickle files {pickled}: expected safetensors weights only. Save the model with "
+            "`model.save_pretrained(folder)` (safetensors by default) and point at that folder, not at a "
+            "Trainer checkpoint."
+        )
+
+
+def check_self_contained(folder: PathLike) -> None:
+    """Raises unless `folder` loads with `trust_remote_code=True` where this package is not installed:
+    every module named in the `auto_map` of config.json and tokenizer_config.json, and every module
+    those import relatively (as transformers resolves them), is a file of `folder`, and none imports
+    this package by name."""
+    folder = Path(folder)
+    pending = []
+    for name in AUTO_MAP_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder}: expected {name}, written by save_pretrained; not found")
+        auto_map = json.loads(path.read_text(encoding="utf-8")).get("auto_map")
+        if not auto_map:
+            raise ValueError(
+                f"{path}: expected an `auto_map` naming the modeling code; found none. Import "
+                f"{PACKAGE_NAME} before saving: it registers the classes for the Auto classes' remote code."
+            )
+        for references in auto_map.values():
+            for reference in references if isinstance(references, list) else [references]:
+                if reference:
+                    pending.append((reference.rsplit(".", 1)[0], path.name))
+
+    checked = set()
+    while pending:
+        module, needed_by = pending.pop()
+        if module in checked:
+            continue
+        checked.add(module)
+        module_file = folder / f"{module}.py"
+        if not module_file.is_file():
+            raise FileNotFoundError(f"{folder}: {needed_by} needs the module {module}.py, which is not in the folder")
+        if PACKAGE_NAME in get_imports(module_file):
+            raise ValueError(f"{module_file} imports {PACKAGE_NAME}: expected relative imports only")
+        pending += [(imported, module_file.name) for imported in get_relative_imports(module_file)]
+
+
+def build_dataset_folder(
+    dataset: str,
+    local_dir: PathLike,
+    *,
+    repo_id: str,
+    data_dir: PathLike | None = None,
+    allow_restricted_license: bool = False,
+) -> Path:
+    """Writes a corpus as Parquet files with a dataset card into `local_dir` (see `export_to_parquet`).
+
+    Args:
+        dataset: `"sample"`, `"klp2016"` or `"conll"`, as in `load_korean_ner`.
+        local_dir: a new or empty folder.
+        repo_id: the Hub repository; its name titles the card.
+        data_dir: the corpus folder (`klp2016`, `conll`; the bundled sample by default).
+        allow_restricted_license: publish a corpus whose licence restricts redistribution anyway,
+            for when you hold the rights to (a private repository, say).
+
+    Raises:
+        RestrictedLicenseError: the corpus's licence does not allow redistribution and
+            `allow_restricted_license` is False.
+    """
+    if dataset in RESTRICTED_DATASETS and not allow_restricted_license:
+        raise RestrictedLicenseError(
+            f"Refusing to publish {dataset!r}: {RESTRICTED_DATASETS[dataset]}. Pass --allow_restricted_license "
+            "(allow_restricted_license=True) only if you have the right to redistribute it."
+        )
+    dataset_info = DATASETS[dataset]
+    corpus = load_korean_ner(dataset, data_dir=data_dir)
+    return export_to_parquet(
+        corpus,
+        _empty_folder(local_dir),
+        dataset_name=repo_id.split("/")[-1],
+        license=dataset_info["license"],
+        description=dataset_info["description"],
+    )
+
+
+def push_model_folder(
+    folder: PathLike,
+    repo_id: str,
+    *,
+    revision: str = DEFAULT_REVISION,
+    private: bool | None = None,
+    commit_message: str = "Upload mtl-bilstm-ner model",
+    api: HfApi | None = None,
+) -> CommitInfo:
+    """Uploads a folder from `build_hub_folder` to the model repository `repo_id` (created if needed)
+    on branch `revision` (created from main if needed), in one commit.
+
+    `private` applies to a new repository only; None keeps the account's default. `api` defaults to
+    `HfApi()`, whose token comes from `HF_TOKEN` or `hf auth login`."""
+    folder = Path(folder)
+    check_no_pickle([path for path in folder.rglob("*") if path.is_file()], folder)
+    check_self_contained(folder)
+    return _push_folder(folder, repo_id, "model", revision, private, commit_message, api)
+
+
+def push_dataset_folder(
+    folder: PathLike,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    commit_message: str = "Upload Korean NER corpus",
+    api: HfApi | None = None,
+) -> CommitInfo:
+    """Uploads a folder from `build_dataset_folder` to the dataset repository `repo_id` (created if
+    needed) in one commit on main."""
+    return _push_folder(Path(folder), repo_id, "dataset", DEFAULT_REVISION, private, commit_message, api)
+
+
+def folder_files(folder: PathLike) -> list[tuple[str, int]]:
+    """(path relative to `folder`, size in bytes) of every file under `folder`, sorted."""
+    folder = Path(folder)
+    return sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob("*") if p.is_file())
+
+
+def _push_folder(
+    folder: Path, repo_id: str, repo_type: str, revision: str, private: bool | None, commit_message: str, api: HfApi | None
+) -> CommitInfo:
+    api = api or HfApi()
+    if api.token is None and get_token() is None:
+        raise PermissionError("No Hugging Face token: set HF_TOKEN or run `hf auth login`")
+    url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+    logger.info("Repository %s", url)
+    if revision != DEFAULT_REVISION:
+        api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
+    return api.upload_folder(
+        folder_path=folder, repo_id=repo_id, repo_type=repo_type, revision=revision, commit_message=commit_message
+    )
+
+
+def _empty_folder(path: PathLike) -> Path:
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise FileExistsError(f"{path}: expected a new or empty folder, so that no stale file is uploaded")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

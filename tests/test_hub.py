@@ -1,0 +1,450 @@
+"""Tests of publishing on the Hub (modeling_mtl_bilstm.hub, examples/push_to_hub.py,
+examples/push_dataset_to_hub.py), all offline: a tiny model trained on a hand-written corpus, its
+dry-run folder loaded with remote code in a fresh process, and uploads sent to a stand-in for the
+Hub API on 127.0.0.1."""
+
+import base64
+import importlib.util
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import datasets
+import huggingface_hub
+import pytest
+import torch
+from huggingface_hub import HfApi, ModelCard
+
+import modeling_mtl_bilstm
+from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer, load_korean_ner
+from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR
+from modeling_mtl_bilstm.hub import build_hub_folder, check_self_contained
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(modeling_mtl_bilstm.__file__).parent
+REPO_ID = "test-org/mtl-bilstm-ner-ko"
+REVISION = "v1.0"
+TINY = [
+    "--embedding_dim", "16", "--char_embedding_dim", "8", "--char_cnn_filters", "8",
+    "--shared_hidden_size", "16", "--task_hidden_size", "8", "--per_device_train_batch_size", "32",
+    "--learning_rate", "0.01", "--disable_tqdm", "true", "--torch_num_threads", "1",
+]
+MODELING_CODE = ["configuration_mtl_bilstm.py", "crf.py", "modeling_mtl_bilstm.py", "tokenization_mtl_bilstm.py"]
+HUB_MODEL_FILES = sorted(
+    ["README.md", "config.json", "model.safetensors", "results.json", "results.png", "tokenizer_config.json",
+     "vocab.json", *MODELING_CODE]
+)
+# Morphemes to tag, with some the model never saw (훈민정음, 창제).
+MORPHEMES = [["세종", "이", "한양", "에", "살", "았", "다", "."], ["1443", "년", "에", "훈민정음", "을", "창제", "하", "였", "다"]]
+
+# A small hand-written corpus: sentences as eojeols (space-separated words) of (morpheme, POS, NER).
+PEOPLE = ["세종", "이순신", "정약용", "김홍도", "신사임당"]
+PLACES = ["한양", "경주", "수원", "전주", "안동", "부산"]
+YEARS = ["1443", "1592", "1794", "1776"]
+
+
+def subject(person):
+    has_final_consonant = (ord(person[-1]) - ord("가")) % 28 != 0
+    return [(person, "NNP", "B-PS"), ("이" if has_final_consonant else "가", "JKS", "O")]
+
+
+def corpus_sentence(index, person, place, year):
+    verb_ending = [("었" if index % 2 else "았", "EP", "O"), ("다", "EF", "O"), (".", "SF", "O")]
+    templates = [
+        [subject(person), [(place, "NNP", "B-LC"), ("에", "JKB", "O")], [("살", "VV", "O"), *verb_ending]],
+        [
+            [(year, "SN", "B-DT")], [("년", "NNB", "I-DT"), ("에", "JKB", "O")], subject(person),
+            [(place, "NNP", "B-LC"), ("에서", "JKB", "O")], [("태어나", "VV", "O"), *verb_ending],
+        ],
+        [
+            [(place, "NNP", "B-LC"), ("에서", "JKB", "O")], subject(person), [("책", "NNG", "O"), ("을", "JKO", "O")],
+            [("쓰", "VV", "O"), *verb_ending],
+        ],
+    ]
+    return templates[index % len(templates)]
+
+
+SENTENCES = [
+    corpus_sentence(index, person, place, YEARS[index % len(YEARS)])
+    for index, (person, place) in enumerate(itertools.product(PEOPLE, PLACES))
+]
+SPLITS = {"train": SENTENCES, "validation": SENTENCES[1::3], "test": SENTENCES[2::3]}
+
+
+def conll_text(sentences):
+    return "\n".join("".join(f"{m}\t{p}\t{n}\n" for eojeol in s for m, p, n in eojeol) for s in sentences)
+
+
+def klp_text(sentences):
+    """The KLP 2016 layout: raw text, annotated text (not checked by the reader), indexed morphemes,
+    tags B_<TYPE> and a bare I."""
+    blocks = []
+    for sentence in sentences:
+        text = " ".join("".join(m for m, _, _ in eojeol) for eojeol in sentence)
+        rows = [
+            f"{index}\t{m}\t{p}\t{n.replace('B-', 'B_') if n.startswith('B-') else n[0]}"
+            for index, eojeol in enumerate(sentence, start=1)
+            for m, p, n in eojeol
+        ]
+        blocks.append("\n".join([f"; {text}", f"${text}", *rows]) + "\n")
+    return "\n".join(blocks)
+
+
+@pytest.fixture(scope="module")
+def conll_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("conll")
+    for split, sentences in SPLITS.items():
+        (folder / f"{split}.txt").write_text(conll_text(sentences), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_dir(conll_dir, tmp_path_factory):
+    """The --output_dir of a one-epoch tiny multi-task run of examples/train.py."""
+    # Registered under its own name: Trainer pickles the script's TrainingArguments subclass.
+    spec = importlib.util.spec_from_file_location("train_example_for_hub", REPO / "examples" / "train.py")
+    train_script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = train_script
+    try:
+        spec.loader.exec_module(train_script)
+        output_dir = tmp_path_factory.mktemp("run")
+        train_script.main([
+            "--task", "mtl", "--seeds", "1", "--num_train_epochs", "1", "--dataset", "conll",
+            "--train_file", str(conll_dir / "train.txt"), "--validation_file", str(conll_dir / "validation.txt"),
+            "--test_file", str(conll_dir / "test.txt"), "--output_dir", str(output_dir), *TINY,
+        ])
+    finally:
+        del sys.modules[spec.name]
+    return output_dir
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def push_to_hub():
+    return load_script("push_to_hub")
+
+
+@pytest.fixture(scope="module")
+def push_dataset_to_hub():
+    return load_script("push_dataset_to_hub")
+
+
+@pytest.fixture(scope="module")
+def hub_folder(push_to_hub, run_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hub") / "model"
+    push_to_hub.main(
+        ["--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--dry_run", "--local_dir", str(folder)]
+    )
+    return folder
+
+
+def files_under(folder):
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+
+
+def test_dry_run_writes_the_hub_files_and_lists_them(run_dir, push_to_hub, tmp_path, capsys):
+    folder = tmp_path / "model"
+    push_to_hub.main(
+        ["--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--dry_run", "--local_dir", str(folder)]
+    )
+    assert files_under(folder) == HUB_MODEL_FILES
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert listed == HUB_MODEL_FILES
+    # Trainer's pickled TrainingArguments stay behind; the code is the package's, as saved with the model.
+    assert (run_dir / "best_model" / "training_args.bin").is_file()
+    for name in MODELING_CODE:
+        assert (folder / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
+    assert (folder / "results.json").read_bytes() == (run_dir / "results.json").read_bytes()
+    assert (folder / "results.png").read_bytes() == (run_dir / "results.png").read_bytes()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["auto_map"] == {
+        "AutoConfig": "configuration_mtl_bilstm.MTLBiLSTMConfig",
+        "AutoModelForTokenClassification": "modeling_mtl_bilstm.MTLBiLSTMForTokenClassification",
+    }
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_mtl_bilstm.MTLBiLSTMTokenizer"
+
+
+def test_hub_folder_loads_with_remote_code_without_the_package(hub_folder, run_dir, tmp_path):
+    model = MTLBiLSTMForTokenClassification.from_pretrained(run_dir / "best_model").eval()
+    tokenizer = MTLBiLSTMTokenizer.from_pretrained(run_dir / "best_model")
+    with torch.no_grad():
+        expected = {task: tags.tolist() for task, tags in model.decode(**tokenizer(MORPHEMES)).items()}
+    script = textwrap.dedent(
+        f"""
+        import importlib.abc, json, sys
+        class BlockPackage(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "modeling_mtl_bilstm":
+                    raise ImportError("modeling_mtl_bilstm must not be importable here")
+        sys.meta_path.insert(0, BlockPackage())
+        import torch
+        from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+        folder = {str(hub_folder)!r}
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+        model = AutoModelForTokenClassification.from_pretrained(folder, trust_remote_code=True).eval()
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+        classes = [type(config), type(model), type(tokenizer)]
+        with torch.no_grad():
+            tags = model.decode(**tokenizer({MORPHEMES!r}))
+        print(json.dumps({{
+            "classes": [f"{{c.__module__}}.{{c.__name__}}" for c in classes],
+            "tags": {{task: t.tolist() for task, t in tags.items()}},
+            "package_imported": any(name.startswith("modeling_mtl_bilstm") for name in sys.modules),
+        }}))
+        """
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not loaded["package_imported"]
+    for qualified, name in zip(loaded["classes"], ["MTLBiLSTMConfig", "MTLBiLSTMForTokenClassification", "MTLBiLSTMTokenizer"]):
+        assert qualified.startswith("transformers_modules.") and qualified.endswith(f".{name}"), qualified
+    assert loaded["tags"] == expected
+    assert expected["ner"][1][-1] != -100 and expected["ner"][0][-1] == -100  # real tags, padding marked
+
+
+def test_card_metadata_scores_repo_and_revision(hub_folder, run_dir):
+    card = ModelCard.load(hub_folder / "README.md")
+    assert card.data.language == "ko"
+    assert card.data.pipeline_tag == "token-classification"
+    assert card.data.library_name == "transformers"
+    assert card.data.license == "other" and card.data.datasets == ["conll"]
+    assert {"ner", "pos", "custom_code"} <= set(card.data.tags)
+    measured = json.loads((run_dir / "results.json").read_text())["mtl"]["seeds"]["1"]
+    scores = {result.metric_type: result.metric_value for result in card.data.eval_results}
+    assert scores == {"f1": round(measured["ner_f1"], 4), "accuracy": round(measured["pos_accuracy"], 4)}
+    assert {result.dataset_split for result in card.data.eval_results} == {"test"}
+    assert f'repo = "{REPO_ID}"' in card.text
+    assert f'trust_remote_code=True, revision="{REVISION}"' in card.text
+    assert "![Test NER F1 per model (mean ± std over seeds) and dev NER F1 per epoch](results.png)" in card.text
+    assert "| mtl | " in card.text and "## Citation" in card.text
+    assert "syllable ids ─► syllable CNN ─┴─► shared Bi-LSTM ─┬─► POS Bi-LSTM ─► POS head (softmax)" in card.text
+
+
+def test_best_model_folder_gives_the_same_folder(run_dir, hub_folder, tmp_path):
+    folder = build_hub_folder(run_dir / "best_model", tmp_path / "model", repo_id=REPO_ID, revision=REVISION)
+    assert files_under(folder) == HUB_MODEL_FILES
+    for name in HUB_MODEL_FILES:
+        assert (folder / name).read_bytes() == (hub_folder / name).read_bytes(), name
+
+
+@pytest.fixture
+def model_copy(run_dir, tmp_path):
+    """A copy of the run (best_model/, results.json, run_info.json) to spoil."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir / "best_model", copy / "best_model")
+    for name in ("results.json", "run_info.json"):
+        shutil.copy2(run_dir / name, copy / name)
+    return copy
+
+
+def test_pickle_weights_are_refused(model_copy, push_to_hub, tmp_path):
+    torch.save({}, model_copy / "best_model" / "pytorch_model.bin")
+    with pytest.raises(SystemExit) as raised:
+        push_to_hub.main(
+            ["--model_dir", str(model_copy), "--repo_id", REPO_ID, "--dry_run", "--local_dir", str(tmp_path / "out")]
+        )
+    assert "holds pickle files ['pytorch_model.bin']: expected safetensors weights only" in str(raised.value.code)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "spoil, error, message",
+    [
+        (lambda folder: (folder / "crf.py").unlink(), FileNotFoundError,
+         "modeling_mtl_bilstm.py needs the module crf.py, which is not in the folder"),
+        (lambda folder: (folder / "tokenization_mtl_bilstm.py").unlink(), FileNotFoundError,
+         "tokenizer_config.json needs the module tokenization_mtl_bilstm.py"),
+        (lambda folder: (folder / "crf.py").write_text("from modeling_mtl_bilstm.crf import *\n"), ValueError,
+         "crf.py imports modeling_mtl_bilstm: expected relative imports only"),
+    ],
+)
+def test_folder_that_needs_the_package_is_refused(model_copy, spoil, error, message):
+    folder = model_copy / "best_model"
+    check_self_contained(folder)
+    spoil(folder)
+    with pytest.raises(error, match=message):
+        check_self_contained(folder)
+
+
+def test_non_empty_local_dir_and_missing_results_are_refused(model_copy, tmp_path):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "old.txt").write_text("stale")
+    with pytest.raises(FileExistsError, match="expected a new or empty folder"):
+        build_hub_folder(model_copy, tmp_path / "used", repo_id=REPO_ID)
+    (model_copy / "results.json").unlink()
+    with pytest.raises(FileNotFoundError, match="Expected results.json and run_info.json in"):
+        build_hub_folder(model_copy, tmp_path / "out", repo_id=REPO_ID)
+
+
+COMMIT_OID = "a" * 40
+
+
+class StandInHub(BaseHTTPRequestHandler):
+    """Answers, like the Hub API, the requests of create_repo, create_branch and upload_folder with
+    every file a regular (non-LFS) upload, and records them."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.command, self.path, self.headers.get("Authorization"), body))
+        path = self.path.split("?")[0]
+        if path == "/api/repos/create":
+            request = json.loads(body)
+            answer = {"url": f"{self.server.url}/{request['organization']}/{request['name']}"}
+        elif path == "/api/validate-yaml":
+            answer = {"errors": [], "warnings": []}
+        elif "/branch/" in path:
+            answer = {}
+        elif "/preupload/" in path:
+            files = json.loads(body)["files"]
+            answer = {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+        elif "/commit/" in path:
+            # /api/{models,datasets}/<namespace>/<name>/commit/<revision>; model URLs have no type prefix.
+            _, _, repo_type, namespace, name, *_ = path.split("/")
+            prefix = "" if repo_type == "models" else f"/{repo_type}"
+            answer = {"commitUrl": f"{self.server.url}{prefix}/{namespace}/{name}/commit/{COMMIT_OID}", "commitOid": COMMIT_OID}
+        else:
+            return self._answer(404, {"error": f"no stand-in for {path}"})
+        self._answer(200, answer)
+
+    def do_GET(self):
+        # huggingface_hub looks up its agent-harness registry once a day, best effort: left unanswered
+        # (an answer would be cached in HF_HOME) and not recorded, as it varies with the environment.
+        if self.path != "/api/agent-harnesses":
+            self.server.requests.append((self.command, self.path, self.headers.get("Authorization"), b""))
+        self._answer(404, {"error": f"no stand-in for GET {self.path}"})
+
+    def _answer(self, status, answer):
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stand_in_hub(monkeypatch):
+    """A local Hub API: HfApi() talks to it (and only to it) with token "fake-token"."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StandInHub)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.url)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", "fake-token")
+    assert HfApi().endpoint == server.url
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def committed_files(body):
+    """{path: content} of the files of an NDJSON commit payload, and its header."""
+    entries = [json.loads(line) for line in body.decode().splitlines()]
+    assert entries[0]["key"] == "header"
+    files = {}
+    for entry in entries[1:]:
+        assert entry["key"] == "file", entry["key"]  # regular uploads only, no LFS pointer, no deletion
+        assert entry["value"]["encoding"] == "base64"
+        files[entry["value"]["path"]] = base64.b64decode(entry["value"]["content"])
+    return entries[0]["value"], files
+
+
+def test_upload_sends_the_dry_run_folder_to_the_hub_api(stand_in_hub, push_to_hub, run_dir, hub_folder, capsys):
+    push_to_hub.main([
+        "--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--private",
+        "--commit_message", "Tiny model",
+    ])
+    requests = stand_in_hub.requests
+    assert [(method, path) for method, path, _, _ in requests] == [
+        ("POST", "/api/repos/create"),
+        ("POST", f"/api/models/{REPO_ID}/branch/{REVISION}"),
+        ("POST", "/api/validate-yaml"),
+        ("POST", f"/api/models/{REPO_ID}/preupload/{REVISION}"),
+        ("POST", f"/api/models/{REPO_ID}/commit/{REVISION}"),
+    ]
+    assert {authorization for _, _, authorization, _ in requests} == {"Bearer fake-token"}
+    assert json.loads(requests[0][3]) == {
+        "name": "mtl-bilstm-ner-ko", "organization": "test-org", "type": "model", "visibility": "private"
+    }
+    header, files = committed_files(requests[-1][3])
+    assert header["summary"] == "Tiny model"
+    assert sorted(files) == HUB_MODEL_FILES
+    assert not [path for path in files if path.endswith((".bin", ".pt", ".pth", ".pkl"))]
+    for path, content in files.items():
+        assert content == (hub_folder / path).read_bytes(), path
+    out = capsys.readouterr().out
+    assert f"Uploaded to {stand_in_hub.url}/{REPO_ID}/commit/{COMMIT_OID}" in out
+    assert f"revision={COMMIT_OID!r}" in out
+
+
+def test_dataset_upload_sends_parquet_and_card(stand_in_hub, push_dataset_to_hub, conll_dir):
+    push_dataset_to_hub.main(["--dataset", "conll", "--data_dir", str(conll_dir), "--repo_id", "test-org/korean-ner"])
+    requests = stand_in_hub.requests
+    assert [(method, path) for method, path, _, _ in requests] == [
+        ("POST", "/api/repos/create"),
+        ("POST", "/api/validate-yaml"),
+        ("POST", "/api/datasets/test-org/korean-ner/preupload/main"),
+        ("POST", "/api/datasets/test-org/korean-ner/commit/main"),
+    ]
+    assert json.loads(requests[0][3]) == {"name": "korean-ner", "organization": "test-org", "type": "dataset"}
+    _, files = committed_files(requests[-1][3])
+    assert sorted(files) == ["README.md"] + [f"data/{split}-00000-of-00001.parquet" for split in ("test", "train", "validation")]
+
+
+def test_klp2016_is_refused_unless_allowed(push_dataset_to_hub, tmp_path, capsys):
+    data_dir = tmp_path / "klp2016"
+    data_dir.mkdir()
+    (data_dir / "train.txt").write_text(klp_text(SENTENCES[:4]), encoding="utf-8")
+    argv = ["--dataset", "klp2016", "--data_dir", str(data_dir), "--repo_id", "test-org/klp", "--dry_run"]
+    with pytest.raises(SystemExit) as raised:
+        push_dataset_to_hub.main([*argv, "--local_dir", str(tmp_path / "refused")])
+    message = str(raised.value.code)  # a message (exit status 1), not 0 or None
+    assert message.startswith("push_dataset_to_hub.py: Refusing to publish 'klp2016': the KLP 2016 corpus")
+    assert "--allow_restricted_license" in message
+    assert not (tmp_path / "refused").exists()
+
+    push_dataset_to_hub.main([*argv, "--local_dir", str(tmp_path / "allowed"), "--allow_restricted_license"])
+    reloaded = datasets.load_dataset(str(tmp_path / "allowed"), cache_dir=str(tmp_path / "cache"))
+    assert reloaded["train"]["tokens"][0] == ["세종", "이", "한양", "에", "살", "았", "다", "."]
+    assert reloaded["train"]["word_ids"][0] == [0, 0, 1, 1, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("dataset", ["sample", "conll"])
+def test_dataset_dry_run_loads_back_with_load_dataset(dataset, push_dataset_to_hub, conll_dir, tmp_path, capsys):
+    data_dir = conll_dir if dataset == "conll" else None
+    if dataset == "sample" and not (SAMPLE_DIR / "train.txt").is_file():
+        pytest.skip(f"the bundled sample corpus is not in this checkout ({SAMPLE_DIR})")
+    local_dir = tmp_path / "dataset"
+    argv = ["--dataset", dataset, "--repo_id", "test-org/korean-ner", "--dry_run", "--local_dir", str(local_dir)]
+    push_dataset_to_hub.main(argv + (["--data_dir", str(data_dir)] if data_dir else []))
+    expected = load_korean_ner(dataset, data_dir=data_dir, cache_dir=tmp_path / "builder_cache")
+    reloaded = datasets.load_dataset(str(local_dir), cache_dir=str(tmp_path / "cache"))
+    assert set(reloaded) == set(expected)
+    for split in expected:
+        assert reloaded[split].features == expected[split].features
+        assert reloaded[split].to_list() == expected[split].to_list()
+    card = huggingface_hub.DatasetCard.load(local_dir / "README.md")
+    assert card.data.license == ("apache-2.0" if dataset == "sample" else "other")
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert listed == files_under(local_dir)
