@@ -64,18 +64,27 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description="Korean named-entity recognition with a multi-task Bi-LSTM.")
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM, description="Korean named-entity recognition with a multi-task Bi-LSTM."
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     predict_parser = commands.add_parser(
         "predict",
         help="tag the named entities of each line of a text file",
         description="Reads one text per line and writes one JSON object (text, entities, tokens) per line.",
     )
-    predict_parser.add_argument("--model", required=True, help="folder written by save_pretrained, or a Hub repository id")
-    predict_parser.add_argument("--input", type=Path, help="UTF-8 text file, one text per line (default: standard input)")
+    predict_parser.add_argument(
+        "--model", required=True, help="folder written by save_pretrained, or a Hub repository id"
+    )
+    predict_parser.add_argument(
+        "--input", type=Path, help="UTF-8 text file, one text per line (default: standard input)"
+    )
     predict_parser.add_argument("--output", type=Path, help="JSON lines file to write (default: standard output)")
     predict_parser.add_argument(
-        "--batch_size", type=_positive_int, default=DEFAULT_BATCH_SIZE, help="sentences per forward pass (default: %(default)s)"
+        "--batch_size",
+        type=_positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help="sentences per forward pass (default: %(default)s)",
     )
     predict_parser.add_argument(
         "--max_length",

@@ -74,7 +74,8 @@ class KoreanNERPipeline(Pipeline):
         """Entities of a text (a list of dicts), or of each text of a list (a list of lists)."""
         if "batch_size" in kwargs:
             raise ValueError(
-                "batch_size: expected it when the pipeline is built (sentences per forward pass), received it at call time."
+                "batch_size: expected it when the pipeline is built (sentences per forward pass), "
+                "received it at call time."
             )
         # One text per DataLoader item: its collator pads sub-word tokenizer outputs, while the predictor
         # batches the sentences of each text itself.

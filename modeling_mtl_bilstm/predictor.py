@@ -65,7 +65,8 @@ class KoreanNERPredictor:
             first call on text (so `predict_morphemes` works without kiwipiepy).
         batch_size (`int`, defaults to 64): sentences per forward pass.
         max_length (`int`, defaults to 256): morphemes per forward pass; longer sentences are chunked.
-        device (`str` or `torch.device`, *optional*): defaults to CUDA when available, else CPU.
+        device (`str` or `torch.device`, *optional*): defaults to CUDA when available (and not quantizing),
+            else CPU.
         quantize (`bool`, defaults to `False`): dynamic int8 quantization of the LSTMs and linear layers
             (CPU only), with `torch.ao.quantization.quantize_dynamic`.
     """
@@ -87,7 +88,7 @@ class KoreanNERPredictor:
             raise ValueError(f"model: expected a model with an NER head, received one for tasks {model.config.tasks}.")
         _check_iob2(model.config.ner_id2label)
         if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+            device = "cuda" if torch.cuda.is_available() and not quantize else "cpu"
         device = torch.device(device)
         if quantize and device.type != "cpu":
             raise ValueError(f"quantize=True: expected device 'cpu' (int8 kernels are CPU-only), received {device}.")

@@ -26,7 +26,7 @@ from modeling_mtl_bilstm import (  # noqa: E402
 from modeling_mtl_bilstm import cli  # noqa: E402
 from modeling_mtl_bilstm import predictor as predictor_module  # noqa: E402
 from modeling_mtl_bilstm.morphology import to_sejong_tag  # noqa: E402
-from modeling_mtl_bilstm.predictor import _chunk_bounds  # noqa: E402
+from modeling_mtl_bilstm.predictor import _chunk_bounds, _entity_spans  # noqa: E402
 
 # Entities marked <surface:TYPE>, as in the KLP 2016 `$` lines.
 MARKED_SENTENCES = [
@@ -347,6 +347,12 @@ def test_chunks_end_at_word_starts_in_their_second_half():
     assert _chunk_bounds([], 4) == []
 
 
+def test_entity_spans_read_iob2_like_the_simple_aggregation():
+    tags = ["B-PS", "I-PS", "I-LC", "O", "I-DT", "I-DT", "B-LC", "B-LC", "I-LC", "O"]
+    assert _entity_spans(tags) == [("PS", 0, 2), ("LC", 2, 3), ("DT", 4, 6), ("LC", 6, 7), ("LC", 7, 9)]
+    assert _entity_spans(["O", "O"]) == [] and _entity_spans([]) == []
+
+
 def test_predict_morphemes_is_model_only(predictor, analyzer):
     text, _ = unmark(MARKED_SENTENCES[0])
     (sentence,) = analyzer.analyze([text])[0]
@@ -413,7 +419,7 @@ def test_model_without_pos_head_reports_kiwis_tag_in_sejong(model_dir, analyzer)
         ({}, {"batch_size": 0}, "batch_size: expected a positive int, received 0"),
         ({}, {"max_length": 0}, "max_length: expected a positive int, received 0"),
         ({}, {"quantize": True, "device": "cuda"}, "quantize=True: expected device 'cpu'"),
-        ({"tasks": ("pos",), "ner_id2label": None}, {}, "expected a model with an NER head, received one for tasks ('pos',)"),
+        ({"tasks": ("pos",), "ner_id2label": None}, {}, "expected a model with an NER head, received one for tasks"),
         ({"ner_id2label": {0: "O", 1: "PER"}}, {}, "expected IOB2 tags ('O', 'B-<type>', 'I-<type>'), received 'PER'"),
     ],
 )
