@@ -29,6 +29,7 @@ setup(
         "huggingface-hub>=1.0",
         "seqeval>=1.2",
         "safetensors>=0.4",
+        "tqdm>=4.60",
         "numpy",
         "matplotlib",
     ],

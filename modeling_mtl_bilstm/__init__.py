@@ -1,6 +1,7 @@
 """Korean named-entity recognition with a multi-task (POS + NER) Bi-LSTM, as a transformers model."""
 
 from transformers import AutoConfig, AutoModelForTokenClassification
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_mtl_bilstm import MTLBiLSTMConfig
 from .crf import ConditionalRandomField
@@ -10,6 +11,9 @@ from .modeling_mtl_bilstm import (
     MTLBiLSTMPreTrainedModel,
     MTLBiLSTMTokenClassifierOutput,
 )
+from .morphology import KiwiMorphemeAnalyzer, Morpheme
+from .ner_pipeline import KOREAN_NER_TASK, KoreanNERPipeline
+from .predictor import KoreanNERPredictor
 from .tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
 
 # Local use: the Auto classes resolve "mtl_bilstm" without trust_remote_code.
@@ -20,6 +24,10 @@ AutoModelForTokenClassification.register(MTLBiLSTMConfig, MTLBiLSTMForTokenClass
 MTLBiLSTMConfig.register_for_auto_class()
 MTLBiLSTMForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
 MTLBiLSTMTokenizer.register_for_auto_class()
+# pipeline("korean-ner", model=...): entities of raw text, shaped like token-classification's.
+PIPELINE_REGISTRY.register_pipeline(
+    KOREAN_NER_TASK, pipeline_class=KoreanNERPipeline, pt_model=AutoModelForTokenClassification, type="text"
+)
 
 __version__ = "0.1.0"
 
@@ -28,6 +36,11 @@ __all__ = [
     "export_to_parquet",
     "load_korean_ner",
     "DataCollatorForMTLBiLSTM",
+    "KiwiMorphemeAnalyzer",
+    "KOREAN_NER_TASK",
+    "KoreanNERPipeline",
+    "KoreanNERPredictor",
+    "Morpheme",
     "MTLBiLSTMConfig",
     "MTLBiLSTMForTokenClassification",
     "MTLBiLSTMPreTrainedModel",
