@@ -157,6 +157,9 @@ def files_under(folder):
 
 def test_dry_run_writes_the_hub_files_and_lists_them(run_dir, push_to_hub, tmp_path, capsys):
     folder = tmp_path / "model"
+    # A folder written by Trainer.save_model also holds its pickled TrainingArguments (train.py's does not).
+    training_args = run_dir / "best_model" / "training_args.bin"
+    training_args.write_bytes(b"pickled TrainingArguments stand-in")
     push_to_hub.main(
         ["--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--dry_run", "--local_dir", str(folder)]
     )
@@ -164,7 +167,8 @@ def test_dry_run_writes_the_hub_files_and_lists_them(run_dir, push_to_hub, tmp_p
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
     assert listed == HUB_MODEL_FILES
     # Trainer's pickled TrainingArguments stay behind; the code is the package's, as saved with the model.
-    assert (run_dir / "best_model" / "training_args.bin").is_file()
+    assert "training_args.bin" not in files_under(folder)
+    training_args.unlink()
     for name in MODELING_CODE:
         assert (folder / name).read_bytes() == (PACKAGE_DIR / name).read_bytes(), name
     assert (folder / "results.json").read_bytes() == (run_dir / "results.json").read_bytes()
