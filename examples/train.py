@@ -94,7 +94,7 @@ class ModelArguments:
     shared_num_layers: int = field(default=1)
     task_hidden_size: int = field(default=100, metadata={"help": "Hidden size per direction of each task Bi-LSTM."})
     task_num_layers: int = field(default=1)
-    dropout: float = field(default=0.33)
+    dropout: float = field(default=0.5)
     use_crf: bool = field(default=True, metadata={"help": "CRF on the NER head."})
     pos_crf: bool = field(default=False, metadata={"help": "CRF on the POS head."})
     pos_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the POS loss in the joint loss."})
@@ -121,7 +121,7 @@ class MTLTrainingArguments(TrainingArguments):
 
     output_dir: str = field(default="runs/compare")
     learning_rate: float = field(default=5e-3)
-    num_train_epochs: float = field(default=15)
+    num_train_epochs: float = field(default=12)
     per_device_train_batch_size: int = field(default=32)
     per_device_eval_batch_size: int = field(default=128)
     max_grad_norm: float = field(default=5.0)
