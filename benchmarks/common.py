@@ -40,6 +40,18 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
 
 
+def check_data_dir(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Fails at argument parsing, before any model is built, where --dataset klp2016 has no corpus."""
+    if args.dataset != "klp2016":
+        return
+    missing = [name for name in KLP_FILES if not (args.data_dir / name).is_file()]
+    if missing:
+        parser.error(
+            f"--data_dir {args.data_dir}: expected the KLP 2016 files {', '.join(KLP_FILES)}, missing "
+            f"{', '.join(missing)}. Point --data_dir at the corpus, or use --dataset sample."
+        )
+
+
 def setup_torch(args: argparse.Namespace) -> torch.device:
     """Applies --threads and checks --device; returns the device."""
     if args.threads is not None:

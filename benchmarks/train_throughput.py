@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from transformers import TrainerCallback, set_seed
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from common import add_common_arguments, emit, environment, load_corpus, setup_torch, train_script
+from common import add_common_arguments, check_data_dir, emit, environment, load_corpus, setup_torch, train_script
 from modeling_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.trainer import LABEL_NAMES, MTLBiLSTMTrainer
 
@@ -132,7 +132,8 @@ class ThroughputBenchmark:
         self.args = args
         self.device = device
         self.collator = DataCollatorForMTLBiLSTM(self.tokenizer)
-        self.output_dir = tempfile.mkdtemp(prefix="train_throughput_")
+        # Trainer wants an output_dir even with saving off; removed when the benchmark is collected.
+        self.output_dir = tempfile.TemporaryDirectory(prefix="train_throughput_")
 
     def new_model(self, task: str) -> MTLBiLSTMForTokenClassification:
         script = train_script()
@@ -145,7 +146,7 @@ class ThroughputBenchmark:
     def training_arguments(self, strategy: str):
         # examples/train.py's defaults (batch 32, lr, clipping, optimiser), minus everything that is not training.
         return train_script().MTLTrainingArguments(
-            output_dir=self.output_dir,
+            output_dir=self.output_dir.name,
             max_steps=self.args.max_steps,
             train_sampling_strategy=strategy,
             eval_strategy="no",
@@ -290,6 +291,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--max_steps and --repeats: expected >= 1, received {args.max_steps} and {args.repeats}.")
     if not 0 <= args.warmup_steps < args.max_steps:
         parser.error(f"--warmup_steps: expected 0 <= warmup_steps < max_steps={args.max_steps}, received {args.warmup_steps}.")
+    check_data_dir(parser, args)
     return args
 
 
@@ -322,7 +324,8 @@ def main(argv=None) -> dict:
             "repeats": args.repeats,
             "seed": args.seed,
             "model": asdict(benchmark.model_args),
-            "trainer_optimizer": str(benchmark.training_arguments("random").optim),
+            "trainer_optimizer": benchmark.training_arguments("random").optim.value,
+            "plain_optimizer": f"torch.optim.Adam(fused={benchmark.training_arguments('random').optim == 'adamw_torch_fused'})",
         },
         "configurations": configurations,
     }
