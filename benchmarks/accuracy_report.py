@@ -2,8 +2,7 @@
 """The comparison figures of an examples/train.py run, as JSON and as a markdown table.
 
     python examples/train.py --compare --dataset klp2016 --data_dir ../shared/data/klp2016 --output_dir runs/klp2016
-    python benchmarks/accuracy_report.py runs/klp2016/results.json --output benchmarks/results/accuracy.json \
-        --markdown benchmarks/results/accuracy.md
+    python benchmarks/accuracy_report.py runs/klp2016/results.json --markdown benchmarks/results/accuracy.md
 
 Reads results.json ({model: {"seeds": {seed: metrics}, "mean": ..., "std": ...}}) and, where it lies beside
 it, run_info.json (for the dataset name). Reports per model the test NER F1, precision, recall and
