@@ -1,0 +1,212 @@
+#!/usr/bin/env python
+"""Inference speed, memory and NER F1 of a trained model, fp32 against int8 dynamic quantisation.
+
+    python benchmarks/inference_speed.py --model_dir runs/compare/best_model --output benchmarks/results/inference_speed.json
+    python benchmarks/inference_speed.py --model_dir /tmp/bench-model/best_model --dataset sample --repeats 1
+
+Model only: the test sentences are encoded and padded into batches beforehand (sorted by length, so a
+batch pads little), and the timing covers `model.decode` (forward + Viterbi) under `torch.inference_mode()`.
+Sentences per second are the median over --repeats passes over the whole test split, after one warm-up
+batch. int8 is `torch.ao.quantization.quantize_dynamic` over the LSTMs and linear layers (CPU only):
+torch 2.13 marks torch.ao.quantization deprecated in favour of torchao's `quantize_`, which quantises
+linear layers but not LSTMs, so the deprecated API is still the one that covers this model; the warning
+is recorded in the result. NER F1 is seqeval strict IOB2 (metrics/korean_ner_pos) on the test split.
+"""
+
+import argparse
+import importlib.util
+import io
+import statistics
+import time
+import warnings
+
+import torch
+
+from common import (
+    REPO_ROOT,
+    add_common_arguments,
+    check_data_dir,
+    current_rss_mb,
+    emit,
+    environment,
+    load_corpus,
+    peak_rss_mb,
+    setup_torch,
+)
+from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
+
+QUANTIZED_MODULES = {torch.nn.LSTM, torch.nn.Linear}
+
+
+def load_metric_module():
+    """metrics/korean_ner_pos/korean_ner_pos.py as a module, for its plain `compute_scores`."""
+    path = REPO_ROOT / "metrics" / "korean_ner_pos" / "korean_ner_pos.py"
+    spec = importlib.util.spec_from_file_location("korean_ner_pos_metric", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class MemoryLog:
+    """RSS now (psutil, where installed) and the peak so far (getrusage) after each phase."""
+
+    def __init__(self):
+        self.phases = []
+
+    def mark(self, phase: str) -> None:
+        self.phases.append({"phase": phase, "rss_mb": current_rss_mb(), "peak_rss_mb": peak_rss_mb()})
+
+
+def encode_batches(tokenizer, sentences: list[list[str]], batch_size: int, device: torch.device) -> list[dict]:
+    return [
+        {name: tensor.to(device) for name, tensor in tokenizer(sentences[start : start + batch_size]).items()}
+        for start in range(0, len(sentences), batch_size)
+    ]
+
+
+def time_decoding(model, batches: list[dict], num_sentences: int, repeats: int, device: torch.device) -> list[float]:
+    """Sentences per second of `model.decode` over all batches, once per repeat."""
+    with torch.inference_mode():
+        model.decode(**batches[0])  # warm-up: first-call allocations and lazy initialisation
+        rates = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for batch in batches:
+                model.decode(**batch)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            rates.append(num_sentences / (time.perf_counter() - started))
+    return rates
+
+
+def predict_ner(model, batches: list[dict]) -> list[list[str]]:
+    """NER tag names of every sentence, in batch order; padding dropped."""
+    id2label = model.config.ner_id2label
+    predictions = []
+    with torch.inference_mode():
+        for batch in batches:
+            tags = model.decode(**batch)["ner"]
+            for row, length in zip(tags.tolist(), batch["attention_mask"].sum(dim=1).tolist()):
+                predictions.append([id2label[tag] for tag in row[:length]])
+    return predictions
+
+
+def quantize_int8(model):
+    """Dynamic int8 quantisation of the LSTMs and linear layers; returns the model and the API's warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quantized = torch.ao.quantization.quantize_dynamic(model, QUANTIZED_MODULES, dtype=torch.qint8)
+    notes = sorted({str(w.message).splitlines()[0] for w in caught if issubclass(w.category, DeprecationWarning)})
+    return quantized, notes
+
+
+def serialized_mb(model) -> float:
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes / 2**20
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser)
+    parser.add_argument("--model_dir", required=True, help="A folder saved by examples/train.py (best_model/).")
+    parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 32, 256])
+    parser.add_argument("--repeats", type=int, default=3, help="Timed passes over the test split per setting.")
+    parser.add_argument("--max_sentences", type=int, default=None, help="Use only the first N test sentences.")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or min(args.batch_sizes) < 1:
+        parser.error(f"--repeats and --batch_sizes: expected >= 1, received {args.repeats} and {args.batch_sizes}.")
+    check_data_dir(parser, args)
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    device = setup_torch(args)
+    memory = MemoryLog()
+    memory.mark("imports")
+
+    model = MTLBiLSTMForTokenClassification.from_pretrained(args.model_dir).eval().to(device)
+    tokenizer = MTLBiLSTMTokenizer.from_pretrained(args.model_dir)
+    if "ner" not in model.config.tasks:
+        raise SystemExit(f"--model_dir {args.model_dir}: expected a model with an NER head, received tasks {model.config.tasks}.")
+    memory.mark("fp32 model loaded")
+
+    test = load_corpus(args)["test"]
+    if args.max_sentences:
+        test = test.select(range(min(args.max_sentences, test.num_rows)))
+    reference_names = test.features["ner_tags"].feature.names
+    tokens, ner_tags = test["tokens"], test["ner_tags"]
+    order = sorted(range(test.num_rows), key=lambda i: len(tokens[i]))
+    sentences = [tokens[i] for i in order]
+    references = [[reference_names[tag] for tag in ner_tags[i]] for i in order]
+    batches = {size: encode_batches(tokenizer, sentences, size, device) for size in args.batch_sizes}
+    memory.mark("test batches encoded")
+
+    models = {"fp32": model}
+    int8_notes = None
+    if device.type == "cpu":
+        models["int8"], int8_notes = quantize_int8(model)
+        memory.mark("int8 model quantised")
+
+    compute_scores = load_metric_module().compute_scores
+    precisions = {}
+    for precision, candidate in models.items():
+        runs = {
+            str(size): time_decoding(candidate, batches[size], len(sentences), args.repeats, device)
+            for size in args.batch_sizes
+        }
+        memory.mark(f"{precision} timed")
+        predictions = predict_ner(candidate, batches[max(args.batch_sizes)])
+        scores = compute_scores(ner_predictions=predictions, ner_references=references)
+        precisions[precision] = {
+            "sentences_per_second": {size: statistics.median(rates) for size, rates in runs.items()},
+            "sentences_per_second_runs": runs,
+            "ner_f1": scores["ner_f1"],
+            "ner_precision": scores["ner_precision"],
+            "ner_recall": scores["ner_recall"],
+            "serialized_mb": serialized_mb(candidate),
+            "predictions": predictions,
+        }
+
+    result = {
+        "benchmark": "inference_speed",
+        "environment": environment(device),
+        "settings": {
+            "model_dir": str(args.model_dir),
+            "dataset": args.dataset,
+            "test_sentences": len(sentences),
+            "test_morphemes": sum(map(len, sentences)),
+            "batch_sizes": args.batch_sizes,
+            "repeats": args.repeats,
+            "model_tasks": list(model.config.tasks),
+        },
+        "fp32": precisions["fp32"],
+    }
+    if "int8" in precisions:
+        fp32_tags = [tag for sentence in precisions["fp32"]["predictions"] for tag in sentence]
+        int8_tags = [tag for sentence in precisions["int8"]["predictions"] for tag in sentence]
+        result["int8"] = precisions["int8"]
+        result["int8"]["quantization"] = {
+            "api": "torch.ao.quantization.quantize_dynamic",
+            "modules": sorted(f"torch.nn.{module.__name__}" for module in QUANTIZED_MODULES),
+            "deprecation_warnings": int8_notes,
+        }
+        result["int8"]["ner_tag_agreement_with_fp32"] = sum(a == b for a, b in zip(fp32_tags, int8_tags)) / len(fp32_tags)
+        result["int8_over_fp32_speed"] = {
+            size: precisions["int8"]["sentences_per_second"][size] / precisions["fp32"]["sentences_per_second"][size]
+            for size in precisions["fp32"]["sentences_per_second"]
+        }
+        result["int8_minus_fp32_ner_f1"] = precisions["int8"]["ner_f1"] - precisions["fp32"]["ner_f1"]
+    else:
+        result["int8"] = None
+        result["int8_skipped"] = f"dynamic int8 quantisation runs on CPU only; device is {device}."
+    for entry in precisions.values():
+        del entry["predictions"]
+    result["memory"] = {"phases": memory.phases, "peak_rss_mb": peak_rss_mb()}
+    emit(result, args.output)
+    return result
+
+
+if __name__ == "__main__":
+    main()

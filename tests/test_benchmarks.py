@@ -1,0 +1,162 @@
+"""Smoke tests of benchmarks/*.py: each runs end to end at tiny sizes on the sample corpus and writes the
+documented JSON. The numbers they measure are not checked, only their presence, sign and bookkeeping."""
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from modeling_mtl_bilstm import load_korean_ner
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
+TINY_MODEL = ["--embedding_dim", "16", "--char_cnn_filters", "8", "--shared_hidden_size", "16", "--task_hidden_size", "8"]
+SAMPLE = ["--dataset", "sample", "--device", "cpu", "--threads", "1"]
+
+
+def load_script(name: str):
+    """A benchmark script as a module; the scripts import their sibling `common` as run from benchmarks/."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(name: str, argv: list[str], output: Path) -> dict:
+    returned = load_script(name).main([*argv, "--output", str(output)])
+    written = json.loads(output.read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(returned))
+    return written
+
+
+@pytest.fixture(scope="module")
+def sample_corpus():
+    return load_korean_ner("sample")
+
+
+@pytest.fixture(scope="module")
+def memory_run(tmp_path_factory):
+    """training_memory.py at 5 steps; its kept train.py output gives the model of the inference test."""
+    directory = tmp_path_factory.mktemp("training_memory")
+    argv = [*SAMPLE, "--max_steps", "5", *TINY_MODEL, "--train_output_dir", str(directory / "train")]
+    return run_script("training_memory", argv, directory / "memory.json"), directory / "train"
+
+
+def test_train_throughput_compares_paths_on_identical_batches(tmp_path, sample_corpus):
+    # One epoch without warm-up: every training sentence is timed exactly once.
+    epoch_steps = math.ceil(sample_corpus["train"].num_rows / 32)
+    epoch_tokens = sum(map(len, sample_corpus["train"]["tokens"]))
+    argv = [*SAMPLE, "--max_steps", str(epoch_steps), "--warmup_steps", "0", "--repeats", "1", *TINY_MODEL]
+    result = run_script("train_throughput", argv, tmp_path / "throughput.json")
+
+    assert result["environment"]["torch_threads"] == 1 and result["environment"]["device"] == "cpu"
+    assert result["settings"]["batch_size"] == 32 and result["settings"]["train_sentences"] == 588
+    assert set(result["configurations"]) == {"mtl/random", "mtl/group_by_length", "ner/random", "ner/group_by_length"}
+    for name, configuration in result["configurations"].items():
+        assert configuration["batches_match"], name
+        assert configuration["max_mean_loss_difference"] < 1e-4, name
+        for path in ("plain", "trainer"):
+            run = configuration[path]
+            assert run["tokens_per_second"] > 0 and len(run["tokens_per_second_runs"]) == 1
+            assert run["timed_steps"] == epoch_steps and run["timed_tokens"] == epoch_tokens
+            assert 0 < run["real_token_fraction"] <= 1
+        assert configuration["trainer_over_plain"] > 0
+    # Length grouping pads less than random batches, for either task.
+    for task in ("mtl", "ner"):
+        grouped = result["configurations"][f"{task}/group_by_length"]["plain"]["real_token_fraction"]
+        assert grouped > result["configurations"][f"{task}/random"]["plain"]["real_token_fraction"]
+    assert set(result["comparisons"]) == {
+        f"{path}/{key}"
+        for path in ("plain", "trainer")
+        for key in ("mtl/group_by_length_over_random", "ner/group_by_length_over_random",
+                    "random/ner_over_mtl", "group_by_length/ner_over_mtl")
+    }
+    assert all(ratio > 0 for ratio in result["comparisons"].values())
+
+
+def test_train_throughput_rejects_a_missing_corpus(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        load_script("train_throughput").main(["--data_dir", str(tmp_path)])
+    assert f"--data_dir {tmp_path}: expected the KLP 2016 files train.txt, dev.txt, test.txt" in capsys.readouterr().err
+
+
+def test_training_memory_reports_the_child_peak(memory_run):
+    result, _ = memory_run
+    assert result["settings"]["max_steps"] == 5
+    assert result["settings"]["command"].startswith("python examples/train.py --task mtl --seeds 1 --max_steps 5")
+    for run in ("training", "imports_only"):
+        assert result[run]["peak_rss_mb"] > 0 and result[run]["wall_seconds"] > 0
+    assert result["training"]["peak_rss_mb"] >= result["imports_only"]["peak_rss_mb"] * 0.9
+    assert result["target_mb"] == 2048.0
+    assert result["under_target"] == (result["training"]["peak_rss_mb"] < 2048.0)
+
+
+def test_inference_speed_fp32_and_int8(tmp_path, memory_run, sample_corpus):
+    _, train_dir = memory_run
+    argv = [*SAMPLE, "--model_dir", str(train_dir / "best_model"), "--batch_sizes", "1", "32", "--repeats", "1"]
+    result = run_script("inference_speed", argv, tmp_path / "inference.json")
+
+    test = sample_corpus["test"]
+    assert result["settings"]["test_sentences"] == test.num_rows
+    assert result["settings"]["test_morphemes"] == sum(map(len, test["tokens"]))
+    for precision in ("fp32", "int8"):
+        figures = result[precision]
+        assert set(figures["sentences_per_second"]) == {"1", "32"}
+        assert all(rate > 0 for rate in figures["sentences_per_second"].values())
+        assert 0 <= figures["ner_f1"] <= 1 and figures["serialized_mb"] > 0
+    assert result["int8"]["serialized_mb"] < result["fp32"]["serialized_mb"]
+    assert 0 <= result["int8"]["ner_tag_agreement_with_fp32"] <= 1
+    assert result["int8"]["quantization"]["api"] == "torch.ao.quantization.quantize_dynamic"
+    assert result["int8_minus_fp32_ner_f1"] == pytest.approx(result["int8"]["ner_f1"] - result["fp32"]["ner_f1"])
+    phases = [phase["phase"] for phase in result["memory"]["phases"]]
+    assert phases == ["imports", "fp32 model loaded", "test batches encoded", "int8 model quantised", "fp32 timed", "int8 timed"]
+    peaks = [phase["peak_rss_mb"] for phase in result["memory"]["phases"]]
+    assert peaks == sorted(peaks) and result["memory"]["peak_rss_mb"] >= peaks[-1] > 0
+
+
+def test_accuracy_report_figures_and_table(tmp_path):
+    def seed(ner_f1, pos_accuracy=None):
+        metrics = {"ner_f1": ner_f1, "ner_precision": ner_f1, "ner_recall": ner_f1, "ner_PS_f1": ner_f1}
+        return metrics if pos_accuracy is None else {**metrics, "pos_accuracy": pos_accuracy}
+
+    results = {
+        "ner": {"seeds": {"1": seed(0.80), "2": seed(0.84)}},
+        "mtl": {"seeds": {"1": seed(0.83, 0.95), "2": seed(0.83, 0.97)}},
+    }
+    for summary in results.values():
+        names = summary["seeds"]["1"]
+        summary["mean"] = {n: sum(s[n] for s in summary["seeds"].values()) / 2 for n in names}
+        summary["std"] = {n: abs(summary["seeds"]["1"][n] - summary["seeds"]["2"][n]) / math.sqrt(2) for n in names}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    (tmp_path / "run_info.json").write_text(json.dumps({"dataset": "klp2016"}))
+
+    argv = [str(tmp_path / "results.json"), "--markdown", str(tmp_path / "table.md")]
+    report = run_script("accuracy_report", argv, tmp_path / "report.json")
+
+    assert report["dataset"] == "klp2016"
+    assert report["models"]["mtl"]["ner_f1"] == {"mean": pytest.approx(0.83), "std": 0.0}
+    assert report["models"]["ner"]["ner_f1"]["std"] == pytest.approx(0.04 / math.sqrt(2))
+    assert report["models"]["mtl"]["pos_accuracy"]["mean"] == pytest.approx(0.96)
+    assert "pos_accuracy" not in report["models"]["ner"]
+    assert report["models"]["ner"]["ner_f1_per_type"] == {"PS": {"mean": pytest.approx(0.82), "std": pytest.approx(0.04 / math.sqrt(2))}}
+    delta = report["ner_f1_deltas"]["mtl-ner"]
+    assert delta["mean"] == pytest.approx(0.01)
+    assert delta["per_seed"] == {"1": pytest.approx(0.03), "2": pytest.approx(-0.01)}
+    assert delta["multi_task_ahead_in_seeds"] == 1 and delta["common_seeds"] == 2
+    table = (tmp_path / "table.md").read_text()
+    assert table == report["markdown"]
+    assert "| ner | 2 | 82.00 ± 2.83 | 82.00 ± 2.83 | 82.00 ± 2.83 | – |" in table
+    assert "| mtl | 2 | 83.00 ± 0.00 | 83.00 ± 0.00 | 83.00 ± 0.00 | 96.00 ± 1.41 |" in table
+    assert "NER F1 mtl − ner: **+1.00** points (± 2.83; seed 1: +3.00, seed 2: -1.00; multi-task ahead in 1/2 seeds)." in table
+
+
+def test_accuracy_report_rejects_other_json(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"mtl": {"ner_f1": 0.8}}))
+    with pytest.raises(SystemExit, match=r"results.json: expected \{model: \{'seeds'"):
+        load_script("accuracy_report").main([str(path)])
