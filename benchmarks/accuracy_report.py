@@ -17,7 +17,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from common import emit
+from benchmark_common import emit
 from modeling_mtl_bilstm.reporting import RUN_INFO_JSON, ner_f1_deltas
 
 SCORES = (("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R"), ("pos_accuracy", "POS acc"))

@@ -22,7 +22,7 @@ import warnings
 
 import torch
 
-from common import (
+from benchmark_common import (
     REPO_ROOT,
     add_common_arguments,
     check_data_dir,

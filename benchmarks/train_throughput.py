@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from transformers import TrainerCallback, set_seed
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from common import add_common_arguments, check_data_dir, emit, environment, load_corpus, setup_torch, train_script
+from benchmark_common import add_common_arguments, check_data_dir, emit, environment, load_corpus, setup_torch, train_script
 from modeling_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.trainer import LABEL_NAMES, MTLBiLSTMTrainer
 

@@ -27,7 +27,7 @@ try:
 except ImportError:  # optional: the kernel's peak RSS does not need it
     psutil = None
 
-from common import REPO_ROOT, add_common_arguments, check_data_dir, emit, environment, setup_torch
+from benchmark_common import REPO_ROOT, add_common_arguments, check_data_dir, emit, environment, setup_torch
 
 IMPORTS_ONLY = "import torch, transformers, datasets, evaluate, modeling_mtl_bilstm"
 

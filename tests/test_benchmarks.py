@@ -18,7 +18,7 @@ SAMPLE = ["--dataset", "sample", "--device", "cpu", "--threads", "1"]
 
 
 def load_script(name: str):
-    """A benchmark script as a module; the scripts import their sibling `common` as run from benchmarks/."""
+    """A benchmark script as a module; the scripts import their sibling `benchmark_common` as run from benchmarks/."""
     if str(BENCHMARKS) not in sys.path:
         sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
