@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import shutil
-import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields

@@ -8,6 +8,11 @@ from .configuration_mtl_bilstm import MTLBiLSTMConfig
 from .reporting import results_markdown
 
 TEMPLATE_PATH = Path(__file__).with_name("model_card_template.md")
+# (results key, task name, model-index metric type, metric name) of the measured scores in the card.
+MODEL_INDEX_METRICS = (
+    ("ner_f1", "Named entity recognition", "f1", "NER F1 (entity, strict IOB2)"),
+    ("pos_accuracy", "Part-of-speech tagging", "accuracy", "POS accuracy"),
+)
 DEFAULT_REPO_ID = "your-namespace/mtl-bilstm-ner-ko"
 DATASETS = {
     "sample": {
@@ -40,20 +45,12 @@ def render_model_card(
     measured = results.get(best.get("key"), {}).get("seeds", {}).get(str(best.get("seed")), {})
     eval_results = [
         EvalResult(
-            task_type="token-classification", task_name="Named entity recognition",
+            task_type="token-classification", task_name=task_name,
             dataset_type=dataset, dataset_name=dataset, dataset_split="test",
-            metric_type="f1", metric_name="NER F1 (entity, strict IOB2)", metric_value=round(measured[name], 4),
+            metric_type=metric_type, metric_name=metric_name, metric_value=round(measured[key], 4),
         )
-        for name in ("ner_f1",)
-        if name in measured
-    ] + [
-        EvalResult(
-            task_type="token-classification", task_name="Part-of-speech tagging",
-            dataset_type=dataset, dataset_name=dataset, dataset_split="test",
-            metric_type="accuracy", metric_name="POS accuracy", metric_value=round(measured[name], 4),
-        )
-        for name in ("pos_accuracy",)
-        if name in measured
+        for key, task_name, metric_type, metric_name in MODEL_INDEX_METRICS
+        if key in measured
     ]
     card_data = ModelCardData(
         language="ko",

@@ -7,11 +7,8 @@ import base64
 import importlib.util
 import itertools
 import json
-import os
 import shutil
-import subprocess
 import sys
-import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +38,7 @@ HUB_MODEL_FILES = sorted(
     ["README.md", "config.json", "model.safetensors", "results.json", "results.png", "tokenizer_config.json",
      "vocab.json", *MODELING_CODE]
 )
+from remote_code import run_without_package
 # Morphemes to tag, with some the model never saw (훈민정음, 창제).
 MORPHEMES = [["세종", "이", "한양", "에", "살", "았", "다", "."], ["1443", "년", "에", "훈민정음", "을", "창제", "하", "였", "다"]]
 
@@ -187,14 +185,9 @@ def test_hub_folder_loads_with_remote_code_without_the_package(hub_folder, run_d
     tokenizer = MTLBiLSTMTokenizer.from_pretrained(run_dir / "best_model")
     with torch.no_grad():
         expected = {task: tags.tolist() for task, tags in model.decode(**tokenizer(MORPHEMES)).items()}
-    script = textwrap.dedent(
+    result = run_without_package(
         f"""
-        import importlib.abc, json, sys
-        class BlockPackage(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "modeling_mtl_bilstm":
-                    raise ImportError("modeling_mtl_bilstm must not be importable here")
-        sys.meta_path.insert(0, BlockPackage())
+        import json
         import torch
         from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
         folder = {str(hub_folder)!r}
@@ -209,10 +202,9 @@ def test_hub_folder_loads_with_remote_code_without_the_package(hub_folder, run_d
             "tags": {{task: t.tolist() for task, t in tags.items()}},
             "package_imported": any(name.startswith("modeling_mtl_bilstm") for name in sys.modules),
         }}))
-        """
+        """,
+        tmp_path,
     )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert not loaded["package_imported"]

@@ -1,9 +1,6 @@
 """Tests of the configuration and the model, on tiny configs."""
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -15,6 +12,7 @@ from modeling_mtl_bilstm import (
     MTLBiLSTMTokenClassifierOutput,
     MTLBiLSTMTokenizer,
 )
+from remote_code import run_without_package
 
 POS_TAGS = {0: "NNG", 1: "NNP", 2: "JKS", 3: "VV", 4: "EF"}
 NER_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
@@ -305,14 +303,8 @@ def test_remote_code_load_in_fresh_process_without_the_package(tester, tmp_path)
     with torch.no_grad():
         expected = model(**tokenizer(sentences, return_tensors="pt")).ner_logits
     torch.save(expected, tmp_path / "expected.pt")
-    script = textwrap.dedent(
+    result = run_without_package(
         f"""
-        import importlib.abc, sys
-        class BlockPackage(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "modeling_mtl_bilstm":
-                    raise ImportError("modeling_mtl_bilstm must not be importable here")
-        sys.meta_path.insert(0, BlockPackage())
         import torch
         from transformers import AutoModelForTokenClassification, AutoTokenizer
         folder = {str(tmp_path / "model")!r}
@@ -325,10 +317,9 @@ def test_remote_code_load_in_fresh_process_without_the_package(tester, tmp_path)
         expected = torch.load({str(tmp_path / "expected.pt")!r}, weights_only=True)
         torch.testing.assert_close(logits, expected, rtol=0, atol=0)
         print("REMOTE_OK")
-        """
+        """,
+        tmp_path,
     )
-    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "REMOTE_OK" in result.stdout
 
