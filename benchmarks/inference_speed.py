@@ -11,6 +11,8 @@ batch. int8 is `torch.ao.quantization.quantize_dynamic` over the LSTMs and linea
 torch 2.13 marks torch.ao.quantization deprecated in favour of torchao's `quantize_`, which quantises
 linear layers but not LSTMs, so the deprecated API is still the one that covers this model; the warning
 is recorded in the result. NER F1 is seqeval strict IOB2 (metrics/korean_ner_pos) on the test split.
+End to end (CPU): the raw test sentences through KoreanNERPredictor (Kiwi analysis, batching, offsets),
+and Kiwi's analysis alone, in sentences per second.
 """
 
 import argparse
@@ -33,7 +35,7 @@ from benchmark_common import (
     peak_rss_mb,
     setup_torch,
 )
-from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
+from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor, MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
 
 QUANTIZED_MODULES = {torch.nn.LSTM, torch.nn.Linear}
 
@@ -89,6 +91,26 @@ def predict_ner(model, batches: list[dict]) -> list[list[str]]:
             for row, length in zip(tags.tolist(), batch["attention_mask"].sum(dim=1).tolist()):
                 predictions.append([id2label[tag] for tag in row[:length]])
     return predictions
+
+
+def time_end_to_end(model, tokenizer, texts: list[str], repeats: int, quantize: bool, analyzer) -> dict:
+    """Raw text in, entities out (Kiwi analysis + the model, KoreanNERPredictor), and Kiwi alone."""
+    predictor = KoreanNERPredictor(model, tokenizer, analyzer=analyzer, quantize=quantize, device="cpu")
+    predictor(texts[:8])  # warm-up: Kiwi's lazy loading
+    end_to_end, kiwi_only = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        analyzer.analyze(texts)
+        kiwi_only.append(len(texts) / (time.perf_counter() - started))
+        started = time.perf_counter()
+        predictor(texts)
+        end_to_end.append(len(texts) / (time.perf_counter() - started))
+    return {
+        "sentences_per_second": statistics.median(end_to_end),
+        "sentences_per_second_runs": end_to_end,
+        "kiwi_only_sentences_per_second": statistics.median(kiwi_only),
+        "batch_size": predictor.batch_size,
+    }
 
 
 def quantize_int8(model):
@@ -169,6 +191,15 @@ def main(argv=None) -> dict:
             "predictions": predictions,
         }
 
+    end_to_end = None
+    if device.type == "cpu" and any(test["text"]):
+        analyzer = KiwiMorphemeAnalyzer()
+        end_to_end = {
+            precision: time_end_to_end(model, tokenizer, test["text"], args.repeats, precision == "int8", analyzer)
+            for precision in models
+        }
+        memory.mark("end-to-end timed")
+
     result = {
         "benchmark": "inference_speed",
         "environment": environment(device),
@@ -203,6 +234,7 @@ def main(argv=None) -> dict:
         result["int8_skipped"] = f"dynamic int8 quantisation runs on CPU only; device is {device}."
     for entry in precisions.values():
         del entry["predictions"]
+    result["end_to_end"] = end_to_end
     result["memory"] = {"phases": memory.phases, "peak_rss_mb": peak_rss_mb()}
     emit(result, args.output)
     return result

@@ -281,7 +281,9 @@ def train_one(
     if vectors_path:
         initialize_morpheme_embeddings(model, tokenizer, vectors_path)
     best_metric = "ner_f1" if "ner" in tasks else "pos_accuracy"
-    args = training_args.to_dict()
+    # A plain TrainingArguments: Trainer pickles it into checkpoints, and this script's subclass
+    # may not be importable where the checkpoint is read.
+    args = {f.name: getattr(training_args, f.name) for f in fields(TrainingArguments) if f.init}
     args.update(
         output_dir=str(run_dir),
         seed=seed,
@@ -291,9 +293,7 @@ def train_one(
         greater_is_better=True,
         resume_from_checkpoint=None,
     )
-    # A plain TrainingArguments: Trainer pickles it into checkpoints, and this script's subclass
-    # may not be importable where the checkpoint is read.
-    args = TrainingArguments(**{f.name: args[f.name] for f in fields(TrainingArguments) if f.init and f.name in args})
+    args = TrainingArguments(**args)
     callbacks = [EarlyStoppingCallback(experiment.early_stopping_patience)] if experiment.early_stopping_patience else []
     trainer = MTLBiLSTMTrainer(
         model=model,

@@ -113,8 +113,14 @@ def test_inference_speed_fp32_and_int8(tmp_path, memory_run, sample_corpus):
     assert 0 <= result["int8"]["ner_tag_agreement_with_fp32"] <= 1
     assert result["int8"]["quantization"]["api"] == "torch.ao.quantization.quantize_dynamic"
     assert result["int8_minus_fp32_ner_f1"] == pytest.approx(result["int8"]["ner_f1"] - result["fp32"]["ner_f1"])
+    for precision in ("fp32", "int8"):
+        end_to_end = result["end_to_end"][precision]
+        assert end_to_end["sentences_per_second"] > 0 and end_to_end["kiwi_only_sentences_per_second"] > 0
     phases = [phase["phase"] for phase in result["memory"]["phases"]]
-    assert phases == ["imports", "fp32 model loaded", "test batches encoded", "int8 model quantised", "fp32 timed", "int8 timed"]
+    assert phases == [
+        "imports", "fp32 model loaded", "test batches encoded", "int8 model quantised", "fp32 timed", "int8 timed",
+        "end-to-end timed",
+    ]
     peaks = [phase["peak_rss_mb"] for phase in result["memory"]["phases"]]
     assert peaks == sorted(peaks) and result["memory"]["peak_rss_mb"] >= peaks[-1] > 0
 
