@@ -2,8 +2,9 @@
 
 Kiwi does not expose its embedding matrix, only cosine similarities between morphemes. The
 similarities of a morpheme to a fixed set of frequent "anchor" morphemes are a linear function of
-its normalised embedding (projected onto the anchors), so they keep the geometry Kiwi learned:
-we compute them for every embedded morpheme and reduce them with PCA to the model's embedding size.
+its normalised embedding (projected onto the anchors), so they keep what Kiwi learned up to a
+linear map: we compute them for every embedded morpheme and reduce them with PCA to the model's
+embedding size.
 """
 
 import logging
@@ -28,7 +29,7 @@ def _load_kiwi():
 def _embedded_morpheme_count(kiwi, probe: int) -> int:
     """Kiwi's morpheme ids are ordered so that the ones with a CoNg embedding come first: find where
     the similarity turns NaN by bisection."""
-    low, high = probe, 1
+    low, high = probe, probe * 2  # `probe` has an embedding: search above it
     while not math.isnan(kiwi.morpheme_similarity(high, probe)):
         low, high = high, high * 2
     while high - low > 1:
