@@ -13,7 +13,7 @@ import argparse
 import logging
 import tempfile
 
-from modeling_mtl_bilstm.hub import build_dataset_folder, folder_files, push_dataset_folder
+from modeling_mtl_bilstm.hub import build_dataset_folder, folder_listing, push_dataset_folder
 
 
 def parse_args(argv=None):
@@ -46,9 +46,7 @@ def main(argv=None):
                 args.dataset, args.local_dir or scratch, repo_id=args.repo_id, data_dir=args.data_dir,
                 allow_restricted_license=args.allow_restricted_license,
             )
-            print(f"{folder}:")
-            for path, size in folder_files(folder):
-                print(f"  {path}  ({size:,} bytes)")
+            print(folder_listing(folder))
             if args.dry_run:
                 return
             commit = push_dataset_folder(folder, args.repo_id, private=args.private or None, commit_message=args.commit_message)

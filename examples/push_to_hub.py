@@ -14,7 +14,7 @@ import argparse
 import logging
 import tempfile
 
-from modeling_mtl_bilstm.hub import build_hub_folder, folder_files, push_model_folder
+from modeling_mtl_bilstm.hub import build_hub_folder, folder_listing, push_model_folder
 
 
 def parse_args(argv=None):
@@ -38,9 +38,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="mtl-bilstm-hub-") as scratch:
         try:
             folder = build_hub_folder(args.model_dir, args.local_dir or scratch, repo_id=args.repo_id, revision=args.revision)
-            print(f"{folder}:")
-            for path, size in folder_files(folder):
-                print(f"  {path}  ({size:,} bytes)")
+            print(folder_listing(folder))
             if args.dry_run:
                 return
             commit = push_model_folder(

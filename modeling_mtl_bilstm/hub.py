@@ -237,10 +237,11 @@ def push_dataset_folder(
     return _push_folder(Path(folder), repo_id, "dataset", DEFAULT_REVISION, private, commit_message, api)
 
 
-def folder_files(folder: PathLike) -> list[tuple[str, int]]:
-    """(path relative to `folder`, size in bytes) of every file under `folder`, sorted."""
+def folder_listing(folder: PathLike) -> str:
+    """`folder:` then one line per file under it, sorted: its relative path and size in bytes."""
     folder = Path(folder)
-    return sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob("*") if p.is_file())
+    files = sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob("*") if p.is_file())
+    return "\n".join([f"{folder}:", *(f"  {path}  ({size:,} bytes)" for path, size in files)])
 
 
 def _push_folder(
