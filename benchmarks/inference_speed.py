@@ -7,10 +7,10 @@
 Model only: the test sentences are encoded and padded into batches beforehand (sorted by length, so a
 batch pads little), and the timing covers `model.decode` (forward + Viterbi) under `torch.inference_mode()`.
 Sentences per second are the median over --repeats passes over the whole test split, after one warm-up
-batch. int8 is `torch.ao.quantization.quantize_dynamic` over the LSTMs and linear layers (CPU only):
-torch 2.13 marks torch.ao.quantization deprecated in favour of torchao's `quantize_`, which quantises
-linear layers but not LSTMs, so the deprecated API is still the one that covers this model; the warning
-is recorded in the result. NER F1 is seqeval strict IOB2 (metrics/korean_ner_pos) on the test split.
+batch; fp32 and int8 take turns within each repeat. int8 is `torch.ao.quantization.quantize_dynamic` over
+the LSTMs and linear layers (CPU only): torch 2.13 marks torch.ao.quantization deprecated in favour of
+torchao's `quantize_`, which quantises linear layers but not LSTMs, so the deprecated API is still the one
+that covers this model; the warning is recorded in the result. NER F1 is seqeval strict IOB2 (metrics/korean_ner_pos) on the test split.
 End to end (CPU): the raw test sentences through KoreanNERPredictor (Kiwi analysis, batching, offsets),
 and Kiwi's analysis alone, in sentences per second.
 """
@@ -66,18 +66,23 @@ def encode_batches(tokenizer, sentences: list[list[str]], batch_size: int, devic
     ]
 
 
-def time_decoding(model, batches: list[dict], num_sentences: int, repeats: int, device: torch.device) -> list[float]:
-    """Sentences per second of `model.decode` over all batches, once per repeat."""
+def time_decoding(models: dict, batches: list[dict], num_sentences: int, repeats: int, device: torch.device) -> dict:
+    """Sentences per second of each model's `decode` over all batches, once per repeat: `{name: [rate, ...]}`.
+
+    The models take turns within each repeat, so a slow spell of the machine hits them alike rather than
+    whichever happened to be timed then."""
+    rates = {name: [] for name in models}
     with torch.inference_mode():
-        model.decode(**batches[0])  # warm-up: first-call allocations and lazy initialisation
-        rates = []
+        for model in models.values():
+            model.decode(**batches[0])  # warm-up: first-call allocations and lazy initialisation
         for _ in range(repeats):
-            started = time.perf_counter()
-            for batch in batches:
-                model.decode(**batch)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            rates.append(num_sentences / (time.perf_counter() - started))
+            for name, model in models.items():
+                started = time.perf_counter()
+                for batch in batches:
+                    model.decode(**batch)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                rates[name].append(num_sentences / (time.perf_counter() - started))
     return rates
 
 
@@ -172,18 +177,16 @@ def main(argv=None) -> dict:
         memory.mark("int8 model quantised")
 
     compute_scores = load_metric_module().compute_scores
+    runs = {str(size): time_decoding(models, batches[size], len(sentences), args.repeats, device) for size in args.batch_sizes}
+    memory.mark("timed")
     precisions = {}
     for precision, candidate in models.items():
-        runs = {
-            str(size): time_decoding(candidate, batches[size], len(sentences), args.repeats, device)
-            for size in args.batch_sizes
-        }
-        memory.mark(f"{precision} timed")
         predictions = predict_ner(candidate, batches[max(args.batch_sizes)])
         scores = compute_scores(ner_predictions=predictions, ner_references=references)
+        precision_runs = {size: rates[precision] for size, rates in runs.items()}
         precisions[precision] = {
-            "sentences_per_second": {size: statistics.median(rates) for size, rates in runs.items()},
-            "sentences_per_second_runs": runs,
+            "sentences_per_second": {size: statistics.median(rates) for size, rates in precision_runs.items()},
+            "sentences_per_second_runs": precision_runs,
             "ner_f1": scores["ner_f1"],
             "ner_precision": scores["ner_precision"],
             "ner_recall": scores["ner_recall"],

@@ -118,8 +118,7 @@ def test_inference_speed_fp32_and_int8(tmp_path, memory_run, sample_corpus):
         assert end_to_end["sentences_per_second"] > 0 and end_to_end["kiwi_only_sentences_per_second"] > 0
     phases = [phase["phase"] for phase in result["memory"]["phases"]]
     assert phases == [
-        "imports", "fp32 model loaded", "test batches encoded", "int8 model quantised", "fp32 timed", "int8 timed",
-        "end-to-end timed",
+        "imports", "fp32 model loaded", "test batches encoded", "int8 model quantised", "timed", "end-to-end timed",
     ]
     peaks = [phase["peak_rss_mb"] for phase in result["memory"]["phases"]]
     assert peaks == sorted(peaks) and result["memory"]["peak_rss_mb"] >= peaks[-1] > 0
