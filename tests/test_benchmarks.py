@@ -124,6 +124,33 @@ def test_inference_speed_fp32_and_int8(tmp_path, memory_run, sample_corpus):
     assert peaks == sorted(peaks) and result["memory"]["peak_rss_mb"] >= peaks[-1] > 0
 
 
+def test_int8_headroom_replays_every_matmul_of_the_decode(tmp_path, memory_run):
+    _, train_dir = memory_run
+    argv = [*SAMPLE, "--model_dir", str(train_dir / "best_model"), "--batch_sizes", "4", "32", "--repeats", "1"]
+    result = run_script("int8_headroom", argv, tmp_path / "headroom.json")
+
+    assert set(result["batch_sizes"]) == {"4", "32"}
+    for figures in result["batch_sizes"].values():
+        # The replay is the model's real work: as many products as the profiler sees in one fp32 decode.
+        assert figures["replay_matches_profiler"] and figures["matmuls_replayed"] == figures["matmuls_profiled"] > 0
+        assert 0 < figures["fp32_matmul_share"] < 1 and figures["speedup_bound_if_matmuls_were_free"] > 1
+        assert figures["int8_speedup_measured"] == pytest.approx(figures["fp32_ms"] / figures["int8_ms"])
+        assert figures["int8_ms_predicted"] == pytest.approx(
+            figures["fp32_ms"] - figures["fp32_matmul_ms"] + figures["int8_matmul_ms"]
+        )
+    module = load_script("int8_headroom")
+    assert module.matmul_speedup_needed(0.5, 1.5) == pytest.approx(3.0)  # 1/1.5 = 0.5 + 0.5/3
+    assert module.matmul_speedup_needed(0.3, 1.5) == float("inf")  # 0.7 of the time alone exceeds 1/1.5
+    # Smaller batches mean more recurrent steps, hence more products over the same sentences.
+    assert result["batch_sizes"]["4"]["matmuls_replayed"] > result["batch_sizes"]["32"]["matmuls_replayed"]
+
+
+def test_int8_headroom_is_cpu_only(capsys):
+    with pytest.raises(SystemExit):
+        load_script("int8_headroom").parse_args(["--model_dir", "x", "--dataset", "sample", "--device", "cuda"])
+    assert "int8 dynamic quantisation runs on CPU only" in capsys.readouterr().err
+
+
 def test_accuracy_report_figures_and_table(tmp_path):
     def seed(ner_f1, pos_accuracy=None):
         metrics = {"ner_f1": ner_f1, "ner_precision": ner_f1, "ner_recall": ner_f1, "ner_PS_f1": ner_f1}
