@@ -40,6 +40,18 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
 
 
+def add_decoding_arguments(parser: argparse.ArgumentParser, batch_sizes: list[int], repeats: int) -> None:
+    """--model_dir, --batch_sizes and --repeats, for the scripts that time a trained model's decoding."""
+    parser.add_argument("--model_dir", required=True, help="A folder saved by examples/train.py (best_model/).")
+    parser.add_argument("--batch_sizes", type=int, nargs="+", default=batch_sizes)
+    parser.add_argument("--repeats", type=int, default=repeats, help="Timed passes over the test split per setting.")
+
+
+def check_decoding_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.repeats < 1 or min(args.batch_sizes) < 1:
+        parser.error(f"--repeats and --batch_sizes: expected >= 1, received {args.repeats} and {args.batch_sizes}.")
+
+
 def check_data_dir(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Fails at argument parsing, before any model is built, where --dataset klp2016 has no corpus."""
     if args.dataset != "klp2016":

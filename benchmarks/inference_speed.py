@@ -27,7 +27,9 @@ import torch
 from benchmark_common import (
     REPO_ROOT,
     add_common_arguments,
+    add_decoding_arguments,
     check_data_dir,
+    check_decoding_arguments,
     current_rss_mb,
     emit,
     environment,
@@ -136,13 +138,10 @@ def serialized_mb(model) -> float:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser)
-    parser.add_argument("--model_dir", required=True, help="A folder saved by examples/train.py (best_model/).")
-    parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 32, 256])
-    parser.add_argument("--repeats", type=int, default=3, help="Timed passes over the test split per setting.")
+    add_decoding_arguments(parser, batch_sizes=[1, 32, 256], repeats=3)
     parser.add_argument("--max_sentences", type=int, default=None, help="Use only the first N test sentences.")
     args = parser.parse_args(argv)
-    if args.repeats < 1 or min(args.batch_sizes) < 1:
-        parser.error(f"--repeats and --batch_sizes: expected >= 1, received {args.repeats} and {args.batch_sizes}.")
+    check_decoding_arguments(parser, args)
     check_data_dir(parser, args)
     return args
 

@@ -33,7 +33,16 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from benchmark_common import add_common_arguments, check_data_dir, emit, environment, load_corpus, setup_torch
+from benchmark_common import (
+    add_common_arguments,
+    add_decoding_arguments,
+    check_data_dir,
+    check_decoding_arguments,
+    emit,
+    environment,
+    load_corpus,
+    setup_torch,
+)
 from inference_speed import encode_batches, quantize_int8, time_decoding
 from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
 
@@ -144,17 +153,14 @@ def matmul_speedup_needed(matmul_share: float, target_speedup: float) -> float:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser)
-    parser.add_argument("--model_dir", required=True, help="A folder saved by examples/train.py (best_model/).")
-    parser.add_argument("--batch_sizes", type=int, nargs="+", default=[32, 64, 256])
-    parser.add_argument("--repeats", type=int, default=5, help="Timed passes over the test split per setting.")
+    add_decoding_arguments(parser, batch_sizes=[32, 64, 256], repeats=5)
     parser.add_argument(
         "--quantized_engine", choices=torch.backends.quantized.supported_engines, default=torch.backends.quantized.engine,
         help="torch.backends.quantized.engine for the int8 kernels (default: %(default)s).",
     )
     parser.add_argument("--target_speedup", type=float, default=1.5, help="int8 over fp32 target (default: 1.5).")
     args = parser.parse_args(argv)
-    if args.repeats < 1 or min(args.batch_sizes) < 1:
-        parser.error(f"--repeats and --batch_sizes: expected >= 1, received {args.repeats} and {args.batch_sizes}.")
+    check_decoding_arguments(parser, args)
     check_data_dir(parser, args)
     if args.device != "cpu":
         parser.error(f"--device {args.device}: int8 dynamic quantisation runs on CPU only; expected cpu.")
