@@ -18,9 +18,13 @@ of the Sejong tag set are mapped back onto it:
 
 Every morpheme keeps its character span in the original string, from Kiwi's `Token.start`/`Token.len`
 (Python code points). Morphemes of a contraction share their span (했 -> 하 and 았 both span 했).
+Kiwi reads precomposed Hangul only, so a text in another normal form (NFD Hangul from macOS file names,
+conjoining jamo, decomposed accents) is analysed in NFC and its spans mapped back onto the original
+characters: a morpheme of 한 written as ᄒ+ᅡ+ᆫ spans all three.
 """
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -48,6 +52,46 @@ IRREGULARITY_SUFFIXES = ("-R", "-I")
 
 # Code points that cannot be encoded (unpaired surrogates): replaced one for one, so offsets are unchanged.
 _UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class NFCOffsets:
+    """The NFC form of a text and, for each of its characters, the span of the original text it comes from.
+
+    The text is cut into the shortest pieces that NFC composes on their own (a starter and the characters
+    that compose with it: ᄒ+ᅡ+ᆫ, e+◌́), each normalised apart; every character of a piece's NFC maps
+    to the whole piece. Texts already in NFC map one to one, without the walk.
+    """
+
+    def __init__(self, text: str):
+        self.original_length = len(text)
+        if unicodedata.is_normalized("NFC", text):
+            self.text, self._starts, self._ends = text, None, None
+            return
+        pieces, starts, ends = [], [], []
+        begin = 0
+        while begin < len(text):
+            end = begin + 1
+            piece = unicodedata.normalize("NFC", text[begin:end])
+            # Grow the piece while the next character composes into it (its NFC gains no character).
+            while end < len(text):
+                longer = unicodedata.normalize("NFC", text[begin : end + 1])
+                if len(longer) > len(piece):
+                    break
+                piece, end = longer, end + 1
+            pieces.append(piece)
+            starts += [begin] * len(piece)
+            ends += [end] * len(piece)
+            begin = end
+        self.text, self._starts, self._ends = "".join(pieces), starts, ends
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text covered by `self.text[start:end]` (an empty span stays empty)."""
+        if self._starts is None:
+            return start, end
+        original_start = self._starts[start] if start < len(self._starts) else self.original_length
+        if end <= start:
+            return original_start, original_start
+        return original_start, self._ends[end - 1]
 
 
 @dataclass(frozen=True)
@@ -111,20 +155,24 @@ class KiwiMorphemeAnalyzer:
     def analyze(self, texts: Sequence[str]) -> list[list[list[Morpheme]]]:
         """The sentences of each text, each a list of morphemes with spans into that text. Texts with no
         analysable character (empty, whitespace) have no sentence."""
-        cleaned = [_UNPAIRED_SURROGATE.sub("\ufffd", text) for text in texts]
-        analyses = self.kiwi.tokenize(cleaned, split_sents=True, compatible_jamo=True, saisiot=False)
+        normalized = [NFCOffsets(_UNPAIRED_SURROGATE.sub("\ufffd", text)) for text in texts]
+        analyses = self.kiwi.tokenize(
+            [offsets.text for offsets in normalized], split_sents=True, compatible_jamo=True, saisiot=False
+        )
         documents = []
-        for text, sentences in zip(texts, analyses):
-            morpheme_lists = (_morphemes(sentence, len(text)) for sentence in sentences)
+        for offsets, sentences in zip(normalized, analyses):
+            morpheme_lists = (_morphemes(sentence, offsets) for sentence in sentences)
             documents.append([morphemes for morphemes in morpheme_lists if morphemes])
         return documents
 
 
-def _morphemes(tokens, text_length: int) -> list[Morpheme]:
+def _morphemes(tokens, offsets: NFCOffsets) -> list[Morpheme]:
+    text_length = len(offsets.text)
     morphemes: list[Morpheme] = []
     for token in tokens:
         start = min(max(token.start, 0), text_length)
         end = min(max(token.start + token.len, start), text_length)
+        start, end = offsets.original_span(start, end)
         if token.tag in KIWI_MERGED_TAGS:
             if morphemes:
                 previous = morphemes[-1]
@@ -134,4 +182,4 @@ def _morphemes(tokens, text_length: int) -> list[Morpheme]:
     return morphemes
 
 
-__all__ = ["KiwiMorphemeAnalyzer", "Morpheme", "load_kiwi", "to_sejong_tag", "KIWI_TO_SEJONG_TAGS"]
+__all__ = ["KiwiMorphemeAnalyzer", "Morpheme", "NFCOffsets", "load_kiwi", "to_sejong_tag", "KIWI_TO_SEJONG_TAGS"]

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import sys
+import unicodedata
 
 import pytest
 import torch
@@ -25,7 +26,7 @@ from modeling_mtl_bilstm import (  # noqa: E402
 )
 from modeling_mtl_bilstm import cli  # noqa: E402
 from modeling_mtl_bilstm import predictor as predictor_module  # noqa: E402
-from modeling_mtl_bilstm.morphology import to_sejong_tag  # noqa: E402
+from modeling_mtl_bilstm.morphology import NFCOffsets, to_sejong_tag  # noqa: E402
 from modeling_mtl_bilstm.predictor import _chunk_bounds, _entity_spans  # noqa: E402
 
 # Entities marked <surface:TYPE>, as in the KLP 2016 `$` lines.
@@ -64,6 +65,8 @@ TRICKY_INPUTS = [
     "ㄱㄴㄷ ㅏㅑ",
     "...!!!???",
     "이순신은 1592년에 한산도에서 크게 이겼다. 김구는 1949년에 서울에서 세상을 떠났다.",
+    unicodedata.normalize("NFD", "세종대왕은 1443년에 서울에서 Café를 열었다."),  # decomposed Hangul and é
+    "한각 ẹ́ ᄀ",  # conjoining jamo, partly over a precomposed syllable
 ]
 
 
@@ -233,6 +236,45 @@ def test_analysis_keeps_kiwi_tags_and_splits_sentences_with_document_offsets(ana
     assert analyzer.analyze(["", "  \n "]) == [[], []]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        unicodedata.normalize("NFD", "세종대왕은 1443년에 창제했다"),
+        "\u1112\u1161\u11ab\uac00\u11a8",  # 한 as three jamo, then 가 + a final jamo (각)
+        "Cafe\u0301 a\u0323\u0302 e\u0301\u0301",  # é; ậ reordered and composed; a second accent left apart
+        "\u1100\u1100\u1161",  # a lone initial before a syllable
+    ],
+)
+def test_nfc_offsets_map_every_character_back_to_its_source(text):
+    offsets = NFCOffsets(text)
+    assert offsets.text == unicodedata.normalize("NFC", text) != text
+    spans = [offsets.original_span(index, index + 1) for index in range(len(offsets.text))]
+    # The spans tile the original text in order, and each normalises to the characters it stands for.
+    pieces = list(dict.fromkeys(spans))
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(left[1] == right[0] for left, right in zip(pieces, pieces[1:]))
+    assert "".join(unicodedata.normalize("NFC", text[start:end]) for start, end in pieces) == offsets.text
+    assert offsets.original_span(len(offsets.text), len(offsets.text)) == (len(text), len(text))
+
+
+def test_nfc_offsets_of_an_nfc_text_are_the_identity():
+    offsets = NFCOffsets("서울 Café")
+    assert offsets.text == "서울 Café"
+    assert [offsets.original_span(i, j) for i, j in [(0, 2), (3, 7), (7, 7)]] == [(0, 2), (3, 7), (7, 7)]
+
+
+def test_decomposed_hangul_is_analysed_like_precomposed(analyzer):
+    text = "세종대왕은 1443년에 창제했다"
+    decomposed = unicodedata.normalize("NFD", text)
+    (composed_sentence,) = analyzer.analyze([text])[0]
+    (decomposed_sentence,) = analyzer.analyze([decomposed])[0]
+    assert [(m.form, m.tag) for m in decomposed_sentence] == [(m.form, m.tag) for m in composed_sentence]
+    for composed, from_decomposed in zip(composed_sentence, decomposed_sentence):
+        assert unicodedata.normalize("NFC", decomposed[from_decomposed.start : from_decomposed.end]) == (
+            text[composed.start : composed.end]
+        )
+
+
 # ---------------------------------------------------------------- predictor
 
 
@@ -274,6 +316,18 @@ def test_offsets_always_index_the_input(predictor, text):
     starts = [token["start"] for token in result["tokens"]]
     assert starts == sorted(starts)
     json.dumps(result, ensure_ascii=False)  # plain Python values only
+
+
+def test_decomposed_input_gives_the_entities_of_the_composed_text(predictor):
+    text, expected = unmark(MARKED_SENTENCES[2])
+    decomposed = unicodedata.normalize("NFD", text)
+    result = predictor(decomposed)
+    assert result["text"] == decomposed
+    assert [(unicodedata.normalize("NFC", e["text"]), e["type"]) for e in result["entities"]] == [
+        (surface, entity_type) for surface, entity_type, _, _ in expected
+    ]
+    for entity in result["entities"]:
+        assert entity["text"] == decomposed[entity["start"] : entity["end"]]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t\r\n"])
