@@ -10,7 +10,8 @@ Sentences per second are the median over --repeats passes over the whole test sp
 batch; fp32 and int8 take turns within each repeat. int8 is `torch.ao.quantization.quantize_dynamic` over
 the LSTMs and linear layers (CPU only): torch 2.13 marks torch.ao.quantization deprecated in favour of
 torchao's `quantize_`, which quantises linear layers but not LSTMs, so the deprecated API is still the one
-that covers this model; the warning is recorded in the result. NER F1 is seqeval strict IOB2 (metrics/korean_ner_pos) on the test split.
+that covers this model; the warning is recorded in the result. NER F1 is seqeval strict IOB2
+(metrics/korean_ner_pos) on the test split.
 End to end (CPU): the raw test sentences through KoreanNERPredictor (Kiwi analysis, batching, offsets),
 and Kiwi's analysis alone, in sentences per second.
 """
