@@ -40,6 +40,20 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
 
 
+MODEL_SIZE_ARGUMENTS = ("embedding_dim", "char_cnn_filters", "shared_hidden_size", "task_hidden_size")
+
+
+def add_model_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model size overrides for the training benchmarks; unset ones keep examples/train.py's defaults."""
+    for name in MODEL_SIZE_ARGUMENTS:
+        parser.add_argument(f"--{name}", type=int, default=None, help="Model size override (default: train.py's).")
+
+
+def model_size_overrides(args: argparse.Namespace) -> dict[str, int]:
+    """The model size options given on the command line, by name."""
+    return {name: getattr(args, name) for name in MODEL_SIZE_ARGUMENTS if getattr(args, name) is not None}
+
+
 def add_decoding_arguments(parser: argparse.ArgumentParser, batch_sizes: list[int], repeats: int) -> None:
     """--model_dir, --batch_sizes and --repeats, for the scripts that time a trained model's decoding."""
     parser.add_argument("--model_dir", required=True, help="A folder saved by examples/train.py (best_model/).")

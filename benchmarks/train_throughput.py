@@ -33,7 +33,17 @@ from torch.utils.data import DataLoader, RandomSampler
 from transformers import TrainerCallback, set_seed
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from benchmark_common import add_common_arguments, check_data_dir, emit, environment, load_corpus, setup_torch, train_script
+from benchmark_common import (
+    add_common_arguments,
+    add_model_size_arguments,
+    check_data_dir,
+    emit,
+    environment,
+    load_corpus,
+    model_size_overrides,
+    setup_torch,
+    train_script,
+)
 from modeling_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.trainer import LABEL_NAMES, MTLBiLSTMTrainer
 
@@ -123,12 +133,7 @@ class ThroughputBenchmark:
             "pos": corpus["train"].features["pos_tags"].feature.names,
             "ner": corpus["train"].features["ner_tags"].feature.names,
         }
-        self.model_args = script.ModelArguments(
-            embedding_dim=args.embedding_dim,
-            char_cnn_filters=args.char_cnn_filters,
-            shared_hidden_size=args.shared_hidden_size,
-            task_hidden_size=args.task_hidden_size,
-        )
+        self.model_args = script.ModelArguments(**model_size_overrides(args))
         self.args = args
         self.device = device
         self.collator = DataCollatorForMTLBiLSTM(self.tokenizer)
@@ -273,7 +278,6 @@ def comparisons(configurations: dict[str, dict]) -> dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    model_defaults = train_script().ModelArguments()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser)
     parser.add_argument("--max_steps", type=int, default=60, help="Optimiser steps per timed run.")
@@ -282,10 +286,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--embedding_dim", type=int, default=model_defaults.embedding_dim)
-    parser.add_argument("--char_cnn_filters", type=int, default=model_defaults.char_cnn_filters)
-    parser.add_argument("--shared_hidden_size", type=int, default=model_defaults.shared_hidden_size)
-    parser.add_argument("--task_hidden_size", type=int, default=model_defaults.task_hidden_size)
+    add_model_size_arguments(parser)
     args = parser.parse_args(argv)
     if args.max_steps < 1 or args.repeats < 1:
         parser.error(f"--max_steps and --repeats: expected >= 1, received {args.max_steps} and {args.repeats}.")

@@ -27,7 +27,16 @@ try:
 except ImportError:  # optional: the kernel's peak RSS does not need it
     psutil = None
 
-from benchmark_common import REPO_ROOT, add_common_arguments, check_data_dir, emit, environment, setup_torch
+from benchmark_common import (
+    REPO_ROOT,
+    add_common_arguments,
+    add_model_size_arguments,
+    check_data_dir,
+    emit,
+    environment,
+    model_size_overrides,
+    setup_torch,
+)
 
 IMPORTS_ONLY = "import torch, transformers, datasets, evaluate, modeling_mtl_bilstm"
 
@@ -80,9 +89,8 @@ def train_command(args: argparse.Namespace, output_dir: Path) -> list[str]:
         command += ["--dataset", "klp2016", "--data_dir", str(args.data_dir)]
     if args.threads:
         command += ["--torch_num_threads", str(args.threads)]
-    for name in ("embedding_dim", "char_cnn_filters", "shared_hidden_size", "task_hidden_size"):
-        if getattr(args, name) is not None:
-            command += [f"--{name}", str(getattr(args, name))]
+    for name, value in model_size_overrides(args).items():
+        command += [f"--{name}", str(value)]
     return command
 
 
@@ -97,10 +105,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--train_output_dir", type=Path, default=None,
         help="Keep examples/train.py's output (results, best_model/, train.log) here; default: a temporary folder, removed.",
     )
-    parser.add_argument("--embedding_dim", type=int, default=None, help="Model size overrides (default: train.py's).")
-    parser.add_argument("--char_cnn_filters", type=int, default=None)
-    parser.add_argument("--shared_hidden_size", type=int, default=None)
-    parser.add_argument("--task_hidden_size", type=int, default=None)
+    add_model_size_arguments(parser)
     args = parser.parse_args(argv)
     if args.max_steps < 1:
         parser.error(f"--max_steps: expected >= 1, received {args.max_steps}.")
