@@ -92,20 +92,19 @@ def runs_fused_lstm(batch: dict) -> bool:
     return bool(lengths.min() == lengths.max())
 
 
-def int8_plan(plan: list) -> list:
-    """The same products as dynamic int8 linear ops, weights prepacked once as quantize_dynamic does."""
+def int8_plans(plans: list[list]) -> list[list]:
+    """The same products as dynamic int8 linear ops, each weight prepacked once as quantize_dynamic does."""
     packed = {}
-    int8 = []
-    for inputs, weight, bias in plan:
-        key = (weight.data_ptr(), bias.data_ptr())
-        if key not in packed:
-            linear = nn.Linear(weight.size(1), weight.size(0))
-            with torch.no_grad():
-                linear.weight.copy_(weight)
-                linear.bias.copy_(bias)
-            packed[key], _ = quantize_int8(nn.Sequential(linear))
-        int8.append((inputs, packed[key][0]))
-    return int8
+    for plan in plans:
+        for _, weight, bias in plan:
+            key = (weight.data_ptr(), bias.data_ptr())
+            if key not in packed:
+                linear = nn.Linear(weight.size(1), weight.size(0))
+                with torch.no_grad():
+                    linear.weight.copy_(weight)
+                    linear.bias.copy_(bias)
+                packed[key] = quantize_int8(nn.Sequential(linear))[0][0]
+    return [[(inputs, packed[(weight.data_ptr(), bias.data_ptr())]) for inputs, weight, bias in plan] for plan in plans]
 
 
 def time_fp32_matmuls(plans: list[list], repeats: int) -> float:
@@ -185,9 +184,9 @@ def main(argv=None) -> dict:
         plans = [matmul_plan(model, batch) for batch in batches]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # quantize_dynamic's deprecation notes: recorded by inference_speed.py
-            int8_plans = [int8_plan(plan) for plan in plans]
+            quantized_plans = int8_plans(plans)
         fp32_matmul_seconds = time_fp32_matmuls(plans, args.repeats)
-        int8_matmul_seconds = time_int8_matmuls(int8_plans, args.repeats)
+        int8_matmul_seconds = time_int8_matmuls(quantized_plans, args.repeats)
         replayed = sum(map(len, plans))
         profiled = profiled_matmul_calls(model, batches)
         predicted_int8 = fp32_seconds - fp32_matmul_seconds + int8_matmul_seconds
