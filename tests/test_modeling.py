@@ -16,6 +16,8 @@ from remote_code import run_without_package
 
 POS_TAGS = {0: "NNG", 1: "NNP", 2: "JKS", 3: "VV", 4: "EF"}
 NER_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
+# fp32 results may differ in the last bits across save/load, processes and CPUs (AVX2 vs AVX-512).
+FP32_TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 
 
 class MTLBiLSTMModelTester:
@@ -290,8 +292,14 @@ def test_save_and_load_round_trip_gives_same_logits_and_labels(tester, tmp_path)
     loaded = AutoModelForTokenClassification.from_pretrained(tmp_path).eval()
     assert isinstance(loaded, MTLBiLSTMForTokenClassification)
     for task in ("ner", "pos"):
-        torch.testing.assert_close(loaded(**batch)[f"{task}_logits"], model(**batch)[f"{task}_logits"], rtol=0, atol=0)
+        # The weights round-trip exactly, but fp32 kernels may differ in the last bits with memory alignment
+        # (seen on AVX-512 CPUs): logits to fp32 tolerance, tags exactly.
+        torch.testing.assert_close(
+            loaded(**batch)[f"{task}_logits"], model(**batch)[f"{task}_logits"], **FP32_TOLERANCE
+        )
         assert torch.equal(loaded.decode(**batch)[task], model.decode(**batch)[task])
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
 
 
 def test_remote_code_load_in_fresh_process_without_the_package(tester, tmp_path):
@@ -300,9 +308,10 @@ def test_remote_code_load_in_fresh_process_without_the_package(tester, tmp_path)
     model.save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")
     sentences = [["세종", "이", "훈민정음", "을"], ["한글"]]
+    encoded = tokenizer(sentences, return_tensors="pt")
     with torch.no_grad():
-        expected = model(**tokenizer(sentences, return_tensors="pt")).ner_logits
-    torch.save(expected, tmp_path / "expected.pt")
+        expected = model(**encoded).ner_logits
+    torch.save({"logits": expected, "tags": model.decode(**encoded)["ner"]}, tmp_path / "expected.pt")
     result = run_without_package(
         f"""
         import torch
@@ -312,10 +321,13 @@ def test_remote_code_load_in_fresh_process_without_the_package(tester, tmp_path)
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
         assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
         assert "modeling_mtl_bilstm" not in sys.modules
+        encoded = tokenizer({sentences!r}, return_tensors="pt")
         with torch.no_grad():
-            logits = model(**tokenizer({sentences!r}, return_tensors="pt")).ner_logits
+            logits = model(**encoded).ner_logits
         expected = torch.load({str(tmp_path / "expected.pt")!r}, weights_only=True)
-        torch.testing.assert_close(logits, expected, rtol=0, atol=0)
+        # Another process may take other fp32 code paths: logits to tolerance, decoded tags exactly.
+        torch.testing.assert_close(logits, expected["logits"], **{FP32_TOLERANCE!r})
+        assert torch.equal(model.decode(**encoded)["ner"], expected["tags"])
         print("REMOTE_OK")
         """,
         tmp_path,
