@@ -1,10 +1,104 @@
-"""Batched, vectorised linear-chain conditional random field (CRF) for sequence labelling."""
+"""Batched, vectorised linear-chain conditional random field (CRF) for sequence labelling, with Viterbi decoding
+that can be restricted to valid IOB2 tag sequences."""
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 
 _REDUCTIONS = ("none", "sum", "mean", "token_mean")
+
+
+class TransitionConstraints(NamedTuple):
+    """
+    Which tag paths decoding may produce, as bool tensors (True: allowed).
+
+    Args:
+        start (`torch.BoolTensor` of shape `(num_tags,)`): whether a sequence may begin with each tag.
+        transitions (`torch.BoolTensor` of shape `(num_tags, num_tags)`): `transitions[i, j]` is whether tag `j`
+            may follow tag `i`.
+        end (`torch.BoolTensor` of shape `(num_tags,)`): whether a sequence may end with each tag.
+    """
+
+    start: torch.Tensor
+    transitions: torch.Tensor
+    end: torch.Tensor
+
+
+def allowed_transitions(id2label: dict[int, str] | list[str] | tuple[str, ...]) -> TransitionConstraints:
+    """
+    The moves of valid IOB2 tag sequences (like allennlp's `allowed_transitions(constraint_type="BIO", ...)`):
+    `I-X` may only follow `B-X` or `I-X`, so no sequence starts with `I-X` and none has `I-X` after `O` or after a
+    tag of another type. Every other move is allowed, and every tag may end a sequence. Labels other than `B-X` and
+    `I-X` (`O`, or names without a prefix) are unconstrained, like `O`, so a tag set without `I-` tags is not
+    restricted at all.
+
+    Args:
+        id2label (`dict[int, str]` with ids `0 .. num_tags - 1`, or a list of tag names in id order).
+
+    Returns:
+        [`TransitionConstraints`] of CPU bool tensors.
+    """
+    if isinstance(id2label, dict):
+        if sorted(id2label) != list(range(len(id2label))):
+            raise ValueError(f"id2label: expected ids 0..{len(id2label) - 1}, received {sorted(id2label)!r}.")
+        labels = [id2label[i] for i in range(len(id2label))]
+    else:
+        labels = list(id2label)
+    if not labels:
+        raise ValueError("id2label: expected at least one tag, received none.")
+    is_inside, entity_types = [], []
+    for label in labels:
+        prefix, _, entity_type = str(label).partition("-")
+        is_entity = prefix in ("B", "I") and entity_type != ""
+        is_inside.append(is_entity and prefix == "I")
+        entity_types.append(entity_type if is_entity else None)
+    type_ids = {name: index for index, name in enumerate(dict.fromkeys(t for t in entity_types if t is not None))}
+    inside = torch.tensor(is_inside, dtype=torch.bool)
+    type_id = torch.tensor([-1 if t is None else type_ids[t] for t in entity_types])
+    # I-X after B-X or I-X: same entity type (O-like tags have type -1, which no I- tag has).
+    continues_entity = type_id.unsqueeze(1) == type_id.unsqueeze(0)
+    transitions = ~inside.unsqueeze(0) | continues_entity
+    return TransitionConstraints(start=~inside, transitions=transitions, end=torch.ones_like(inside))
+
+
+def viterbi_decode(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    transitions: torch.Tensor | None = None,
+    start_transitions: torch.Tensor | None = None,
+    end_transitions: torch.Tensor | None = None,
+    constraints: TransitionConstraints | None = None,
+    pad_tag_id: int = -100,
+) -> torch.LongTensor:
+    """
+    Highest-scoring tag path of each sequence (Viterbi algorithm), the score of a path being its emission scores
+    plus its start, transition and end scores (each zero where not given). With `constraints`, disallowed moves
+    score `-inf`, so the path is the best one among the allowed paths. Without transition scores or constraints
+    this is the per-position argmax; over log-softmax scores with IOB2 constraints it is the most probable valid
+    IOB2 sequence of a softmax tagger.
+
+    Args:
+        emissions (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_tags)`): per-position tag scores.
+        mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): left-aligned mask of real positions.
+        transitions (`torch.FloatTensor` of shape `(num_tags, num_tags)`, *optional*): score of tag `i` -> tag `j`.
+        start_transitions / end_transitions (`torch.FloatTensor` of shape `(num_tags,)`, *optional*).
+        constraints ([`TransitionConstraints`], *optional*): allowed moves, e.g. from [`allowed_transitions`].
+        pad_tag_id (`int`, *optional*, defaults to -100): value written at padding positions.
+
+    Returns:
+        `torch.LongTensor` of shape `(batch_size, sequence_length)` on the emissions' device.
+    """
+    emissions, mask = _checked_emissions_and_mask(emissions, mask, num_tags=None)
+    zeros = emissions.new_zeros(emissions.size(2))
+    start, end, transitions = _constrained_scores(
+        zeros if start_transitions is None else start_transitions.to(emissions.dtype),
+        zeros if end_transitions is None else end_transitions.to(emissions.dtype),
+        zeros.expand(emissions.size(2), -1) if transitions is None else transitions.to(emissions.dtype),
+        constraints,
+    )
+    return _viterbi(emissions, mask, start, end, transitions, pad_tag_id)
 
 
 class ConditionalRandomField(nn.Module):
@@ -21,7 +115,9 @@ class ConditionalRandomField(nn.Module):
     Every method is batched: Python loops run over time steps only. Sequences of different lengths share a batch
     through a left-aligned mask (ones then zeros, first position on), and each sequence gets exactly the result it
     would get alone. Scores are computed in float32 or wider: half-precision emissions are upcast, because the
-    log-sum-exp recursion accumulates over the whole sequence.
+    log-sum-exp recursion accumulates over the whole sequence. No method branches in Python on tensor values once
+    its inputs are checked, and the checks are skipped under `torch.compile` / `torch.export`, so every method
+    traces into a single graph.
 
     Args:
         num_tags (`int`):
@@ -100,7 +196,56 @@ class ConditionalRandomField(nn.Module):
         return self._log_partition(emissions, mask)
 
     @torch.no_grad()
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor, pad_tag_id: int = -100) -> torch.LongTensor:
+    def marginals(
+        self, emissions: torch.Tensor, mask: torch.Tensor, constraints: TransitionConstraints | None = None
+    ) -> torch.FloatTensor:
+        """
+        Posterior marginal probability of each tag at each position, `P(y_t = j | emissions)`, by the
+        forward-backward algorithm in log space (no autograd).
+
+        Args:
+            emissions (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_tags)`):
+                Per-position tag scores.
+            mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`):
+                Left-aligned mask of real positions (any integer or bool dtype).
+            constraints ([`TransitionConstraints`], *optional*):
+                Restrict the distribution to the allowed paths (e.g. valid IOB2, from [`allowed_transitions`]), the
+                distribution whose best path `decode(..., constraints=constraints)` returns. At least one path must
+                be allowed.
+
+        Returns:
+            `torch.FloatTensor` of shape `(batch_size, sequence_length, num_tags)` in the compute dtype (float32 or
+            wider): each real position sums to 1 over the tags; padding positions are 0.
+        """
+        emissions, mask, _ = self._validate(emissions, mask)
+        start, end, transitions = _constrained_scores(*self._scores_in(emissions.dtype), constraints)
+        sequence_length = emissions.size(1)
+        # alpha[t, j]: log-sum of the scores of the path prefixes ending in tag j at t (carried over padding).
+        alphas = [start + emissions[:, 0]]
+        for position in range(1, sequence_length):
+            next_alpha = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + emissions[:, position]
+            alphas.append(torch.where(mask[:, position].unsqueeze(1), next_alpha, alphas[-1]))
+        log_partition = torch.logsumexp(alphas[-1] + end, dim=1)
+        # beta[t, i]: log-sum of the scores of the path suffixes after tag i at t; the end score at a sequence's
+        # last position (and, unused, at its padding).
+        final_beta = end.expand_as(alphas[0])
+        betas = [final_beta]
+        for position in range(sequence_length - 2, -1, -1):
+            following = (emissions[:, position + 1] + betas[-1]).unsqueeze(1)
+            next_beta = torch.logsumexp(transitions + following, dim=2)
+            betas.append(torch.where(mask[:, position + 1].unsqueeze(1), next_beta, final_beta))
+        log_marginals = torch.stack(alphas, dim=1) + torch.stack(betas[::-1], dim=1)
+        marginals = (log_marginals - log_partition[:, None, None]).exp()
+        return marginals.masked_fill(~mask.unsqueeze(2), 0.0)
+
+    @torch.no_grad()
+    def decode(
+        self,
+        emissions: torch.Tensor,
+        mask: torch.Tensor,
+        pad_tag_id: int = -100,
+        constraints: TransitionConstraints | None = None,
+    ) -> torch.LongTensor:
         """
         Highest-scoring tag path of each sequence (Viterbi algorithm).
 
@@ -111,65 +256,23 @@ class ConditionalRandomField(nn.Module):
                 Left-aligned mask of real positions (any integer or bool dtype).
             pad_tag_id (`int`, *optional*, defaults to -100):
                 Value written at padding positions of the returned paths.
+            constraints ([`TransitionConstraints`], *optional*):
+                Hard constraints (e.g. valid IOB2, from [`allowed_transitions`]): disallowed starts, transitions and
+                ends score `-inf`, so the result is the best allowed path.
 
         Returns:
             `torch.LongTensor` of shape `(batch_size, sequence_length)` on the emissions' device.
         """
         emissions, mask, _ = self._validate(emissions, mask)
-        start_transitions, end_transitions, transitions = self._scores_in(emissions.dtype)
-        batch_size, sequence_length, _ = emissions.shape
-        # Past a sequence's end every tag points back to itself, so the backtrace carries its final tag unchanged.
-        identity = torch.arange(self.num_tags, device=emissions.device).expand(batch_size, -1)
-        score = start_transitions + emissions[:, 0]  # (batch_size, num_tags): best path ending in each tag
-        backpointers = []
-        for position in range(1, sequence_length):
-            # (batch_size, previous tag, next tag) -> best previous tag for each next tag
-            best_score, best_previous = (score.unsqueeze(2) + transitions).max(dim=1)
-            is_real = mask[:, position].unsqueeze(1)
-            score = torch.where(is_real, best_score + emissions[:, position], score)
-            backpointers.append(torch.where(is_real, best_previous, identity))
-        best_tag = (score + end_transitions).argmax(dim=1)
-        path = [best_tag]
-        for pointers in reversed(backpointers):
-            best_tag = pointers.gather(1, best_tag.unsqueeze(1)).squeeze(1)
-            path.append(best_tag)
-        return torch.stack(path[::-1], dim=1).masked_fill(~mask, pad_tag_id)
+        start, end, transitions = _constrained_scores(*self._scores_in(emissions.dtype), constraints)
+        return _viterbi(emissions, mask, start, end, transitions, pad_tag_id)
 
     def _validate(self, emissions, mask, tags=None):
         """Check shapes and values; return emissions in the compute dtype, a bool mask and safe long tags."""
-        if emissions.dim() != 3 or emissions.size(1) == 0:
-            raise ValueError(
-                "emissions must be 3-D with at least one position: expected shape "
-                f"(batch_size, sequence_length >= 1, num_tags), received {tuple(emissions.shape)}"
-            )
-        if emissions.size(2) != self.num_tags:
-            raise ValueError(
-                f"emissions' last dimension must be num_tags: expected {self.num_tags}, received {emissions.size(2)}"
-            )
-        expected_shape = tuple(emissions.shape[:2])
-        if tuple(mask.shape) != expected_shape:
-            raise ValueError(
-                f"mask must match emissions' first two dimensions: expected shape {expected_shape}, "
-                f"received {tuple(mask.shape)}"
-            )
-        mask = mask.bool()
-        if not mask[:, 0].all():
-            rows = (~mask[:, 0]).nonzero().flatten().tolist()
-            raise ValueError(
-                f"mask[:, 0] must be on for every sequence: expected all True, received False in batch rows {rows}"
-            )
-        gaps = mask[:, 1:] & ~mask[:, :-1]
-        if gaps.any():
-            rows = gaps.any(dim=1).nonzero().flatten().tolist()
-            raise ValueError(
-                "mask must be left-aligned: expected ones followed by zeros, "
-                f"received a zero before a one in batch rows {rows}"
-            )
-        compute_dtype = torch.promote_types(emissions.dtype, torch.float32)
-        # Zero the padding so that whatever it holds (even inf or nan) reaches neither the scores nor the gradients.
-        emissions = emissions.to(compute_dtype).masked_fill(~mask.unsqueeze(2), 0.0)
+        emissions, mask = _checked_emissions_and_mask(emissions, mask, self.num_tags)
         if tags is None:
             return emissions, mask, None
+        expected_shape = tuple(emissions.shape[:2])
         if tuple(tags.shape) != expected_shape:
             raise ValueError(
                 f"tags must match emissions' first two dimensions: expected shape {expected_shape}, "
@@ -177,13 +280,14 @@ class ConditionalRandomField(nn.Module):
             )
         if tags.dtype.is_floating_point or tags.dtype.is_complex or tags.dtype == torch.bool:
             raise ValueError(f"tags must hold integer tag ids: expected an integer dtype, received {tags.dtype}")
-        out_of_range = mask & ((tags < 0) | (tags >= self.num_tags))
-        if out_of_range.any():
-            row, position = out_of_range.nonzero()[0].tolist()
-            raise ValueError(
-                f"tags at real positions must be tag ids: expected values in [0, {self.num_tags}), "
-                f"received {tags[row, position].item()} at batch row {row}, position {position}"
-            )
+        if not torch.compiler.is_compiling():
+            out_of_range = mask & ((tags < 0) | (tags >= self.num_tags))
+            if out_of_range.any():
+                row, position = out_of_range.nonzero()[0].tolist()
+                raise ValueError(
+                    f"tags at real positions must be tag ids: expected values in [0, {self.num_tags}), "
+                    f"received {tags[row, position].item()} at batch row {row}, position {position}"
+                )
         # Padding tags may hold anything (e.g. -100); replace them so they can index the transition scores.
         return emissions, mask, tags.long().masked_fill(~mask, 0)
 
@@ -208,3 +312,82 @@ class ConditionalRandomField(nn.Module):
             next_score = torch.logsumexp(score.unsqueeze(2) + transitions, dim=1) + emissions[:, position]
             score = torch.where(mask[:, position].unsqueeze(1), next_score, score)
         return torch.logsumexp(score + end_transitions, dim=1)
+
+
+def _checked_emissions_and_mask(emissions, mask, num_tags):
+    """Check shapes (and, outside tracing, mask values); return emissions in the compute dtype, zero at padding,
+    and a bool mask."""
+    if emissions.dim() != 3 or emissions.size(1) == 0:
+        raise ValueError(
+            "emissions must be 3-D with at least one position: expected shape "
+            f"(batch_size, sequence_length >= 1, num_tags), received {tuple(emissions.shape)}"
+        )
+    if num_tags is not None and emissions.size(2) != num_tags:
+        raise ValueError(
+            f"emissions' last dimension must be num_tags: expected {num_tags}, received {emissions.size(2)}"
+        )
+    expected_shape = tuple(emissions.shape[:2])
+    if tuple(mask.shape) != expected_shape:
+        raise ValueError(
+            f"mask must match emissions' first two dimensions: expected shape {expected_shape}, "
+            f"received {tuple(mask.shape)}"
+        )
+    mask = mask.bool()
+    # Data-dependent checks would break a traced graph; traced callers (the model) pass masks they built.
+    if not torch.compiler.is_compiling():
+        if not mask[:, 0].all():
+            rows = (~mask[:, 0]).nonzero().flatten().tolist()
+            raise ValueError(
+                f"mask[:, 0] must be on for every sequence: expected all True, received False in batch rows {rows}"
+            )
+        gaps = mask[:, 1:] & ~mask[:, :-1]
+        if gaps.any():
+            rows = gaps.any(dim=1).nonzero().flatten().tolist()
+            raise ValueError(
+                "mask must be left-aligned: expected ones followed by zeros, "
+                f"received a zero before a one in batch rows {rows}"
+            )
+    compute_dtype = torch.promote_types(emissions.dtype, torch.float32)
+    # Zero the padding so that whatever it holds (even inf or nan) reaches neither the scores nor the gradients.
+    return emissions.to(compute_dtype).masked_fill(~mask.unsqueeze(2), 0.0), mask
+
+
+def _constrained_scores(start, end, transitions, constraints):
+    """Start, end and transition scores with the disallowed moves set to -inf."""
+    if constraints is None:
+        return start, end, transitions
+    num_tags = start.size(0)
+    shapes = {name: tuple(value.shape) for name, value in constraints._asdict().items()}
+    expected = {"start": (num_tags,), "transitions": (num_tags, num_tags), "end": (num_tags,)}
+    if shapes != expected:
+        raise ValueError(f"constraints: expected shapes {expected} for {num_tags} tags, received {shapes}")
+    device = start.device
+    return (
+        start.masked_fill(~constraints.start.to(device), float("-inf")),
+        end.masked_fill(~constraints.end.to(device), float("-inf")),
+        transitions.masked_fill(~constraints.transitions.to(device), float("-inf")),
+    )
+
+
+def _viterbi(emissions, mask, start, end, transitions, pad_tag_id):
+    """Viterbi over checked inputs: tensor backpointers, no Python branch on tensor values."""
+    batch_size, sequence_length, num_tags = emissions.shape
+    # Past a sequence's end every tag points back to itself, so the backtrace carries its final tag unchanged.
+    identity = torch.arange(num_tags, device=emissions.device).expand(batch_size, -1)
+    score = start + emissions[:, 0]  # (batch_size, num_tags): best path ending in each tag
+    backpointers = []
+    for position in range(1, sequence_length):
+        # (batch_size, previous tag, next tag) -> best previous tag for each next tag
+        best_score, best_previous = (score.unsqueeze(2) + transitions).max(dim=1)
+        is_real = mask[:, position].unsqueeze(1)
+        score = torch.where(is_real, best_score + emissions[:, position], score)
+        backpointers.append(torch.where(is_real, best_previous, identity))
+    best_tag = (score + end).argmax(dim=1)
+    path = [best_tag]
+    for pointers in reversed(backpointers):
+        best_tag = pointers.gather(1, best_tag.unsqueeze(1)).squeeze(1)
+        path.append(best_tag)
+    return torch.stack(path[::-1], dim=1).masked_fill(~mask, pad_tag_id)
+
+
+__all__ = ["ConditionalRandomField", "TransitionConstraints", "allowed_transitions", "viterbi_decode"]

@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from modeling_mtl_bilstm.crf import ConditionalRandomField
+from modeling_mtl_bilstm.crf import ConditionalRandomField, TransitionConstraints, allowed_transitions, viterbi_decode
 
 
 def make_crf(num_tags, dtype=torch.float64, seed=0):
@@ -37,6 +37,16 @@ def all_path_scores(crf, emissions):
     """Every tag path of one unpadded sequence with its score."""
     paths = list(itertools.product(range(crf.num_tags), repeat=emissions.size(0)))
     return paths, torch.stack([oracle_score(crf, emissions, path) for path in paths])
+
+
+def is_allowed(constraints, path):
+    """Whether a tag path makes only allowed moves."""
+    moves = zip(path, path[1:])
+    return bool(
+        constraints.start[path[0]]
+        and constraints.end[path[-1]]
+        and all(constraints.transitions[i, j] for i, j in moves)
+    )
 
 
 LENGTHS = [4, 1, 3, 2]
@@ -222,6 +232,152 @@ def test_unknown_reduction_raises_value_error():
 def test_non_positive_num_tags_raises_value_error(num_tags):
     with pytest.raises(ValueError, match=f"expected >= 1, received {num_tags}"):
         ConditionalRandomField(num_tags)
+
+
+# ---------------------------------------------------------------- marginals
+
+
+@pytest.mark.parametrize("num_tags", [1, 2, 3, 4])
+def test_marginals_match_brute_force(num_tags):
+    crf = make_crf(num_tags)
+    emissions, _, mask = make_batch(LENGTHS, num_tags)
+    marginals = crf.marginals(emissions, mask)
+    assert marginals.shape == emissions.shape and marginals.dtype == torch.float64
+    for row, length in enumerate(LENGTHS):
+        paths, scores = all_path_scores(crf, emissions[row, :length])
+        probabilities = (scores - torch.logsumexp(scores, dim=0)).exp()
+        expected = torch.zeros(length, num_tags, dtype=torch.float64)
+        for path, probability in zip(paths, probabilities):
+            expected[range(length), list(path)] += probability
+        torch.testing.assert_close(marginals[row, :length], expected)
+        assert marginals[row, length:].eq(0).all()
+
+
+def test_marginals_equal_the_gradient_of_the_log_partition():
+    crf = make_crf(5, dtype=torch.float32)
+    emissions, _, mask = make_batch([7, 2, 5, 1], 5, dtype=torch.float32)
+    emissions.requires_grad_()
+    (expected,) = torch.autograd.grad(crf.log_partition(emissions, mask).sum(), emissions)
+    marginals = crf.marginals(emissions, mask)
+    assert not marginals.requires_grad
+    torch.testing.assert_close(marginals, expected)
+    torch.testing.assert_close(marginals.sum(dim=2), mask.float())
+
+
+def test_marginals_of_half_precision_emissions_are_float32():
+    crf = make_crf(4, dtype=torch.float32)
+    emissions, _, mask = make_batch([6, 3], 4, dtype=torch.float32)
+    marginals = crf.marginals(emissions.to(torch.bfloat16), mask)
+    assert marginals.dtype == torch.float32
+    torch.testing.assert_close(marginals, crf.marginals(emissions.to(torch.bfloat16).float(), mask))
+
+
+# ---------------------------------------------------------------- IOB2 constraints
+
+IOB2_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
+
+
+def may_follow(previous, label):
+    """IOB2: I-X only continues a B-X or I-X."""
+    return not label.startswith("I-") or (previous != "O" and previous[2:] == label[2:])
+
+
+def is_valid_iob2(labels):
+    return all(may_follow(previous, label) for previous, label in zip(["O", *labels], labels))
+
+
+def test_allowed_transitions_follow_iob2():
+    constraints = allowed_transitions(IOB2_TAGS)
+    assert isinstance(constraints, TransitionConstraints)
+    assert constraints.start.tolist() == [True, True, False, True, False]
+    assert constraints.end.all()
+    allowed = {(IOB2_TAGS[i], IOB2_TAGS[j]) for i, j in constraints.transitions.nonzero().tolist()}
+    expected = {(a, b) for a in IOB2_TAGS.values() for b in IOB2_TAGS.values() if may_follow(a, b)}
+    assert allowed == expected
+    assert ("B-PS", "I-PS") in allowed and ("I-LC", "I-LC") in allowed
+    assert ("O", "I-PS") not in allowed and ("B-LC", "I-PS") not in allowed and ("I-PS", "I-LC") not in allowed
+    # A list in id order is the same; a tag set without I- tags is not restricted.
+    assert all(torch.equal(a, b) for a, b in zip(allowed_transitions(list(IOB2_TAGS.values())), constraints))
+    assert all(t.all() for t in allowed_transitions(["NNG", "JKS", "O", "B-PS"]))
+    with pytest.raises(ValueError, match=r"expected ids 0..1, received \[0, 2\]"):
+        allowed_transitions({0: "O", 2: "B-PS"})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_constrained_decode_is_the_best_valid_path(seed):
+    crf = make_crf(len(IOB2_TAGS), seed=seed)
+    constraints = allowed_transitions(IOB2_TAGS)
+    emissions, _, mask = make_batch(LENGTHS, len(IOB2_TAGS), seed=seed + 10)
+    emissions[:, :, 2] += 3.0  # make I-PS tempting everywhere, so unconstrained paths are often invalid
+    decoded = crf.decode(emissions, mask, constraints=constraints)
+    unconstrained_invalid = 0
+    for row, length in enumerate(LENGTHS):
+        paths, scores = all_path_scores(crf, emissions[row, :length])
+        valid = torch.tensor([is_allowed(constraints, path) for path in paths])
+        assert valid.tolist() == [is_valid_iob2([IOB2_TAGS[t] for t in path]) for path in paths]
+        best = paths[scores.masked_fill(~valid, float("-inf")).argmax()]
+        assert decoded[row, :length].tolist() == list(best)
+        assert decoded[row, length:].eq(-100).all()
+        unconstrained_invalid += not valid[scores.argmax()]
+    assert unconstrained_invalid > 0  # the constraints changed something
+
+
+def test_constrained_marginals_match_brute_force_over_valid_paths():
+    crf = make_crf(len(IOB2_TAGS))
+    constraints = allowed_transitions(IOB2_TAGS)
+    emissions, _, mask = make_batch(LENGTHS, len(IOB2_TAGS))
+    marginals = crf.marginals(emissions, mask, constraints=constraints)
+    for row, length in enumerate(LENGTHS):
+        paths, scores = all_path_scores(crf, emissions[row, :length])
+        valid = torch.tensor([is_allowed(constraints, path) for path in paths])
+        probabilities = (scores - torch.logsumexp(scores[valid], dim=0)).exp().masked_fill(~valid, 0.0)
+        expected = torch.zeros(length, len(IOB2_TAGS), dtype=torch.float64)
+        for path, probability in zip(paths, probabilities):
+            expected[range(length), list(path)] += probability
+        torch.testing.assert_close(marginals[row, :length], expected)
+    assert marginals[:, 0, [2, 4]].eq(0).all()  # no sequence starts inside an entity
+
+
+def test_viterbi_decode_of_softmax_scores():
+    num_tags = len(IOB2_TAGS)
+    emissions, _, mask = make_batch(LENGTHS, num_tags, seed=3)
+    emissions[:, :, 4] += 2.0
+    log_probabilities = emissions.log_softmax(dim=-1)
+    # Without constraints it is the argmax; with them, the most probable valid sequence.
+    assert torch.equal(viterbi_decode(log_probabilities, mask), emissions.argmax(-1).masked_fill(~mask, -100))
+    constraints = allowed_transitions(IOB2_TAGS)
+    decoded = viterbi_decode(log_probabilities, mask, constraints=constraints, pad_tag_id=-1)
+    for row, length in enumerate(LENGTHS):
+        paths = list(itertools.product(range(num_tags), repeat=length))
+        valid = [path for path in paths if is_allowed(constraints, path)]
+        scores = torch.stack([log_probabilities[row, range(length), list(path)].sum() for path in valid])
+        assert decoded[row, :length].tolist() == list(valid[scores.argmax()])
+        assert decoded[row, length:].eq(-1).all()
+
+
+def test_constraints_of_the_wrong_size_raise():
+    with pytest.raises(ValueError, match=r"constraints: expected shapes .* received"):
+        make_crf(3).decode(*make_batch([2], 3)[::2], constraints=allowed_transitions(IOB2_TAGS))
+
+
+def test_crf_methods_trace_into_one_graph():
+    """No Python branch on tensor values: loss, decoding and marginals compile with fullgraph=True."""
+    crf = make_crf(len(IOB2_TAGS), dtype=torch.float32)
+    constraints = allowed_transitions(IOB2_TAGS)
+    emissions, tags, mask = make_batch([6, 2, 4], len(IOB2_TAGS), dtype=torch.float32)
+
+    def everything(emissions, tags, mask):
+        return (
+            crf(emissions, tags, mask, reduction="token_mean"),
+            crf.decode(emissions, mask, constraints=constraints),
+            crf.marginals(emissions, mask, constraints=constraints),
+            viterbi_decode(emissions.log_softmax(-1), mask, constraints=constraints),
+        )
+
+    torch._dynamo.reset()
+    compiled = torch.compile(everything, fullgraph=True, backend="aot_eager")
+    for got, expected in zip(compiled(emissions, tags, mask), everything(emissions, tags, mask)):
+        torch.testing.assert_close(got, expected)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
