@@ -8,6 +8,15 @@
   optionally preceded by a 1-based eojeol index column; blank lines separate sentences.
   ``#`` comment lines and ``-DOCSTART-`` lines before a sentence are skipped, and a
   CoNLL-U style ``# text = <raw sentence>`` comment gives the sentence text.
+* ``ner2016``: the layout of the 2016 Korean NER competition data: one
+  ``<morpheme>\t<POS>\t<NER>`` line per morpheme (exactly three tab-separated fields), a
+  blank line between sentences, and nothing else: no eojeol index, no sentence text, no
+  comment lines (a ``#`` morpheme line is data).
+
+Gold entity spans: a KLP 2016 ``$`` line, and each line of the sample's ``sentences.txt``,
+marks entities inline as ``<surface:TYPE>``; ``read_entity_spans`` gives each sentence's raw
+text with the character spans of its entities. ``read_gazette`` reads the competition's entity
+dictionary (``<surface>\t<TYPE>`` lines).
 
 Readers check the layout only; tag sequences are checked and converted in
 ``tag_schemes``. A reader yields one item per sentence: the ``Sentence``, or the
@@ -20,13 +29,22 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
+
 
 KLP_FIELDS = "eojeol index, morpheme, POS tag, NER tag"
 CONLL_FIELDS = "morpheme, POS tag, NER tag"
 CONLL_FIELDS_BY_COUNT = {3: CONLL_FIELDS, 4: KLP_FIELDS}
+GAZETTE_FIELDS = "surface, entity type"
 UNKNOWN_WORD_ID = -1
+SPAN_FILE_FORMATS = ("klp", "marked")
+SPAN_ERROR_POLICIES = ("raise", "collect")
 
 _EOJEOL_INDEX = re.compile(r"[0-9]+")
+_ENTITY_TYPE = re.compile(r"[A-Z]+")
+# <surface:TYPE>. The surface may hold ':' (10:30) but no angle bracket: KLP 2016 also writes
+# brackets as text (<운동원인>, <<BBC:OG>>), and those are not marks.
+ENTITY_MARK = re.compile(r"<([^<>]+?):([A-Z]+)>")
 
 
 class CorpusFormatError(ValueError):
@@ -69,6 +87,40 @@ class Sentence:
     word_ids: list[int]  # 0-based eojeol index of each morpheme, UNKNOWN_WORD_ID if the file has none
     text: str  # the raw sentence, "" if the file does not give it
     lines: list[Line]  # the line of each morpheme, for error messages
+    marked_line: Line | None = None  # the KLP '$' line (entities marked inline), None in other layouts
+
+
+class EntitySpan(NamedTuple):
+    """A gold entity of a raw sentence: character offsets (end exclusive) and type."""
+
+    start: int
+    end: int
+    type: str
+
+
+@dataclass
+class MarkedSentence:
+    """A raw sentence with the character spans of its gold entities."""
+
+    path: Path
+    line_number: int  # the line the marks were read from: the KLP '$' line, or the sentences.txt line
+    text: str
+    entities: list[EntitySpan]
+    sentence: Sentence | None = None  # the KLP morpheme lines (tags as in the file); None for "marked"
+
+
+class GazetteEntry(NamedTuple):
+    surface: str
+    type: str
+
+
+class EntityMarkError(ValueError):
+    """A ``<surface:TYPE>`` mark that cannot be read; ``expected``/``found`` as in ``CorpusFormatError``."""
+
+    def __init__(self, expected: str, found: str):
+        self.expected = expected
+        self.found = found
+        super().__init__(f"expected {expected}; found {found}")
 
 
 @dataclass
@@ -101,6 +153,148 @@ def read_conll(path: str | Path) -> Iterator[Sentence | CorpusFormatError]:
     path = Path(path)
     layout = _ColumnLayout()
     yield from _read_blocks(path, lambda block: _parse_conll_block(path, block, layout))
+
+
+def read_ner2016(path: str | Path) -> Iterator[Sentence | CorpusFormatError]:
+    """Yields the sentences of a file of the 2016 competition layout (see the module docstring).
+    ``text`` is "" and every word id ``UNKNOWN_WORD_ID``: the file gives neither."""
+    path = Path(path)
+    yield from _read_blocks(path, lambda block: _parse_ner2016_block(path, block))
+
+
+def parse_entity_marks(marked: str) -> tuple[str, list[EntitySpan]]:
+    """The text of a sentence with ``<surface:TYPE>`` marks, without the marks, and the spans of the
+    marked entities in that text. Angle brackets that form no mark are text. Raises
+    ``EntityMarkError`` for a surface with leading or trailing whitespace."""
+    parts, entities, length, cursor = [], [], 0, 0
+    for match in ENTITY_MARK.finditer(marked):
+        surface, entity_type = match.group(1), match.group(2)
+        if surface != surface.strip():
+            raise EntityMarkError("an entity surface without leading or trailing whitespace", repr(match.group(0)))
+        plain = marked[cursor : match.start()]
+        parts += [plain, surface]
+        length += len(plain)
+        entities.append(EntitySpan(length, length + len(surface), entity_type))
+        length += len(surface)
+        cursor = match.end()
+    parts.append(marked[cursor:])
+    return "".join(parts), entities
+
+
+def entity_spans(sentence: Sentence) -> list[EntitySpan]:
+    """The gold entity spans of a KLP sentence, read from its ``$`` line, as offsets into its
+    ``text`` (the ``;`` line). Raises ``CorpusFormatError`` naming the ``$`` line where that line
+    without its marks is not the ``;`` line."""
+    line = sentence.marked_line
+    if line is None:
+        raise ValueError(f"{sentence.path}: the sentence has no '$' line (only the KLP layout has one)")
+    try:
+        unmarked, entities = parse_entity_marks(line.content[1:])
+    except EntityMarkError as error:
+        raise CorpusFormatError(sentence.path, line.number, line.raw, error.expected, error.found) from None
+    if unmarked != sentence.text:
+        raise CorpusFormatError(
+            sentence.path,
+            line.number,
+            line.raw,
+            "the '$' line without its <surface:TYPE> marks to be the ';' line above it",
+            _first_difference(sentence.text, unmarked),
+        )
+    return entities
+
+
+def read_entity_spans(path: str | Path, file_format: str = "klp") -> Iterator[MarkedSentence | CorpusFormatError]:
+    """Yields each sentence's raw text and gold entity spans, or the ``CorpusFormatError`` that
+    makes the sentence unreadable (as the other readers do).
+
+    Args:
+        path: the file.
+        file_format: ``"klp"``, a KLP 2016 layout file: the spans come from the ``$`` line and must
+            align with the ``;`` line; the sentence's morpheme lines are read too (``.sentence``).
+            ``"marked"``, one sentence per line with inline marks, as the sample's
+            ``sentences.txt``: blank lines and ``#`` comment lines are skipped, and an angle
+            bracket outside a mark is an error (the text has no ``;`` line to align with).
+    """
+    path = Path(path)
+    if file_format == "klp":
+        for item in read_klp(path):
+            if isinstance(item, CorpusFormatError):
+                yield item
+                continue
+            try:
+                entities = entity_spans(item)
+            except CorpusFormatError as error:
+                yield error
+            else:
+                yield MarkedSentence(path, item.marked_line.number, item.text, entities, item)
+    elif file_format == "marked":
+        yield from _read_marked_lines(path)
+    else:
+        raise ValueError(
+            f"file_format={file_format!r} is not supported; expected one of {', '.join(SPAN_FILE_FORMATS)}"
+        )
+
+
+def load_entity_spans(
+    path: str | Path, file_format: str = "klp", errors: str = "raise"
+) -> tuple[list[MarkedSentence], list[CorpusFormatError]]:
+    """``read_entity_spans`` as lists: the readable sentences and the errors of the others.
+    ``errors="raise"`` raises the first error instead; ``"collect"`` returns them all, so that a
+    caller can count and show them."""
+    if errors not in SPAN_ERROR_POLICIES:
+        raise ValueError(f"errors={errors!r} is not supported; expected one of {', '.join(SPAN_ERROR_POLICIES)}")
+    sentences, problems = [], []
+    for item in read_entity_spans(path, file_format):
+        if isinstance(item, CorpusFormatError):
+            if errors == "raise":
+                raise item
+            problems.append(item)
+        else:
+            sentences.append(item)
+    return sentences, problems
+
+
+def read_gazette(path: str | Path, entity_types: tuple[str, ...] | None = None) -> list[GazetteEntry]:
+    """The entries of an entity dictionary, one ``<surface>\\t<TYPE>`` line each, in file order.
+
+    A surface may hold spaces and occur with several types. Raises ``CorpusFormatError`` naming
+    the file and line at the first line that is not a non-empty, unpadded surface, a tab and an
+    upper-case type (one of ``entity_types`` where given); at a blank line; and for a file
+    without entries.
+    """
+    path = Path(path)
+    text = _decode(path)
+    if not text:
+        raise CorpusFormatError(path, None, None, f"at least one line ({GAZETTE_FIELDS})", "an empty file")
+    raw_lines = text.split("\n")
+    terminated = text.endswith("\n")
+    if terminated:
+        raw_lines.pop()
+    crlf = bool(raw_lines) and raw_lines[0].endswith("\r")
+    expected_type = "an upper-case entity type" if entity_types is None else f"one of {', '.join(entity_types)}"
+    entries = []
+    for number, raw in enumerate(raw_lines, start=1):
+        content = raw[:-1] if crlf and raw.endswith("\r") else raw
+        if crlf and content == raw and (terminated or number < len(raw_lines)):
+            raise CorpusFormatError(
+                path, number, raw, "a CRLF line ending like the first line of the file", "a bare LF"
+            )
+        if "\r" in content:
+            raise CorpusFormatError(
+                path, number, raw, "no carriage return inside a line", f"'\\r' at column {content.index(chr(13)) + 1}"
+            )
+        fields = content.split("\t")
+        if len(fields) != 2:
+            raise CorpusFormatError(path, number, raw, f"2 tab-separated fields ({GAZETTE_FIELDS})", str(len(fields)))
+        surface, entity_type = fields
+        if not surface.strip() or surface != surface.strip():
+            raise CorpusFormatError(
+                path, number, raw, "a non-empty surface without leading or trailing spaces", repr(surface)
+            )
+        if not _ENTITY_TYPE.fullmatch(entity_type) or (entity_types is not None and entity_type not in entity_types):
+            raise CorpusFormatError(path, number, raw, expected_type, repr(entity_type))
+        entries.append(GazetteEntry(surface, entity_type))
+    return entries
 
 
 def _read_blocks(path: Path, parse_block) -> Iterator[Sentence | CorpusFormatError]:
@@ -143,6 +337,8 @@ def _sentence_blocks(path: Path) -> list[_Block]:
     with such a problem belongs to the sentence it closes (or to the next one at the start).
     """
     text = _decode(path)
+    if not text:
+        raise CorpusFormatError(path, None, None, f"at least one line ({GAZETTE_FIELDS})", "an empty file")
     raw_lines = text.split("\n")
     terminated = text.endswith("\n")
     if terminated:
@@ -219,7 +415,7 @@ def _parse_klp_block(path: Path, block: _Block) -> Sentence:
             path, rest[0].number, rest[0].raw, f"morpheme lines ({KLP_FIELDS}) after the '$' line", "none"
         )
 
-    sentence = Sentence(path, [], [], [], [], text, morpheme_lines)
+    sentence = Sentence(path, [], [], [], [], text, morpheme_lines, marked_line=rest[0])
     for line in morpheme_lines:
         fields = _split_fields(path, line, separator="\t", names=KLP_FIELDS, counts=(4,))
         index, token, pos_tag, ner_tag = fields
@@ -268,6 +464,58 @@ def _parse_conll_block(path: Path, block: _Block, layout: _ColumnLayout) -> Sent
     if text and layout.count == 4:
         _check_last_eojeol(path, sentence)
     return sentence
+
+
+def _parse_ner2016_block(path: Path, block: _Block) -> Sentence:
+    if block.problems:
+        raise block.problems[0]
+    sentence = Sentence(path, [], [], [], [], "", block.lines)
+    for line in block.lines:
+        token, pos_tag, ner_tag = _split_fields(path, line, separator="\t", names=CONLL_FIELDS, counts=(3,))
+        sentence.tokens.append(token)
+        sentence.pos_tags.append(pos_tag)
+        sentence.ner_tags.append(ner_tag)
+        sentence.word_ids.append(UNKNOWN_WORD_ID)
+    return sentence
+
+
+def _read_marked_lines(path: Path) -> Iterator[MarkedSentence | CorpusFormatError]:
+    found_any = False
+    for number, raw in enumerate(_decode(path).split("\n"), start=1):
+        content = raw.removesuffix("\r")
+        if not content.strip() or content.startswith("#"):
+            continue
+        found_any = True
+        try:
+            text, entities = parse_entity_marks(content)
+        except EntityMarkError as error:
+            yield CorpusFormatError(path, number, raw, error.expected, error.found)
+            continue
+        stray = next((column for column, char in enumerate(text, start=1) if char in "<>"), None)
+        if stray is not None:
+            yield CorpusFormatError(
+                path,
+                number,
+                raw,
+                "entities marked <surface:TYPE> and no other angle bracket",
+                f"{text[stray - 1]!r} at character {stray} of the unmarked sentence",
+            )
+        elif text != text.strip():
+            yield CorpusFormatError(path, number, raw, "a sentence without leading or trailing whitespace", "some")
+        else:
+            yield MarkedSentence(path, number, text, entities)
+    if not found_any:
+        raise CorpusFormatError(path, None, None, "at least one sentence", "none")
+
+
+def _first_difference(expected: str, found: str) -> str:
+    """Where two sentences first differ, with a little context of each."""
+    index = next((i for i, (a, b) in enumerate(zip(expected, found)) if a != b), min(len(expected), len(found)))
+    window = slice(max(index - 5, 0), index + 10)
+    return (
+        f"a difference at character {index + 1} of the sentence: the ';' line has {expected[window]!r} "
+        f"where the unmarked '$' line has {found[window]!r}"
+    )
 
 
 def _split_fields(path: Path, line: Line, separator: str | None, names: str, counts: tuple[int, ...]) -> list[str]:
