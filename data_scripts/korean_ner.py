@@ -8,34 +8,64 @@ Configs:
 * ``conll``: your own CoNLL-style files (``data_files`` or ``data_dir``), for example the
   traditional-culture corpus of the paper.
 * ``sample``: a small traditional-culture corpus shipped with the package (KLP layout).
+* ``ner2016``: the 2016 Korean NER competition data (train and dev, read from ``data_dir``;
+  never downloaded: it has no redistribution licence). Same entity types, Sejong POS tags and
+  tag style as KLP 2016, disjoint sentences; no eojeol index and no raw text, so ``word_ids``
+  is -1 throughout and ``text`` is "" (not rebuilt from the morphemes, which lack the
+  spacing and are not always surface strings: ``ㄴ``, ``았``).
 
 Every config gives the same features; NER tags are normalised to IOB2 and the label names
-come from the data (see ``KoreanNER``). With datasets >= 4 the builder is instantiated
-rather than loaded as a script::
+come from the data (see ``KoreanNER``). To concatenate two corpora, load both with the same
+label names: ``shared_label_names`` gives them.
+
+``analyzer="kiwi"`` (KLP layout configs) trains in the inference distribution: each raw
+sentence is re-analysed with the predictor's Kiwi set-up and the gold entity spans of its
+``$`` line are projected onto Kiwi's morphemes (``reanalyse_with_kiwi``); entities with a
+boundary inside a Kiwi morpheme are counted and handled as ``misaligned_entities`` says.
+
+With datasets >= 4 the builder is instantiated rather than loaded as a script::
 
     builder = KoreanNER(config_name="klp2016", data_dir="path/to/klp2016")
     builder.download_and_prepare()
     dataset = builder.as_dataset()
 """
 
+import bisect
 import hashlib
+import importlib.metadata
+import inspect
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
 from huggingface_hub import constants as hub_constants
 
 from . import formats, tag_schemes
-from .formats import CorpusFormatError, Sentence, read_conll, read_klp
+from .formats import (
+    CorpusFormatError,
+    EntitySpan,
+    MarkedSentence,
+    Sentence,
+    entity_spans,
+    read_conll,
+    read_klp,
+    read_ner2016,
+)
 from .tag_schemes import TAG_SCHEMES, TagSequenceError, detect_tag_scheme, entity_type, iob2_label_names, to_iob2
+
 
 logger = logging.getLogger(__name__)
 
-READERS = {"klp": read_klp, "conll": read_conll}
+READERS = {"klp": read_klp, "conll": read_conll, "ner2016": read_ner2016}
 ERROR_POLICIES = ("raise", "skip")
+# Where the morphemes come from: the corpus files, or Kiwi's analysis of the raw sentences.
+ANALYZERS = ("corpus", "kiwi")
+MISALIGNED_POLICIES = ("drop", "expand")
+KOREAN_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[korean]"'
 # Files looked up in data_dir, per split, in order of preference.
 SPLIT_FILE_NAMES = {
     "train": ("train.txt", "ner.train"),
@@ -50,6 +80,7 @@ KLP2016_URLS = {
 # Editing the parsing code must not serve a cache prepared by the old code.
 _SOURCE_MODULES = (Path(__file__), Path(formats.__file__), Path(tag_schemes.__file__))
 _REPORTED_SKIP_REASONS = 3
+_WORD = re.compile(r"\S+")
 
 _FEATURES_DESCRIPTION = """\
 Fields: `id` (position of the sentence in its split), `tokens` (morphemes), `pos_tags`
@@ -76,6 +107,18 @@ class KoreanNERConfig(datasets.BuilderConfig):
         pos_labels / ner_labels: the label names, in label-id order. By default they are
             derived from the training split and a tag found only in another split is an
             error; supply them to accept such tags (``ner_labels`` are IOB2 names).
+        label_splits: the splits the default label names are derived from; None means
+            ``train`` (all splits where there is no ``train``).
+        analyzer: ``"corpus"`` (default) keeps the corpus's morphemes; ``"kiwi"`` (KLP layout
+            only) re-analyses each raw sentence with ``KiwiMorphemeAnalyzer``, as the predictor
+            does, and projects the gold entity spans of its ``$`` line onto Kiwi's morphemes:
+            POS tags are Kiwi's mapped to Sejong tags, ``word_ids`` index the whitespace-separated
+            words of the text. A ``$`` line that does not align with its ``;`` line is a format
+            error (``errors`` applies). See ``project_entities``.
+        misaligned_entities: with ``analyzer="kiwi"``, what happens to an entity with a boundary
+            inside a Kiwi morpheme: ``"drop"`` (default) labels its morphemes ``O``; ``"expand"``
+            labels the morphemes that hold it. Either way they are counted, logged and written in
+            the dataset description; no boundary is moved silently.
         default_data_dir: folder read when neither ``data_dir`` nor ``data_files`` is given.
         download_urls: split -> URL, downloaded when no folder or file is given.
     """
@@ -85,6 +128,9 @@ class KoreanNERConfig(datasets.BuilderConfig):
     errors: str = "raise"
     pos_labels: Sequence[str] | None = None
     ner_labels: Sequence[str] | None = None
+    label_splits: Sequence[str] | None = None
+    analyzer: str = "corpus"
+    misaligned_entities: str = "drop"
     default_data_dir: str | None = None
     download_urls: dict[str, str] | None = None
     homepage: str = ""
@@ -97,9 +143,18 @@ class KoreanNERConfig(datasets.BuilderConfig):
             ("file_format", self.file_format, tuple(READERS)),
             ("tag_scheme", self.tag_scheme, ("auto",) + TAG_SCHEMES),
             ("errors", self.errors, ERROR_POLICIES),
+            ("analyzer", self.analyzer, ANALYZERS),
+            ("misaligned_entities", self.misaligned_entities, MISALIGNED_POLICIES),
         ):
             if value not in allowed:
                 raise ValueError(f"{option}={value!r} is not supported; expected one of {', '.join(allowed)}")
+        if self.analyzer == "kiwi" and self.file_format != "klp":
+            raise ValueError(
+                f"analyzer='kiwi' needs raw sentences with their entities marked (the KLP layout's ';' and '$' "
+                f"lines); the {self.name!r} config reads the {self.file_format!r} layout"
+            )
+        if self.label_splits is not None and (isinstance(self.label_splits, str) or not self.label_splits):
+            raise ValueError(f"label_splits must be a non-empty list of split names; received {self.label_splits!r}")
         for option, labels in (("pos_labels", self.pos_labels), ("ner_labels", self.ner_labels)):
             if labels is not None:
                 duplicates = sorted(label for label, count in Counter(labels).items() if count > 1)
@@ -137,6 +192,10 @@ class KoreanNERConfig(datasets.BuilderConfig):
 
         for module_path in _SOURCE_MODULES:
             add(module_path.read_bytes())
+        if self.analyzer == "kiwi":
+            # Kiwi's analyses change with its version and with the analyser's conventions.
+            for part in _kiwi_fingerprint_parts():
+                add(part)
         split_files = self.local_split_files()
         if split_files is None:
             for split, url in sorted(self.download_urls.items()):
@@ -172,6 +231,7 @@ class _Corpus:
     split_files: dict[str, list[str]]
     sentences: dict[str, list[Sentence]]  # NER tags in IOB2
     features: datasets.Features
+    projection_stats: dict[str, "ProjectionStats"] | None = None
 
 
 class KoreanNER(datasets.GeneratorBasedBuilder):
@@ -208,22 +268,49 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             file_format="klp",
             default_data_dir=str(SAMPLE_DIR),
         ),
+        KoreanNERConfig(
+            name="ner2016",
+            version=VERSION,
+            description=(
+                "2016 Korean NER competition data (PS, LC, OG, DT, TI) with Sejong POS tags: train and dev, "
+                "no eojeol index, no raw text."
+            ),
+            file_format="ner2016",
+            # The dev file has POS tags that train lacks (SKG, NKB, as written there): label names
+            # come from both splits so that the corpus loads as it is.
+            label_splits=("train", "validation"),
+            homepage="https://github.com/dsindex/Wapiti/tree/master/ner2016",
+            license="Distributed for research use in the 2016 competition; no licence grants redistribution",
+        ),
     ]
     DEFAULT_CONFIG_NAME = "sample"
 
     # Read once per builder: in _info() for local files, after the download otherwise.
     _corpus: _Corpus | None = None
 
+    @property
+    def projection_stats(self) -> dict[str, "ProjectionStats"] | None:
+        """Per split, what ``analyzer="kiwi"`` did to the gold entities; None for ``"corpus"`` or
+        before the corpus is read."""
+        return None if self._corpus is None else self._corpus.projection_stats
+
     def _info(self) -> datasets.DatasetInfo:
         self.config.validate()
         split_files = self.config.local_split_files()
+        corpus = None if split_files is None else self._read_corpus(split_files)
         return datasets.DatasetInfo(
-            description=f"{self.config.description or ''}\n\n{_FEATURES_DESCRIPTION}".strip(),
+            description=self._description(corpus),
             # Downloaded files are read in _split_generators, which fills in the features.
-            features=None if split_files is None else self._read_corpus(split_files).features,
+            features=None if corpus is None else corpus.features,
             homepage=self.config.homepage,
             license=self.config.license,
         )
+
+    def _description(self, corpus: "_Corpus | None") -> str:
+        parts = [self.config.description or "", _FEATURES_DESCRIPTION]
+        if corpus is not None and corpus.projection_stats is not None:
+            parts.append(_projection_note(corpus.projection_stats, self.config.misaligned_entities))
+        return "\n\n".join(part for part in parts if part)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         split_files = self.config.local_split_files()
@@ -231,6 +318,7 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             split_files = self._download(dl_manager)
         corpus = self._read_corpus(split_files)
         self.info.features = corpus.features
+        self.info.description = self._description(corpus)
         return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in corpus.sentences]
 
     def _generate_examples(self, split: str):
@@ -259,12 +347,13 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
 
     def _read_corpus(self, split_files: dict[str, list[str]]) -> _Corpus:
         if self._corpus is None or self._corpus.split_files != split_files:
-            sentences = _read_sentences(split_files, self.config)
+            sentences, projection_stats = _read_sentences(split_files, self.config)
+            label_splits = self.config.label_splits
             features = _features(
-                pos_labels=_label_names(sentences, "pos_tags", self.config.pos_labels, _sorted_labels),
-                ner_labels=_label_names(sentences, "ner_tags", self.config.ner_labels, _iob2_labels),
+                pos_labels=_label_names(sentences, "pos_tags", self.config.pos_labels, _sorted_labels, label_splits),
+                ner_labels=_label_names(sentences, "ner_tags", self.config.ner_labels, _iob2_labels, label_splits),
             )
-            self._corpus = _Corpus(split_files, sentences, features)
+            self._corpus = _Corpus(split_files, sentences, features, projection_stats)
         return self._corpus
 
 
@@ -281,8 +370,11 @@ def _features(pos_labels: list[str], ner_labels: list[str]) -> datasets.Features
     )
 
 
-def _read_sentences(split_files: Mapping[str, list[str]], config: KoreanNERConfig) -> dict[str, list[Sentence]]:
-    """Reads every split, converts NER tags to IOB2, and raises or skips malformed sentences."""
+def _read_sentences(
+    split_files: Mapping[str, list[str]], config: KoreanNERConfig
+) -> tuple[dict[str, list[Sentence]], dict[str, "ProjectionStats"] | None]:
+    """Reads every split, converts NER tags to IOB2, re-analyses it with Kiwi where the config
+    says so, and raises or skips malformed sentences."""
     skipped: list[CorpusFormatError] = []
 
     def reject(error: CorpusFormatError) -> None:
@@ -323,6 +415,10 @@ def _read_sentences(split_files: Mapping[str, list[str]], config: KoreanNERConfi
                 converted.append(sentence)
         sentences[split] = converted
 
+    projection_stats = None
+    if config.analyzer == "kiwi":
+        projection_stats = _reanalyse_splits(sentences, config.misaligned_entities, reject)
+
     if skipped:
         per_file = ", ".join(
             f"{path}: {count}" for path, count in Counter(str(error.path) for error in skipped).items()
@@ -331,7 +427,9 @@ def _read_sentences(split_files: Mapping[str, list[str]], config: KoreanNERConfi
         logger.warning(
             f"errors='skip': skipped {len(skipped)} malformed sentence(s) ({per_file}). First problems:\n{reasons}"
         )
-    return sentences
+    if projection_stats is not None:
+        logger.warning(_projection_note(projection_stats, config.misaligned_entities))
+    return sentences, projection_stats
 
 
 def _sorted_labels(tags: Iterable[str]) -> list[str]:
@@ -343,21 +441,30 @@ def _iob2_labels(tags: Iterable[str]) -> list[str]:
 
 
 def _label_names(
-    sentences: Mapping[str, list[Sentence]], attribute: str, supplied: Sequence[str] | None, derive
+    sentences: Mapping[str, list[Sentence]],
+    attribute: str,
+    supplied: Sequence[str] | None,
+    derive,
+    label_splits: Sequence[str] | None = None,
 ) -> list[str]:
-    """The label names of one tag column: ``supplied``, or derived from the training split
-    (all splits when there is none) by ``derive``. Every tag must be among them."""
+    """The label names of one tag column: ``supplied``, or derived by ``derive`` from
+    ``label_splits`` (by default the training split, all splits when there is none). Every tag
+    must be among them."""
     kind = "POS tag" if attribute == "pos_tags" else "IOB2 NER tag"
     option = attribute.replace("_tags", "_labels")
     if supplied is not None:
         names = list(supplied)
         source = f"the supplied {option}"
     else:
-        reference_splits = ["train"] if "train" in sentences else list(sentences)
+        if label_splits is not None:
+            reference_splits = [split for split in label_splits if split in sentences] or list(sentences)
+        else:
+            reference_splits = ["train"] if "train" in sentences else list(sentences)
         names = derive(
             tag for split in reference_splits for sentence in sentences[split] for tag in getattr(sentence, attribute)
         )
-        source = "the 'train' split"  # without one, every split is a reference and no tag is unknown
+        # Without a train split every split is a reference, and no tag is unknown.
+        source = " and ".join(f"the {split!r} split" for split in reference_splits)
     known = set(names)
     for split, split_sentences in sentences.items():
         for sentence in split_sentences:
@@ -370,3 +477,258 @@ def _label_names(
                         f"Pass {option}=[...] with the full label set to accept it."
                     )
     return names
+
+
+def shared_label_names(*corpora) -> dict[str, list[str]]:
+    """Label names that cover every given corpus, as ``{"pos_labels": [...], "ner_labels": [...]}``:
+    load each corpus with them (``load_korean_ner(name, ..., **labels)``) and the datasets have
+    identical features, so ``datasets.concatenate_datasets`` accepts them. POS labels are the
+    sorted union; NER labels the IOB2 labels of the union of entity types, in the builder's order.
+
+    Args:
+        corpora: each a ``datasets.Features``, a ``Dataset`` or a ``DatasetDict`` of this builder,
+            e.g. ``KoreanNER(config_name="ner2016", data_dir=...).info.features``, which reads
+            the files without preparing them.
+    """
+    if not corpora:
+        raise ValueError("shared_label_names: expected at least one corpus")
+    pos_labels: set[str] = set()
+    entity_types: set[str] = set()
+    for index, corpus in enumerate(corpora):
+        for features in _features_of(corpus, index):
+            pos_labels.update(features["pos_tags"].feature.names)
+            entity_types.update(
+                entity_type(name) for name in features["ner_tags"].feature.names if name != tag_schemes.OUTSIDE
+            )
+    return {"pos_labels": sorted(pos_labels), "ner_labels": iob2_label_names(entity_types)}
+
+
+def _features_of(corpus, index: int) -> list[datasets.Features]:
+    if isinstance(corpus, datasets.DatasetDict):
+        return [dataset.features for dataset in corpus.values()]
+    features = corpus.features if isinstance(corpus, datasets.Dataset) else corpus
+    if not isinstance(features, datasets.Features) or not {"pos_tags", "ner_tags"} <= set(features):
+        raise TypeError(
+            f"corpora[{index}]: expected datasets.Features, a Dataset or a DatasetDict with 'pos_tags' and "
+            f"'ner_tags' columns; received {type(corpus).__name__}"
+        )
+    return [features]
+
+
+# --- re-analysis with Kiwi -------------------------------------------------------------------
+
+
+@dataclass
+class Projection:
+    """A raw sentence re-analysed by Kiwi, with its gold entities projected onto the morphemes.
+
+    ``pos_tags`` are Kiwi's tags mapped to Sejong tags (``Morpheme.tag``); ``ner_tags`` are IOB2;
+    ``word_ids`` give the 0-based whitespace-separated word of the text where each morpheme
+    starts (a morpheme of Kiwi's multi-word dictionary that spans a space belongs to its first
+    word). ``misaligned`` are the entities with a boundary inside a morpheme; ``dropped`` those
+    left out of ``ner_tags``.
+    """
+
+    tokens: list[str]
+    pos_tags: list[str]
+    ner_tags: list[str]
+    word_ids: list[int]
+    misaligned: list[EntitySpan] = field(default_factory=list)
+    dropped: list[EntitySpan] = field(default_factory=list)
+
+
+@dataclass
+class ProjectionStats:
+    """What a projection did to the gold entities of a set of sentences.
+
+    ``misaligned``: entities with a boundary inside a Kiwi morpheme, which no tagger of Kiwi's
+    morphemes can find exactly. ``expanded``: misaligned entities labelled on the morphemes that
+    hold them (``"expand"``). ``dropped``: entities left out of the labels: misaligned ones under
+    ``"drop"``, expanded ones that would share a morpheme with an entity already labelled, and
+    entities over no morpheme at all.
+    """
+
+    sentences: int = 0
+    entities: int = 0
+    misaligned: int = 0
+    expanded: int = 0
+    dropped: int = 0
+    misaligned_by_type: Counter = field(default_factory=Counter)
+
+    def add(self, entities: Sequence[EntitySpan], projection: Projection) -> None:
+        self.sentences += 1
+        self.entities += len(entities)
+        self.misaligned += len(projection.misaligned)
+        self.dropped += len(projection.dropped)
+        self.expanded += len(set(projection.misaligned) - set(projection.dropped))
+        self.misaligned_by_type.update(entity.type for entity in projection.misaligned)
+
+    def as_dict(self) -> dict:
+        return {
+            "sentences": self.sentences,
+            "entities": self.entities,
+            "misaligned": self.misaligned,
+            "expanded": self.expanded,
+            "dropped": self.dropped,
+            "misaligned_by_type": dict(sorted(self.misaligned_by_type.items())),
+        }
+
+
+def project_entities(
+    text: str, entities: Sequence[EntitySpan], morphemes: Sequence, misaligned_entities: str = "drop"
+) -> Projection:
+    """Projects gold entity character spans onto the morphemes of an analysis of ``text``.
+
+    A morpheme is part of an entity when its span lies inside the entity's (a zero-width morpheme,
+    such as an elided copula, when it lies strictly inside). An entity with a boundary strictly
+    inside a morpheme is misaligned: with ``misaligned_entities="drop"`` its morphemes stay ``O``;
+    with ``"expand"`` every morpheme that overlaps it is labelled, unless one of them already
+    belongs to another entity, in which case it is dropped. Entities are taken in text order.
+
+    Args:
+        text: the raw sentence.
+        entities: its gold entities, as character spans of ``text``.
+        morphemes: objects with ``form``, ``tag`` (Sejong), ``start`` and ``end`` (offsets into
+            ``text``), e.g. the ``Morpheme``s of ``KiwiMorphemeAnalyzer``, all sentences of the text.
+        misaligned_entities: ``"drop"`` or ``"expand"``.
+    """
+    if misaligned_entities not in MISALIGNED_POLICIES:
+        raise ValueError(
+            f"misaligned_entities={misaligned_entities!r} is not supported; expected one of "
+            f"{', '.join(MISALIGNED_POLICIES)}"
+        )
+    word_starts = [match.start() for match in _WORD.finditer(text)]
+    projection = Projection(
+        tokens=[morpheme.form for morpheme in morphemes],
+        pos_tags=[morpheme.tag for morpheme in morphemes],
+        ner_tags=[tag_schemes.OUTSIDE] * len(morphemes),
+        word_ids=[max(bisect.bisect_right(word_starts, morpheme.start) - 1, 0) for morpheme in morphemes],
+    )
+    labelled = [False] * len(morphemes)
+    for entity in sorted(entities):
+        overlapping = [i for i, morpheme in enumerate(morphemes) if _overlaps(morpheme, entity)]
+        misaligned = any(morpheme_cuts(morphemes[i], entity) for i in overlapping)
+        if misaligned:
+            projection.misaligned.append(entity)
+        if not overlapping or (misaligned and misaligned_entities == "drop") or any(labelled[i] for i in overlapping):
+            projection.dropped.append(entity)
+            continue
+        for position, index in enumerate(overlapping):
+            projection.ner_tags[index] = f"{'B' if position == 0 else 'I'}-{entity.type}"
+            labelled[index] = True
+    return projection
+
+
+def morpheme_cuts(morpheme, entity: EntitySpan) -> bool:
+    """Whether a boundary of ``entity`` falls strictly inside ``morpheme``'s character span."""
+    return morpheme.start < entity.start < morpheme.end or morpheme.start < entity.end < morpheme.end
+
+
+def _overlaps(morpheme, entity: EntitySpan) -> bool:
+    if morpheme.start == morpheme.end:
+        return entity.start < morpheme.start < entity.end
+    return morpheme.start < entity.end and entity.start < morpheme.end
+
+
+def reanalyse_with_kiwi(
+    sentences: Sequence, analyzer=None, misaligned_entities: str = "drop"
+) -> tuple[list[Projection], ProjectionStats]:
+    """Re-analyses raw sentences with Kiwi as the predictor does and projects their gold entities
+    onto Kiwi's morphemes (``project_entities``).
+
+    Args:
+        sentences: objects with ``text`` and ``entities`` (``EntitySpan``s), e.g. the
+            ``MarkedSentence``s of ``formats.load_entity_spans``.
+        analyzer: a ``KiwiMorphemeAnalyzer``; by default a new one, the predictor's default set-up.
+            Where Kiwi splits a text into several sentences, their morphemes are joined.
+        misaligned_entities: ``"drop"`` or ``"expand"``, see ``project_entities``.
+
+    Returns:
+        One ``Projection`` per sentence, and the counts over all of them.
+    """
+    if analyzer is None:
+        analyzer = _default_analyzer()
+    documents = analyzer.analyze([sentence.text for sentence in sentences])
+    projections, stats = [], ProjectionStats()
+    for sentence, document in zip(sentences, documents):
+        morphemes = [morpheme for kiwi_sentence in document for morpheme in kiwi_sentence]
+        projection = project_entities(sentence.text, sentence.entities, morphemes, misaligned_entities)
+        projections.append(projection)
+        stats.add(sentence.entities, projection)
+    return projections, stats
+
+
+def _default_analyzer():
+    try:
+        from modeling_mtl_bilstm import KiwiMorphemeAnalyzer
+    except ImportError as error:  # kiwipiepy itself is imported when the analyser is created
+        raise ImportError(f"analyzer='kiwi' needs modeling_mtl_bilstm's KiwiMorphemeAnalyzer: {error}") from error
+    return KiwiMorphemeAnalyzer()
+
+
+def _kiwi_fingerprint_parts() -> list[bytes]:
+    try:
+        versions = [importlib.metadata.version(name) for name in ("kiwipiepy", "kiwipiepy_model")]
+    except importlib.metadata.PackageNotFoundError as error:
+        raise ImportError(
+            f"analyzer='kiwi' needs kiwipiepy, which is not installed: {KOREAN_EXTRA_INSTALL}"
+        ) from error
+    from modeling_mtl_bilstm import KiwiMorphemeAnalyzer
+
+    return [version.encode() for version in versions] + [
+        Path(inspect.getsourcefile(KiwiMorphemeAnalyzer)).read_bytes()
+    ]
+
+
+def _reanalyse_splits(
+    sentences: dict[str, list[Sentence]], misaligned_entities: str, reject
+) -> dict[str, ProjectionStats]:
+    """Replaces each sentence's morphemes and tags by Kiwi's, with the gold entities of its ``$``
+    line projected onto them (``reject`` gets the sentences whose ``$`` line is unreadable)."""
+    analyzer = _default_analyzer()
+    stats = {}
+    for split, split_sentences in sentences.items():
+        readable, marked = [], []
+        for sentence in split_sentences:
+            try:
+                marked.append(
+                    MarkedSentence(sentence.path, sentence.marked_line.number, sentence.text, entity_spans(sentence))
+                )
+            except CorpusFormatError as error:
+                reject(error)
+            else:
+                readable.append(sentence)
+        projections, split_stats = reanalyse_with_kiwi(marked, analyzer, misaligned_entities)
+        kept = []
+        for sentence, projection in zip(readable, projections):
+            line = sentence.marked_line
+            if not projection.tokens:
+                reject(
+                    CorpusFormatError(
+                        sentence.path, line.number, line.raw, "a sentence Kiwi finds morphemes in", "none"
+                    )
+                )
+                continue
+            sentence.tokens, sentence.pos_tags = projection.tokens, projection.pos_tags
+            sentence.ner_tags, sentence.word_ids = projection.ner_tags, projection.word_ids
+            # The labels now come from the '$' line: errors about them name it.
+            sentence.lines = [line] * len(projection.tokens)
+            kept.append(sentence)
+        sentences[split] = kept
+        stats[split] = split_stats
+    return stats
+
+
+def _projection_note(stats: Mapping[str, ProjectionStats], misaligned_entities: str) -> str:
+    per_split = ", ".join(f"{split}: {s.misaligned} of {s.entities}" for split, s in stats.items())
+    total = sum(s.misaligned for s in stats.values())
+    dropped = sum(s.dropped for s in stats.values())
+    policy = {
+        "drop": "their morphemes are labelled O",
+        "expand": "they are labelled on the morphemes that hold them",
+    }[misaligned_entities]
+    return (
+        f"analyzer='kiwi': morphemes and POS tags are Kiwi's analysis of the raw text, entities projected from "
+        f"the '$' lines. {total} gold entities have a boundary inside a Kiwi morpheme ({per_split}); "
+        f"misaligned_entities={misaligned_entities!r}: {policy}. {dropped} entities in all are left out of the labels."
+    )

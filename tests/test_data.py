@@ -1,10 +1,12 @@
 """Tests of the Korean NER builder (data_scripts) and of modeling_mtl_bilstm.data.
 
-Fixtures are written into tmp_path by the tests; the real KLP 2016 corpus is read from
-<repo>/../shared/data/klp2016 and never copied into the repository.
+Fixtures are written into tmp_path by the tests; the real corpora (KLP 2016, the 2016
+competition data) are read from <repo>/../shared/data/ and never copied into the repository.
 """
 
 import logging
+import re
+from collections import Counter, namedtuple
 from pathlib import Path
 
 import datasets
@@ -14,10 +16,28 @@ from huggingface_hub import constants as hub_constants
 
 from modeling_mtl_bilstm.data import export_to_parquet, load_korean_ner
 from modeling_mtl_bilstm.data_scripts import korean_ner
-from modeling_mtl_bilstm.data_scripts.formats import CorpusFormatError
-from modeling_mtl_bilstm.data_scripts.korean_ner import KLP2016_URLS, SAMPLE_DIR, KoreanNER, LabelSetError
+from modeling_mtl_bilstm.data_scripts.formats import (
+    CorpusFormatError,
+    EntitySpan,
+    load_entity_spans,
+    parse_entity_marks,
+    read_gazette,
+)
+from modeling_mtl_bilstm.data_scripts.korean_ner import (
+    KLP2016_URLS,
+    SAMPLE_DIR,
+    KoreanNER,
+    LabelSetError,
+    project_entities,
+    reanalyse_with_kiwi,
+    shared_label_names,
+)
 
-KLP2016_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "klp2016"
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+KLP2016_DIR = SHARED_DATA / "klp2016"
+NER2016_DIR = SHARED_DATA / "ner2016-competition"
+KLP_NER_LABELS = ["O", "B-DT", "I-DT", "B-LC", "I-LC", "B-OG", "I-OG", "B-PS", "I-PS", "B-TI", "I-TI"]
 
 # Two sentences, given as (eojeol index, morpheme, POS tag, IOB2 tag) rows.
 SENTENCES = [
@@ -575,3 +595,426 @@ def test_sample_corpus(tmp_path):
     assert all(split.num_rows > 0 for split in dataset.values())
     assert all(dataset["train"]["text"])
     assert dataset["train"].features["ner_tags"].feature.names[0] == "O"
+
+
+# --- the 2016 competition corpus (ner2016) ---------------------------------------------------
+
+NER2016_TEXT = """\
+세종	NNP	B_PS
+은	JX	O
+한양	NNP	B_LC
+에	JKB	O
+살	VV	O
+았	EP	O
+다	EF	O
+.	SF	O
+
+#	SW	O
+서울	NNP	B_LC
+시청	NNG	I
+"""
+
+
+def skip_without(folder: Path, name: str, origin: str):
+    if not (folder / "train.txt").is_file():
+        pytest.skip(f"{name} not found at {folder}: put {origin} there (read its SOURCE.md)")
+
+
+@pytest.fixture(scope="module")
+def ner2016(tmp_path_factory):
+    skip_without(
+        NER2016_DIR, "The 2016 competition corpus", "train.txt, dev.txt and gazette.txt of dsindex/Wapiti ner2016/"
+    )
+    return load_korean_ner("ner2016", data_dir=NER2016_DIR, cache_dir=tmp_path_factory.mktemp("ner2016_cache"))
+
+
+def test_ner2016_sizes_and_labels(ner2016):
+    assert {split: dataset.num_rows for split, dataset in ner2016.items()} == {"train": 3555, "validation": 501}
+    assert [sum(map(len, dataset["tokens"])) for dataset in ner2016.values()] == [121_009, 17_394]
+    spans = [sum(tag.startswith("B-") for tags in ner_names(dataset) for tag in tags) for dataset in ner2016.values()]
+    assert spans == [10_206, 1_589]
+    assert ner2016["train"].features["ner_tags"].feature.names == KLP_NER_LABELS
+    # Two dev-only POS tags, kept as written: the labels come from both splits.
+    assert {"SKG", "NKB"} <= set(ner2016["train"].features["pos_tags"].feature.names)
+    for dataset in ner2016.values():
+        assert set(dataset["text"]) == {""}
+        assert {word_id for word_ids in dataset["word_ids"] for word_id in word_ids} == {-1}
+
+
+def test_ner2016_gazette():
+    skip_without(NER2016_DIR, "The 2016 competition corpus", "dsindex/Wapiti ner2016/ (see SOURCE.md)")
+    entries = read_gazette(NER2016_DIR / "gazette.txt", entity_types=("PS", "LC", "OG", "DT", "TI"))
+    assert len(entries) == 3755
+    assert Counter(entry.type for entry in entries) == {"OG": 1223, "PS": 1219, "DT": 624, "LC": 549, "TI": 140}
+    assert entries[0] == ("(주)한조", "OG") and entries[0].surface == "(주)한조"
+
+
+def test_ner2016_shares_no_sentence_with_klp2016(ner2016, klp2016):
+    def sentences(dataset_dict):
+        return {"".join(tokens) for dataset in dataset_dict.values() for tokens in dataset["tokens"]}
+
+    assert len(sentences(ner2016)) > 4000
+    assert sentences(ner2016).isdisjoint(sentences(klp2016))
+
+
+def test_ner2016_and_klp2016_concatenate_with_shared_label_names(ner2016, klp2016, tmp_path):
+    labels = shared_label_names(
+        KoreanNER(config_name="klp2016", data_dir=str(KLP2016_DIR), cache_dir=str(tmp_path)).info.features,
+        ner2016,
+    )
+    assert labels["ner_labels"] == KLP_NER_LABELS
+    assert set(labels["pos_labels"]) == set(klp2016["train"].features["pos_tags"].feature.names) | set(
+        ner2016["train"].features["pos_tags"].feature.names
+    )
+    klp = load_korean_ner("klp2016", data_dir=KLP2016_DIR, cache_dir=tmp_path / "klp", **labels)
+    ner = load_korean_ner("ner2016", data_dir=NER2016_DIR, cache_dir=tmp_path / "ner", **labels)
+    train = datasets.concatenate_datasets([klp["train"], ner["train"]])
+    assert train.num_rows == 2928 + 3555
+    # Ids are re-mapped, not shifted: a sentence reads the same tags through either label set.
+    assert ner_names(train.select([2928])) == ner_names(ner2016["train"].select([0]))
+    assert ner_names(train.select([0])) == ner_names(klp2016["train"].select([0]))
+
+
+def test_ner2016_layout(tmp_path, cache_dir):
+    folder = tmp_path / "ner2016"
+    folder.mkdir()
+    write_file(folder / "train.txt", NER2016_TEXT)
+    write_file(folder / "dev.txt", NER2016_TEXT.replace("#\tSW", "#\tSX"))
+    write_file(folder / "gazette.txt", "서울\tLC\n")  # not a split: ignored by the loader
+    dataset = load_korean_ner("ner2016", data_dir=folder, cache_dir=cache_dir)
+    assert list(dataset) == ["train", "validation"]
+    train = dataset["train"]
+    # A '#' line opening a sentence is a morpheme: this layout has no comments.
+    assert train["tokens"][1] == ["#", "서울", "시청"]
+    assert ner_names(train) == [["B-PS", "O", "B-LC", "O", "O", "O", "O", "O"], ["O", "B-LC", "I-LC"]]
+    assert train["word_ids"] == [[-1] * 8, [-1] * 3] and train["text"] == ["", ""]
+    # The dev-only POS tag has a label id: labels come from train and validation.
+    assert "SX" in train.features["pos_tags"].feature.names
+
+
+@pytest.mark.parametrize(
+    "old, new, line, expected",
+    [
+        ("한양\tNNP\tB_LC", "3\t한양\tNNP\tB_LC", 3, "3 tab-separated fields (morpheme, POS tag, NER tag); found 4"),
+        ("한양\tNNP\tB_LC", "한양 NNP B_LC", 3, "3 tab-separated fields (morpheme, POS tag, NER tag); found 1"),
+        ("한양\tNNP", "한양\t", 3, "a non-empty field 2"),
+        ("서울\tNNP\tB_LC", "서울\tNNP\tI", 11, "'I' only after 'B_<TYPE>' or 'I'"),
+    ],
+)
+def test_ner2016_format_errors_name_file_and_line(tmp_path, cache_dir, old, new, line, expected):
+    folder = tmp_path / "ner2016"
+    folder.mkdir()
+    path = write_file(folder / "train.txt", NER2016_TEXT.replace(old, new))
+    with pytest.raises(CorpusFormatError, match=re.escape(expected)) as error:
+        load_korean_ner("ner2016", data_dir=folder, cache_dir=cache_dir)
+    assert_names_line(error.value, path, line)
+
+
+def test_ner2016_needs_a_folder(cache_dir):
+    with pytest.raises(ValueError, match="The 'ner2016' config needs data_files=... or data_dir=..."):
+        load_korean_ner("ner2016", cache_dir=cache_dir)
+
+
+def test_shared_label_names_rejects_other_objects():
+    with pytest.raises(TypeError, match=r"corpora\[0\]: expected datasets.Features"):
+        shared_label_names({"tokens": []})
+
+
+def test_read_gazette(tmp_path):
+    path = write_file(tmp_path / "gazette.txt", "10월 14일 ~ 16일\tDT\n서울\tLC\n서울\tOG\n", crlf=True)
+    assert read_gazette(path) == [("10월 14일 ~ 16일", "DT"), ("서울", "LC"), ("서울", "OG")]
+
+
+@pytest.mark.parametrize(
+    "line, entity_types, expected",
+    [
+        ("서울", None, "2 tab-separated fields (surface, entity type); found 1"),
+        ("서울\tLC\tx", None, "2 tab-separated fields (surface, entity type); found 3"),
+        ("", None, "2 tab-separated fields (surface, entity type); found 1"),
+        (" 서울\tLC", None, "a non-empty surface without leading or trailing spaces; found ' 서울'"),
+        ("서울\tlc", None, "an upper-case entity type; found 'lc'"),
+        ("서울\tLOC", ("PS", "LC"), "one of PS, LC; found 'LOC'"),
+    ],
+)
+def test_read_gazette_errors_name_file_and_line(tmp_path, line, entity_types, expected):
+    path = write_file(tmp_path / "gazette.txt", f"한양\tLC\n{line}\n세종\tPS\n")
+    with pytest.raises(CorpusFormatError, match=re.escape(expected)) as error:
+        read_gazette(path, entity_types=entity_types)
+    assert_names_line(error.value, path, 2)
+
+
+def test_read_gazette_mixed_line_endings_and_empty_file(tmp_path):
+    path = write_file(tmp_path / "gazette.txt", "한양\tLC\r\n서울\tLC\n세종\tPS\r\n")
+    with pytest.raises(CorpusFormatError, match="a CRLF line ending like the first line") as error:
+        read_gazette(path)
+    assert_names_line(error.value, path, 2)
+    with pytest.raises(CorpusFormatError, match="at least one line"):
+        read_gazette(write_file(tmp_path / "empty.txt", ""))
+
+
+# --- gold entity spans of raw sentences -------------------------------------------------------
+
+# (raw sentence, '$' line, morpheme rows (eojeol index, morpheme, POS tag, KLP tag))
+MARKED_KLP = [
+    (
+        "세종대왕은 <운동원인>을 <BBC> 10:30에 말했다.",
+        "$<세종대왕:PS>은 <운동원인>을 <<BBC:OG>> <10:30:TI>에 말했다.",
+        [
+            (1, "세종", "NNP", "B_PS"), (1, "대왕", "NNG", "I"), (1, "은", "JX", "O"),
+            (2, "<", "SS", "O"), (2, "운동", "NNG", "O"), (2, "원인", "NNG", "O"), (2, ">", "SS", "O"),
+            (2, "을", "JKO", "O"), (3, "<", "SS", "O"), (3, "BBC", "SL", "B_OG"), (3, ">", "SS", "O"),
+            (4, "10:30", "SN", "B_TI"), (4, "에", "JKB", "O"),
+            (5, "말하", "VV", "O"), (5, "았", "EP", "O"), (5, "다", "EF", "O"), (5, ".", "SF", "O"),
+        ],
+    ),
+    (
+        "서울 부산을 잇다.",
+        "$<서울:LC> <부산:LC>을 잇다.",
+        [
+            (1, "서울", "NNP", "B_LC"), (2, "부산", "NNP", "B_LC"), (2, "을", "JKO", "O"),
+            (3, "잇", "VV", "O"), (3, "다", "EF", "O"), (3, ".", "SF", "O"),
+        ],
+    ),
+]  # fmt: skip
+
+
+def marked_klp_text(sentences=MARKED_KLP) -> str:
+    blocks = []
+    for text, marked, rows in sentences:
+        lines = [f"; {text}", marked] + ["\t".join(map(str, row)) for row in rows]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks) + "\n"
+
+
+def spans_of(sentence):
+    return [(sentence.text[start:end], entity_type) for start, end, entity_type in sentence.entities]
+
+
+def test_parse_entity_marks():
+    text, entities = parse_entity_marks("<<BBC:OG>>방송과 <운동원인>, <10:30:TI> <a b:PS>")
+    assert text == "<BBC>방송과 <운동원인>, 10:30 a b"
+    assert entities == [EntitySpan(1, 4, "OG"), EntitySpan(17, 22, "TI"), EntitySpan(23, 26, "PS")]
+    assert entities[0] == (1, 4, "OG")  # a plain (start, end, type) tuple
+
+
+def test_entity_spans_of_klp_lines(tmp_path):
+    path = write_file(tmp_path / "test.txt", marked_klp_text(), crlf=True)
+    sentences, errors = load_entity_spans(path)
+    assert errors == []
+    assert [spans_of(sentence) for sentence in sentences] == [
+        [("세종대왕", "PS"), ("BBC", "OG"), ("10:30", "TI")],
+        [("서울", "LC"), ("부산", "LC")],
+    ]
+    assert [sentence.line_number for sentence in sentences] == [2, 22]
+    assert sentences[1].sentence.tokens == ["서울", "부산", "을", "잇", "다", "."]
+    assert sentences[1].sentence.ner_tags == ["B_LC", "B_LC", "O", "O", "O", "O"]
+
+
+@pytest.mark.parametrize(
+    "marked, expected",
+    [
+        (
+            "$<서울:LC> <부산:LC>를 잇다.",
+            "the ';' line has '서울 부산을 잇다.' where the unmarked '$' line has '서울 부산를 잇다.'",
+        ),
+        ("$<서울:LC> <부산:LC>을 잇다", "a difference at character 10 of the sentence"),
+        ("$<서울 :LC> 부산을 잇다.", "an entity surface without leading or trailing whitespace; found '<서울 :LC>'"),
+    ],
+)
+def test_misaligned_dollar_line_names_file_and_line(tmp_path, marked, expected):
+    bad = [MARKED_KLP[0], (MARKED_KLP[1][0], marked, MARKED_KLP[1][2])]
+    path = write_file(tmp_path / "test.txt", marked_klp_text(bad), crlf=True)
+    with pytest.raises(CorpusFormatError, match=re.escape(expected)) as error:
+        load_entity_spans(path)
+    assert_names_line(error.value, path, 22, line=marked + "\r")
+    # Collected instead of raised: counted, never dropped silently.
+    sentences, errors = load_entity_spans(path, errors="collect")
+    assert len(sentences) == 1 and len(errors) == 1 and errors[0].line_number == 22
+
+
+def test_marked_sentences_file(tmp_path):
+    path = write_file(tmp_path / "sentences.txt", "# comment <x:PS>\n\n<세종:PS>은 <1443년:DT>에 왔다.\n서울\n")
+    sentences, errors = load_entity_spans(path, file_format="marked")
+    assert errors == [] and [sentence.line_number for sentence in sentences] == [3, 4]
+    assert spans_of(sentences[0]) == [("세종", "PS"), ("1443년", "DT")] and sentences[0].sentence is None
+    assert sentences[1].entities == []
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("<세종:PS>은 <1443년:dt>에 왔다.", "no other angle bracket; found '<' at character 5"),
+        ("<세종:PS>은 1443년>에 왔다.", "no other angle bracket; found '>' at character 10"),
+        ("<세종:PS>은 왔다. ", "a sentence without leading or trailing whitespace"),
+    ],
+)
+def test_marked_sentences_errors_name_file_and_line(tmp_path, line, expected):
+    path = write_file(tmp_path / "sentences.txt", f"서울\n{line}\n")
+    with pytest.raises(CorpusFormatError, match=re.escape(expected)) as error:
+        load_entity_spans(path, file_format="marked")
+    assert_names_line(error.value, path, 2)
+
+
+def test_entity_span_options_are_checked(tmp_path):
+    path = write_file(tmp_path / "sentences.txt", "서울\n")
+    with pytest.raises(ValueError, match="file_format='conll' is not supported"):
+        load_entity_spans(path, file_format="conll")
+    with pytest.raises(ValueError, match="errors='skip' is not supported"):
+        load_entity_spans(path, file_format="marked", errors="skip")
+
+
+def klp_entity_types(sentence):
+    return [tag[2:] for tag in sentence.sentence.ner_tags if tag.startswith("B_")]
+
+
+def test_sample_entity_spans_match_its_split_files():
+    marked, errors = load_entity_spans(SAMPLE_DIR / "sentences.txt", file_format="marked")
+    assert errors == [] and len(marked) == 730
+    split_entities = 0
+    for split in ("train", "validation", "test"):
+        sentences, errors = load_entity_spans(SAMPLE_DIR / f"{split}.txt")
+        assert errors == []
+        for sentence in sentences:
+            assert [entity.type for entity in sentence.entities] == klp_entity_types(sentence)
+            split_entities += len(sentence.entities)
+    assert split_entities == sum(len(sentence.entities) for sentence in marked)
+
+
+def test_klp2016_entity_spans():
+    skip_without(KLP2016_DIR, "KLP 2016 corpus", "2016klp/ner.{train,dev,test} of kmounlp/NER")
+    counts, disagreements = {}, {}
+    for name in ("train", "dev", "test"):
+        sentences, errors = load_entity_spans(KLP2016_DIR / f"{name}.txt", errors="collect")
+        assert errors == []
+        counts[name] = (len(sentences), sum(len(sentence.entities) for sentence in sentences))
+        disagreements[name] = sum(
+            [entity.type for entity in sentence.entities] != klp_entity_types(sentence) for sentence in sentences
+        )
+    assert counts == {"train": (2928, 6275), "dev": (366, 750), "test": (366, 754)}
+    # Two train sentences whose '$' marks and morpheme tags differ (<한:LC><미:LC> tagged as one span, ...).
+    assert disagreements == {"train": 2, "dev": 0, "test": 0}
+
+
+# --- projection onto Kiwi's morphemes ----------------------------------------------------------
+
+M = namedtuple("M", "form tag start end")
+
+
+@pytest.mark.parametrize(
+    "policy, expected_tags, dropped",
+    [
+        ("drop", ["O", "O", "O", "O", "O", "B-LC", "O"], [(0, 1, "LC"), (1, 2, "LC")]),
+        ("expand", ["B-LC", "O", "O", "O", "O", "B-LC", "O"], [(1, 2, "LC")]),
+    ],
+)
+def test_project_entities_policies(policy, expected_tags, dropped):
+    # 한미  공조를 서울에서: '한미' is one morpheme holding two entities; two spaces between words.
+    text = "한미  공조를 서울에서"
+    morphemes = [
+        M("한미", "NNP", 0, 2), M("공조", "NNG", 4, 6), M("를", "JKO", 6, 7), M("이", "VCP", 5, 5),
+        M("", "X", 7, 7), M("서울", "NNP", 8, 10), M("에서", "JKB", 10, 12),
+    ]  # fmt: skip
+    entities = [EntitySpan(8, 10, "LC"), EntitySpan(1, 2, "LC"), EntitySpan(0, 1, "LC")]
+    projection = project_entities(text, entities, morphemes, policy)
+    assert projection.ner_tags == expected_tags
+    assert projection.misaligned == [(0, 1, "LC"), (1, 2, "LC")]
+    assert projection.dropped == dropped
+    assert projection.word_ids == [0, 1, 1, 1, 1, 2, 2]
+    assert projection.tokens[0] == "한미" and projection.pos_tags[:2] == ["NNP", "NNG"]
+
+
+def test_project_entities_zero_width_morphemes_and_entities_over_nothing():
+    text = "산책로예요 ."
+    morphemes = [M("산책로", "NNG", 0, 3), M("이", "VCP", 3, 3), M("에요", "EF", 3, 5), M(".", "SF", 6, 7)]
+    projection = project_entities(text, [EntitySpan(0, 3, "LC"), EntitySpan(5, 6, "LC")], morphemes)
+    # The elided copula at the entity's end is outside it; the entity over the space has no morpheme.
+    assert projection.ner_tags == ["B-LC", "O", "O", "O"]
+    assert projection.misaligned == [] and projection.dropped == [(5, 6, "LC")]
+    with pytest.raises(ValueError, match="misaligned_entities='shift' is not supported"):
+        project_entities(text, [], morphemes, "shift")
+
+
+@pytest.fixture(scope="module")
+def kiwi_analyzer():
+    pytest.importorskip("kiwipiepy", reason="re-analysis with Kiwi needs kiwipiepy: pip install -e '.[korean]'")
+    from modeling_mtl_bilstm import KiwiMorphemeAnalyzer
+
+    return KiwiMorphemeAnalyzer()
+
+
+@pytest.fixture
+def shared_kiwi(monkeypatch, kiwi_analyzer):
+    """The builder's analyser is the module's: a new Kiwi takes a second or two to load."""
+    monkeypatch.setattr(korean_ner, "_default_analyzer", lambda: kiwi_analyzer)
+    return kiwi_analyzer
+
+
+def test_reanalyse_with_kiwi_known_sentences(kiwi_analyzer):
+    marked = [
+        "<세종대왕:PS>은 <1443년:DT>에 훈민정음을 창제했다.",
+        "<중국:LC>인 관광객이 <서울:LC>에 왔다.",  # Kiwi: 중국인/NNG, one morpheme
+    ]
+    sentences = [namedtuple("S", "text entities")(*parse_entity_marks(line)) for line in marked]
+    projections, stats = reanalyse_with_kiwi(sentences, kiwi_analyzer)
+    first, second = projections
+    assert first.tokens == ["세종", "대왕", "은", "1443", "년", "에", "훈민정음", "을", "창제", "하", "었", "다", "."]
+    assert first.pos_tags == ["NNP", "NNG", "JX", "SN", "NNB", "JKB", "NNP", "JKO", "NNG", "XSV", "EP", "EF", "SF"]
+    assert first.ner_tags == ["B-PS", "I-PS", "O", "B-DT", "I-DT"] + ["O"] * 8
+    assert first.word_ids == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3]
+    assert second.tokens[0] == "중국인" and second.ner_tags[0] == "O" and "B-LC" in second.ner_tags
+    assert second.misaligned == second.dropped == [(0, 2, "LC")]
+    assert stats.as_dict() == {
+        "sentences": 2,
+        "entities": 4,
+        "misaligned": 1,
+        "expanded": 0,
+        "dropped": 1,
+        "misaligned_by_type": {"LC": 1},
+    }
+    expanded, stats = reanalyse_with_kiwi(sentences[1:], kiwi_analyzer, misaligned_entities="expand")
+    assert expanded[0].ner_tags[0] == "B-LC" and (stats.expanded, stats.dropped) == (1, 0)
+
+
+def test_builder_analyzer_kiwi(tmp_path, cache_dir, shared_kiwi, caplog):
+    folder = write_klp_dir(tmp_path / "klp", text=marked_klp_text())
+    with caplog.at_level(logging.WARNING):
+        builder = KoreanNER(config_name="klp2016", data_dir=str(folder), cache_dir=str(cache_dir), analyzer="kiwi")
+        builder.download_and_prepare()
+    test = builder.as_dataset("test")
+    (expected,), stats = reanalyse_with_kiwi(load_entity_spans(folder / "test.txt")[0][1:], shared_kiwi)
+    assert test["tokens"][1] == expected.tokens == ["서울", "부산", "을", "잇", "다", "."]
+    assert ner_names(test)[1] == expected.ner_tags == ["B-LC", "B-LC", "O", "O", "O", "O"]
+    assert test["word_ids"][1] == [0, 1, 1, 2, 2, 2]
+    assert test["text"][1] == "서울 부산을 잇다."
+    assert "B-OG" in ner_names(test)[0] and "B-TI" in ner_names(test)[0]
+    assert {split: s.entities for split, s in builder.projection_stats.items()} == {
+        "train": 5,
+        "validation": 5,
+        "test": 5,
+    }
+    assert "analyzer='kiwi'" in test.info.description and "inside a Kiwi morpheme" in test.info.description
+    assert any("analyzer='kiwi'" in record.message for record in caplog.records)
+
+
+def test_builder_analyzer_kiwi_misaligned_dollar_line(tmp_path, cache_dir, shared_kiwi, caplog):
+    bad = [MARKED_KLP[0], (MARKED_KLP[1][0], "$<서울:LC> <부산:LC>를 잇다.", MARKED_KLP[1][2])]
+    folder = write_klp_dir(tmp_path / "klp", text=marked_klp_text(bad))
+    with pytest.raises(CorpusFormatError, match="without its <surface:TYPE> marks") as error:
+        load_korean_ner("klp2016", data_dir=folder, cache_dir=cache_dir, analyzer="kiwi")
+    assert ", line 22:" in str(error.value)
+    # The corpus's own morphemes do not need the '$' line.
+    assert load_korean_ner("klp2016", data_dir=folder, cache_dir=cache_dir)["test"].num_rows == 2
+    with caplog.at_level(logging.WARNING):
+        dataset = load_korean_ner("klp2016", data_dir=folder, cache_dir=cache_dir, analyzer="kiwi", errors="skip")
+    assert dataset["test"].num_rows == 1
+    assert any("skipped 3 malformed sentence(s)" in record.message for record in caplog.records)
+
+
+def test_analyzer_options_are_checked(tmp_path, cache_dir):
+    path = write_file(tmp_path / "train.conll", conll_text())
+    with pytest.raises(ValueError, match="analyzer='kiwi' needs raw sentences with their entities marked"):
+        load_conll(path, cache_dir, analyzer="kiwi")
+    with pytest.raises(ValueError, match="analyzer='spacy' is not supported"):
+        load_conll(path, cache_dir, analyzer="spacy")
+    with pytest.raises(ValueError, match="misaligned_entities='shift' is not supported"):
+        load_conll(path, cache_dir, misaligned_entities="shift")
