@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 from benchmark_common import emit
-from modeling_mtl_bilstm.reporting import RUN_INFO_JSON, ner_f1_deltas
+
+from modeling_mtl_bilstm.training.reporting import RUN_INFO_JSON, ner_f1_deltas
+
 
 SCORES = (("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R"), ("pos_accuracy", "POS acc"))
 
@@ -49,7 +51,9 @@ def model_figures(summary: dict) -> dict:
         for name in summary["mean"]
         if name.startswith("ner_") and name.endswith("_f1") and name != "ner_f1"
     )
-    per_type = {t: {"mean": summary["mean"][f"ner_{t}_f1"], "std": summary["std"][f"ner_{t}_f1"]} for t in entity_types}
+    per_type = {
+        t: {"mean": summary["mean"][f"ner_{t}_f1"], "std": summary["std"][f"ner_{t}_f1"]} for t in entity_types
+    }
     if per_type:
         figures["ner_f1_per_type"] = per_type
     return figures

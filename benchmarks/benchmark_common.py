@@ -2,17 +2,16 @@
 and JSON output. Each script stays runnable on its own: `python benchmarks/<script>.py --help`."""
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import resource
 import sys
-from functools import cache
 from pathlib import Path
 
 import torch
 import transformers
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The KLP 2016 corpus may not be redistributed, so it lives beside the repository, never in it.
@@ -22,19 +21,26 @@ KLP_FILES = ("train.txt", "dev.txt", "test.txt")
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dataset", choices=["klp2016", "sample"], default="klp2016",
+        "--dataset",
+        choices=["klp2016", "sample"],
+        default="klp2016",
         help="klp2016 (read from --data_dir) or the sample corpus bundled with the package.",
     )
     parser.add_argument(
-        "--data_dir", type=Path, default=DEFAULT_KLP_DIR,
+        "--data_dir",
+        type=Path,
+        default=DEFAULT_KLP_DIR,
         help=f"Folder with the KLP 2016 files {', '.join(KLP_FILES)} (default: {DEFAULT_KLP_DIR}).",
     )
     parser.add_argument(
-        "--device", default="cuda" if torch.cuda.is_available() else "cpu",
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
         help="torch device (default: cuda where available, else cpu).",
     )
     parser.add_argument(
-        "--threads", type=int, default=None,
+        "--threads",
+        type=int,
+        default=None,
         help="torch intra-op threads (torch.set_num_threads); default: torch's choice.",
     )
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
@@ -107,15 +113,6 @@ def load_corpus(args: argparse.Namespace):
             f"{', '.join(missing)}. Point --data_dir at the corpus, or use --dataset sample."
         )
     return load_korean_ner("klp2016", data_dir=args.data_dir)
-
-
-@cache
-def train_script():
-    """examples/train.py as a module: the benchmarks build models and arguments exactly as it does."""
-    spec = importlib.util.spec_from_file_location("mtl_bilstm_train_example", REPO_ROOT / "examples" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def environment(device: torch.device) -> dict:

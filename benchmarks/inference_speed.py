@@ -17,16 +17,12 @@ and Kiwi's analysis alone, in sentences per second.
 """
 
 import argparse
-import importlib.util
 import io
 import statistics
 import time
-import warnings
 
 import torch
-
 from benchmark_common import (
-    REPO_ROOT,
     add_common_arguments,
     add_decoding_arguments,
     check_data_dir,
@@ -38,18 +34,15 @@ from benchmark_common import (
     peak_rss_mb,
     setup_torch,
 )
-from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor, MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
 
-QUANTIZED_MODULES = {torch.nn.LSTM, torch.nn.Linear}
-
-
-def load_metric_module():
-    """metrics/korean_ner_pos/korean_ner_pos.py as a module, for its plain `compute_scores`."""
-    path = REPO_ROOT / "metrics" / "korean_ner_pos" / "korean_ner_pos.py"
-    spec = importlib.util.spec_from_file_location("korean_ner_pos_metric", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from modeling_mtl_bilstm import (
+    KiwiMorphemeAnalyzer,
+    KoreanNERPredictor,
+    MTLBiLSTMForTokenClassification,
+    MTLBiLSTMTokenizer,
+)
+from modeling_mtl_bilstm.inference.predictor import QUANTIZED_MODULES, quantize_dynamic_int8
+from modeling_mtl_bilstm.metrics.korean_ner_pos import compute_scores
 
 
 class MemoryLog:
@@ -121,15 +114,6 @@ def time_end_to_end(model, tokenizer, texts: list[str], repeats: int, quantize: 
     }
 
 
-def quantize_int8(model):
-    """Dynamic int8 quantisation of the LSTMs and linear layers; returns the model and the API's warnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        quantized = torch.ao.quantization.quantize_dynamic(model, QUANTIZED_MODULES, dtype=torch.qint8)
-    notes = sorted({str(w.message).splitlines()[0] for w in caught if issubclass(w.category, DeprecationWarning)})
-    return quantized, notes
-
-
 def serialized_mb(model) -> float:
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
@@ -156,7 +140,9 @@ def main(argv=None) -> dict:
     model = MTLBiLSTMForTokenClassification.from_pretrained(args.model_dir).eval().to(device)
     tokenizer = MTLBiLSTMTokenizer.from_pretrained(args.model_dir)
     if "ner" not in model.config.tasks:
-        raise SystemExit(f"--model_dir {args.model_dir}: expected a model with an NER head, received tasks {model.config.tasks}.")
+        raise SystemExit(
+            f"--model_dir {args.model_dir}: expected a model with an NER head, received tasks {model.config.tasks}."
+        )
     memory.mark("fp32 model loaded")
 
     test = load_corpus(args)["test"]
@@ -171,13 +157,14 @@ def main(argv=None) -> dict:
     memory.mark("test batches encoded")
 
     models = {"fp32": model}
-    int8_notes = None
     if device.type == "cpu":
-        models["int8"], int8_notes = quantize_int8(model)
+        models["int8"] = quantize_dynamic_int8(model)
         memory.mark("int8 model quantised")
 
-    compute_scores = load_metric_module().compute_scores
-    runs = {str(size): time_decoding(models, batches[size], len(sentences), args.repeats, device) for size in args.batch_sizes}
+    runs = {
+        str(size): time_decoding(models, batches[size], len(sentences), args.repeats, device)
+        for size in args.batch_sizes
+    }
     memory.mark("timed")
     precisions = {}
     for precision, candidate in models.items():
@@ -224,9 +211,10 @@ def main(argv=None) -> dict:
         result["int8"]["quantization"] = {
             "api": "torch.ao.quantization.quantize_dynamic",
             "modules": sorted(f"torch.nn.{module.__name__}" for module in QUANTIZED_MODULES),
-            "deprecation_warnings": int8_notes,
         }
-        result["int8"]["ner_tag_agreement_with_fp32"] = sum(a == b for a, b in zip(fp32_tags, int8_tags)) / len(fp32_tags)
+        result["int8"]["ner_tag_agreement_with_fp32"] = sum(a == b for a, b in zip(fp32_tags, int8_tags)) / len(
+            fp32_tags
+        )
         result["int8_over_fp32_speed"] = {
             size: precisions["int8"]["sentences_per_second"][size] / precisions["fp32"]["sentences_per_second"][size]
             for size in precisions["fp32"]["sentences_per_second"]

@@ -27,12 +27,8 @@ replayed apart; `batches_with_fused_lstm` counts them (0 on the KLP 2016 test sp
 import argparse
 import statistics
 import time
-import warnings
 
 import torch
-from torch import nn
-from torch.profiler import ProfilerActivity, profile
-
 from benchmark_common import (
     add_common_arguments,
     add_decoding_arguments,
@@ -43,8 +39,13 @@ from benchmark_common import (
     load_corpus,
     setup_torch,
 )
-from inference_speed import encode_batches, quantize_int8, time_decoding
+from inference_speed import encode_batches, time_decoding
+from torch import nn
+from torch.profiler import ProfilerActivity, profile
+
 from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
+from modeling_mtl_bilstm.inference.predictor import quantize_dynamic_int8
+
 
 MATMUL_OPS = ("aten::addmm", "aten::mm")
 
@@ -56,7 +57,9 @@ def lstm_layers(model: MTLBiLSTMForTokenClassification) -> list[nn.LSTM]:
     return lstms
 
 
-def matmul_plan(model: MTLBiLSTMForTokenClassification, batch: dict) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+def matmul_plan(
+    model: MTLBiLSTMForTokenClassification, batch: dict
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """(input, weight, bias) of every matrix product of one fp32 decode of `batch`, in order.
 
     Inputs are random (the kernels' cost does not depend on the values); shapes follow torch's packed
@@ -82,8 +85,13 @@ def matmul_plan(model: MTLBiLSTMForTokenClassification, batch: dict) -> list[tup
     batch_size, seq_len = batch["input_ids"].shape
     for head in model.heads.values():
         classifier = head.classifier
-        plan.append((torch.randn(batch_size * seq_len, classifier.in_features, generator=generator),
-                     classifier.weight.detach(), classifier.bias.detach()))
+        plan.append(
+            (
+                torch.randn(batch_size * seq_len, classifier.in_features, generator=generator),
+                classifier.weight.detach(),
+                classifier.bias.detach(),
+            )
+        )
     return plan
 
 
@@ -103,16 +111,20 @@ def int8_plans(plans: list[list]) -> list[list]:
                 with torch.no_grad():
                     linear.weight.copy_(weight)
                     linear.bias.copy_(bias)
-                packed[key] = quantize_int8(nn.Sequential(linear))[0][0]
-    return [[(inputs, packed[(weight.data_ptr(), bias.data_ptr())]) for inputs, weight, bias in plan] for plan in plans]
+                packed[key] = quantize_dynamic_int8(nn.Sequential(linear))[0]
+    return [
+        [(inputs, packed[(weight.data_ptr(), bias.data_ptr())]) for inputs, weight, bias in plan] for plan in plans
+    ]
 
 
 def time_fp32_matmuls(plans: list[list], repeats: int) -> float:
     """Seconds for all fp32 products of all batches (median of repeats), as torch's `linear` runs them."""
+
     def run():
         for plan in plans:
             for inputs, weight, bias in plan:
                 torch.addmm(bias, inputs, weight.t())
+
     return median_seconds(run, repeats)
 
 
@@ -121,6 +133,7 @@ def time_int8_matmuls(plans: list[list], repeats: int) -> float:
         for plan in plans:
             for inputs, linear in plan:
                 torch.ops.quantized.linear_dynamic(inputs, linear._packed_params._packed_params, reduce_range=True)
+
     return median_seconds(run, repeats)
 
 
@@ -154,7 +167,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_common_arguments(parser)
     add_decoding_arguments(parser, batch_sizes=[32, 64, 256], repeats=5)
     parser.add_argument(
-        "--quantized_engine", choices=torch.backends.quantized.supported_engines, default=torch.backends.quantized.engine,
+        "--quantized_engine",
+        choices=torch.backends.quantized.supported_engines,
+        default=torch.backends.quantized.engine,
         help="torch.backends.quantized.engine for the int8 kernels (default: %(default)s).",
     )
     parser.add_argument("--target_speedup", type=float, default=1.5, help="int8 over fp32 target (default: 1.5).")
@@ -172,7 +187,7 @@ def main(argv=None) -> dict:
     torch.backends.quantized.engine = args.quantized_engine
     model = MTLBiLSTMForTokenClassification.from_pretrained(args.model_dir).eval()
     tokenizer = MTLBiLSTMTokenizer.from_pretrained(args.model_dir)
-    quantized, _ = quantize_int8(model)
+    quantized = quantize_dynamic_int8(model)
     test = load_corpus(args)["test"]
     sentences = sorted(test["tokens"], key=len)
 
@@ -182,9 +197,7 @@ def main(argv=None) -> dict:
         rates = time_decoding({"fp32": model, "int8": quantized}, batches, len(sentences), args.repeats, device)
         fp32_seconds, int8_seconds = (len(sentences) / statistics.median(rates[name]) for name in ("fp32", "int8"))
         plans = [matmul_plan(model, batch) for batch in batches]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # quantize_dynamic's deprecation notes: recorded by inference_speed.py
-            quantized_plans = int8_plans(plans)
+        quantized_plans = int8_plans(plans)
         fp32_matmul_seconds = time_fp32_matmuls(plans, args.repeats)
         int8_matmul_seconds = time_int8_matmuls(quantized_plans, args.repeats)
         replayed = sum(map(len, plans))

@@ -29,10 +29,6 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler
-from transformers import TrainerCallback, set_seed
-from transformers.trainer_pt_utils import LengthGroupedSampler
-
 from benchmark_common import (
     add_common_arguments,
     add_model_size_arguments,
@@ -42,10 +38,16 @@ from benchmark_common import (
     load_corpus,
     model_size_overrides,
     setup_torch,
-    train_script,
 )
+from torch.utils.data import DataLoader, RandomSampler
+from transformers import TrainerCallback, set_seed
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
 from modeling_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMForTokenClassification
-from modeling_mtl_bilstm.trainer import LABEL_NAMES, MTLBiLSTMTrainer
+from modeling_mtl_bilstm.training import experiment
+from modeling_mtl_bilstm.training.arguments import MODEL_TASKS, DataArguments, ModelArguments, MTLTrainingArguments
+from modeling_mtl_bilstm.training.trainer import LABEL_NAMES, MTLBiLSTMTrainer
+
 
 STRATEGIES = ("random", "group_by_length")
 TASKS = ("mtl", "ner")
@@ -125,15 +127,14 @@ class ThroughputBenchmark:
     """Holds the encoded corpus, the tokenizer and the label names; runs one timed training per call."""
 
     def __init__(self, args: argparse.Namespace, device: torch.device):
-        script = train_script()
         corpus = load_corpus(args)
-        self.tokenizer = script.build_tokenizer(corpus, script.DataArguments(), None)
-        self.train_dataset = script.encode_corpus(corpus, self.tokenizer)["train"]
+        self.tokenizer = experiment.build_tokenizer(corpus, DataArguments(), None)
+        self.train_dataset = experiment.encode_corpus(corpus, self.tokenizer)["train"]
         self.label_names = {
             "pos": corpus["train"].features["pos_tags"].feature.names,
             "ner": corpus["train"].features["ner_tags"].feature.names,
         }
-        self.model_args = script.ModelArguments(**model_size_overrides(args))
+        self.model_args = ModelArguments(**model_size_overrides(args))
         self.args = args
         self.device = device
         self.collator = DataCollatorForMTLBiLSTM(self.tokenizer)
@@ -141,16 +142,15 @@ class ThroughputBenchmark:
         self.output_dir = tempfile.TemporaryDirectory(prefix="train_throughput_")
 
     def new_model(self, task: str) -> MTLBiLSTMForTokenClassification:
-        script = train_script()
         set_seed(self.args.seed)
-        config = script.build_config(
-            self.model_args, self.tokenizer, self.label_names, script.MODEL_TASKS[task], self.model_args.use_crf
+        config = experiment.build_config(
+            self.model_args, self.tokenizer, self.label_names, MODEL_TASKS[task], self.model_args.use_crf
         )
         return MTLBiLSTMForTokenClassification(config)
 
     def training_arguments(self, strategy: str):
         # examples/train.py's defaults (batch 32, lr, clipping, optimiser), minus everything that is not training.
-        return train_script().MTLTrainingArguments(
+        return MTLTrainingArguments(
             output_dir=self.output_dir.name,
             max_steps=self.args.max_steps,
             train_sampling_strategy=strategy,
@@ -213,7 +213,9 @@ class ThroughputBenchmark:
         losses, epoch = [], 0
         while recorder.steps_done < self.args.max_steps:
             if lengths is None:
-                sampler = RandomSampler(self.train_dataset, generator=torch.Generator().manual_seed(self.args.seed + epoch))
+                sampler = RandomSampler(
+                    self.train_dataset, generator=torch.Generator().manual_seed(self.args.seed + epoch)
+                )
             else:
                 sampler = LengthGroupedSampler(training_args.per_device_train_batch_size, lengths=lengths)
             loader = DataLoader(
@@ -291,7 +293,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.max_steps < 1 or args.repeats < 1:
         parser.error(f"--max_steps and --repeats: expected >= 1, received {args.max_steps} and {args.repeats}.")
     if not 0 <= args.warmup_steps < args.max_steps:
-        parser.error(f"--warmup_steps: expected 0 <= warmup_steps < max_steps={args.max_steps}, received {args.warmup_steps}.")
+        parser.error(
+            f"--warmup_steps: expected 0 <= warmup_steps < max_steps={args.max_steps}, received {args.warmup_steps}."
+        )
     check_data_dir(parser, args)
     return args
 

@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+
 try:
     import psutil
 except ImportError:  # optional: the kernel's peak RSS does not need it
@@ -37,6 +38,7 @@ from benchmark_common import (
     model_size_overrides,
     setup_torch,
 )
+
 
 IMPORTS_ONLY = "import torch, transformers, datasets, evaluate, modeling_mtl_bilstm"
 
@@ -80,10 +82,20 @@ def _sample_rss(pid: int, interval: float, samples: list[int]) -> None:
 
 def train_command(args: argparse.Namespace, output_dir: Path) -> list[str]:
     command = [
-        sys.executable, "examples/train.py",  # run from the repository root
-        "--task", "mtl", "--seeds", str(args.seed), "--max_steps", str(args.max_steps),
-        "--output_dir", str(output_dir), "--disable_tqdm", "true",
-        "--use_cpu", "true" if args.device == "cpu" else "false",
+        sys.executable,
+        "examples/train.py",  # run from the repository root
+        "--task",
+        "mtl",
+        "--seeds",
+        str(args.seed),
+        "--max_steps",
+        str(args.max_steps),
+        "--output_dir",
+        str(output_dir),
+        "--disable_tqdm",
+        "true",
+        "--use_cpu",
+        "true" if args.device == "cpu" else "false",
     ]
     if args.dataset == "klp2016":
         command += ["--dataset", "klp2016", "--data_dir", str(args.data_dir)]
@@ -102,7 +114,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--target_mb", type=float, default=2048.0, help="Peak RSS the run should stay under.")
     parser.add_argument("--sample_interval", type=float, default=0.1, help="Seconds between psutil samples.")
     parser.add_argument(
-        "--train_output_dir", type=Path, default=None,
+        "--train_output_dir",
+        type=Path,
+        default=None,
         help="Keep examples/train.py's output (results, best_model/, train.log) here; default: a temporary folder, removed.",
     )
     add_model_size_arguments(parser)

@@ -6,15 +6,14 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from .configuration_mtl_bilstm import MTLBiLSTMConfig
 from .crf import ConditionalRandomField
 from .data import export_to_parquet, load_korean_ner
+from .inference import KOREAN_NER_TASK, KiwiMorphemeAnalyzer, KoreanNERPipeline, KoreanNERPredictor, Morpheme
 from .modeling_mtl_bilstm import (
     MTLBiLSTMForTokenClassification,
     MTLBiLSTMPreTrainedModel,
     MTLBiLSTMTokenClassifierOutput,
 )
-from .morphology import KiwiMorphemeAnalyzer, Morpheme
-from .ner_pipeline import KOREAN_NER_TASK, KoreanNERPipeline
-from .predictor import KoreanNERPredictor
 from .tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
+
 
 # Local use: the Auto classes resolve "mtl_bilstm" without trust_remote_code.
 AutoConfig.register(MTLBiLSTMConfig.model_type, MTLBiLSTMConfig, exist_ok=True)

@@ -1,8 +1,10 @@
 """The `mtl-bilstm-ner` command.
 
     mtl-bilstm-ner predict --model DIR [--input FILE] [--output FILE] [--batch_size N] [--max_length N] [--quantize]
+    mtl-bilstm-ner push --model_dir DIR --repo_id NAME [--dry_run --local_dir OUT] [--revision R] [--private]
+    mtl-bilstm-ner push-dataset --dataset NAME [--data_dir DIR] --repo_id NAME [--dry_run --local_dir OUT]
 
-reads one text per line (UTF-8, from FILE or standard input) and writes one JSON object per line (the
+`predict` reads one text per line (UTF-8, from FILE or standard input) and writes one JSON object per line (the
 [`KoreanNERPredictor`] output: text, entities, tokens), in input order; a blank line gives a result with no
 entities and no tokens.
 """
@@ -17,7 +19,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor
+from .hub.commands import add_push_dataset_arguments, add_push_model_arguments
+from .inference.predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor
+
 
 PROGRAM = "mtl-bilstm-ner"
 # Lines analysed and sorted by length together: more give fuller batches, fewer an earlier first output.
@@ -94,6 +98,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     predict_parser.add_argument("--quantize", action="store_true", help="dynamic int8 quantization (CPU)")
     predict_parser.set_defaults(command=predict)
+    add_push_model_arguments(
+        commands.add_parser(
+            "push",
+            help="publish a saved model on the Hugging Face Hub (or write the folder that would be published)",
+            description="Builds a self-contained Hub folder (safetensors weights, config, tokenizer, modeling code, "
+            "model card) and uploads it; the token comes from HF_TOKEN or `hf auth login`.",
+        )
+    )
+    add_push_dataset_arguments(
+        commands.add_parser(
+            "push-dataset",
+            help="publish a corpus on the Hub as Parquet with a dataset card",
+            description="Writes the corpus as Parquet files with a dataset card and uploads them.",
+        )
+    )
     return parser
 
 

@@ -11,6 +11,7 @@ from huggingface_hub import DatasetCardData
 
 from .data_scripts.korean_ner import KoreanNER
 
+
 PathLike = str | os.PathLike
 
 

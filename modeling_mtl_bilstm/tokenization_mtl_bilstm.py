@@ -16,6 +16,7 @@ import torch
 from transformers import BatchEncoding
 from transformers.utils import cached_file
 
+
 IGNORE_INDEX = -100
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -134,7 +135,9 @@ class MTLBiLSTMTokenizer:
         for name, tags in (("pos_labels", pos_tags), ("ner_labels", ner_tags)):
             if tags is not None:
                 if len(tags) != len(morphemes):
-                    raise ValueError(f"{name}: expected {len(morphemes)} tags (one per morpheme), received {len(tags)}.")
+                    raise ValueError(
+                        f"{name}: expected {len(morphemes)} tags (one per morpheme), received {len(tags)}."
+                    )
                 encoded[name] = list(tags)
         return encoded
 
@@ -147,8 +150,12 @@ class MTLBiLSTMTokenizer:
     ) -> BatchEncoding:
         """Encodes one sentence (a list of morphemes) or a batch of them, padded when `return_tensors="pt"`."""
         if sentences and isinstance(sentences[0], str):
-            return self.__call__([sentences], None if pos_tags is None else [pos_tags],
-                                 None if ner_tags is None else [ner_tags], return_tensors)
+            return self.__call__(
+                [sentences],
+                None if pos_tags is None else [pos_tags],
+                None if ner_tags is None else [ner_tags],
+                return_tensors,
+            )
         features = [
             self.encode(s, None if pos_tags is None else pos_tags[i], None if ner_tags is None else ner_tags[i])
             for i, s in enumerate(sentences)
@@ -264,7 +271,9 @@ def _characters(morpheme: str, char_unit: str) -> list[str]:
 def _with_specials(entries: Sequence[str], what: str) -> list[str]:
     entries = list(entries)
     if len(set(entries)) != len(entries):
-        raise ValueError(f"{what}: expected distinct entries, received {len(entries) - len(set(entries))} duplicate(s).")
+        raise ValueError(
+            f"{what}: expected distinct entries, received {len(entries) - len(set(entries))} duplicate(s)."
+        )
     if PAD_TOKEN in entries or UNK_TOKEN in entries:
         raise ValueError(f"{what}: {PAD_TOKEN} and {UNK_TOKEN} are reserved (ids 0 and 1), received them in the list.")
     return [PAD_TOKEN, UNK_TOKEN, *entries]

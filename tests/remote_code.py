@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+
 BLOCK_PACKAGE = textwrap.dedent(
     """
     import importlib.abc, sys

@@ -11,9 +11,19 @@ import pytest
 
 from modeling_mtl_bilstm import load_korean_ner
 
+
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
-TINY_MODEL = ["--embedding_dim", "16", "--char_cnn_filters", "8", "--shared_hidden_size", "16", "--task_hidden_size", "8"]
+TINY_MODEL = [
+    "--embedding_dim",
+    "16",
+    "--char_cnn_filters",
+    "8",
+    "--shared_hidden_size",
+    "16",
+    "--task_hidden_size",
+    "8",
+]
 SAMPLE = ["--dataset", "sample", "--device", "cpu", "--threads", "1"]
 
 
@@ -73,8 +83,12 @@ def test_train_throughput_compares_paths_on_identical_batches(tmp_path, sample_c
     assert set(result["comparisons"]) == {
         f"{path}/{key}"
         for path in ("plain", "trainer")
-        for key in ("mtl/group_by_length_over_random", "ner/group_by_length_over_random",
-                    "random/ner_over_mtl", "group_by_length/ner_over_mtl")
+        for key in (
+            "mtl/group_by_length_over_random",
+            "ner/group_by_length_over_random",
+            "random/ner_over_mtl",
+            "group_by_length/ner_over_mtl",
+        )
     }
     assert all(ratio > 0 for ratio in result["comparisons"].values())
 
@@ -82,7 +96,9 @@ def test_train_throughput_compares_paths_on_identical_batches(tmp_path, sample_c
 def test_train_throughput_rejects_a_missing_corpus(tmp_path, capsys):
     with pytest.raises(SystemExit):
         load_script("train_throughput").main(["--data_dir", str(tmp_path)])
-    assert f"--data_dir {tmp_path}: expected the KLP 2016 files train.txt, dev.txt, test.txt" in capsys.readouterr().err
+    assert (
+        f"--data_dir {tmp_path}: expected the KLP 2016 files train.txt, dev.txt, test.txt" in capsys.readouterr().err
+    )
 
 
 def test_training_memory_reports_the_child_peak(memory_run):
@@ -118,7 +134,12 @@ def test_inference_speed_fp32_and_int8(tmp_path, memory_run, sample_corpus):
         assert end_to_end["sentences_per_second"] > 0 and end_to_end["kiwi_only_sentences_per_second"] > 0
     phases = [phase["phase"] for phase in result["memory"]["phases"]]
     assert phases == [
-        "imports", "fp32 model loaded", "test batches encoded", "int8 model quantised", "timed", "end-to-end timed",
+        "imports",
+        "fp32 model loaded",
+        "test batches encoded",
+        "int8 model quantised",
+        "timed",
+        "end-to-end timed",
     ]
     peaks = [phase["peak_rss_mb"] for phase in result["memory"]["phases"]]
     assert peaks == sorted(peaks) and result["memory"]["peak_rss_mb"] >= peaks[-1] > 0
@@ -175,7 +196,9 @@ def test_accuracy_report_figures_and_table(tmp_path):
     assert report["models"]["ner"]["ner_f1"]["std"] == pytest.approx(0.04 / math.sqrt(2))
     assert report["models"]["mtl"]["pos_accuracy"]["mean"] == pytest.approx(0.96)
     assert "pos_accuracy" not in report["models"]["ner"]
-    assert report["models"]["ner"]["ner_f1_per_type"] == {"PS": {"mean": pytest.approx(0.82), "std": pytest.approx(0.04 / math.sqrt(2))}}
+    assert report["models"]["ner"]["ner_f1_per_type"] == {
+        "PS": {"mean": pytest.approx(0.82), "std": pytest.approx(0.04 / math.sqrt(2))}
+    }
     delta = report["ner_f1_deltas"]["mtl-ner"]
     assert delta["mean"] == pytest.approx(0.01)
     assert delta["per_seed"] == {"1": pytest.approx(0.03), "2": pytest.approx(-0.01)}
@@ -184,7 +207,10 @@ def test_accuracy_report_figures_and_table(tmp_path):
     assert table == report["markdown"]
     assert "| ner | 2 | 82.00 ± 2.83 | 82.00 ± 2.83 | 82.00 ± 2.83 | – |" in table
     assert "| mtl | 2 | 83.00 ± 0.00 | 83.00 ± 0.00 | 83.00 ± 0.00 | 96.00 ± 1.41 |" in table
-    assert "NER F1 mtl − ner: **+1.00** points (± 2.83; seed 1: +3.00, seed 2: -1.00; multi-task ahead in 1/2 seeds)." in table
+    assert (
+        "NER F1 mtl − ner: **+1.00** points (± 2.83; seed 1: +3.00, seed 2: -1.00; multi-task ahead in 1/2 seeds)."
+        in table
+    )
 
 
 def test_accuracy_report_rejects_other_json(tmp_path):

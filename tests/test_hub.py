@@ -1,14 +1,12 @@
-"""Tests of publishing on the Hub (modeling_mtl_bilstm.hub, examples/push_to_hub.py,
-examples/push_dataset_to_hub.py), all offline: a tiny model trained on a hand-written corpus, its
+"""Tests of publishing on the Hub (modeling_mtl_bilstm.hub, and the `mtl-bilstm-ner push` / `push-dataset`
+commands that examples/push_to_hub.py and examples/push_dataset_to_hub.py run), all offline: a tiny model trained on a hand-written corpus, its
 dry-run folder loaded with remote code in a fresh process, and uploads sent to a stand-in for the
 Hub API on 127.0.0.1."""
 
 import base64
-import importlib.util
 import itertools
 import json
 import shutil
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,29 +16,38 @@ import huggingface_hub
 import pytest
 import torch
 from huggingface_hub import HfApi, ModelCard
+from remote_code import run_without_package
 
 import modeling_mtl_bilstm
-from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer, load_korean_ner
+from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer, cli, load_korean_ner
 from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR
 from modeling_mtl_bilstm.hub import build_hub_folder, check_self_contained
+
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(modeling_mtl_bilstm.__file__).parent
 REPO_ID = "test-org/mtl-bilstm-ner-ko"
 REVISION = "v1.0"
-TINY = [
-    "--embedding_dim", "16", "--char_embedding_dim", "8", "--char_cnn_filters", "8",
-    "--shared_hidden_size", "16", "--task_hidden_size", "8", "--per_device_train_batch_size", "32",
-    "--learning_rate", "0.01", "--disable_tqdm", "true", "--torch_num_threads", "1",
-]
 MODELING_CODE = ["configuration_mtl_bilstm.py", "crf.py", "modeling_mtl_bilstm.py", "tokenization_mtl_bilstm.py"]
 HUB_MODEL_FILES = sorted(
-    ["README.md", "config.json", "model.safetensors", "results.json", "results.png", "tokenizer_config.json",
-     "vocab.json", *MODELING_CODE]
+    [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "results.json",
+        "results.png",
+        "tokenizer_config.json",
+        "vocab.json",
+        *MODELING_CODE,
+    ]
 )
-from remote_code import run_without_package
+
+
 # Morphemes to tag, with some the model never saw (훈민정음, 창제).
-MORPHEMES = [["세종", "이", "한양", "에", "살", "았", "다", "."], ["1443", "년", "에", "훈민정음", "을", "창제", "하", "였", "다"]]
+MORPHEMES = [
+    ["세종", "이", "한양", "에", "살", "았", "다", "."],
+    ["1443", "년", "에", "훈민정음", "을", "창제", "하", "였", "다"],
+]
 
 # A small hand-written corpus: sentences as eojeols (space-separated words) of (morpheme, POS, NER).
 PEOPLE = ["세종", "이순신", "정약용", "김홍도", "신사임당"]
@@ -58,11 +65,16 @@ def corpus_sentence(index, person, place, year):
     templates = [
         [subject(person), [(place, "NNP", "B-LC"), ("에", "JKB", "O")], [("살", "VV", "O"), *verb_ending]],
         [
-            [(year, "SN", "B-DT")], [("년", "NNB", "I-DT"), ("에", "JKB", "O")], subject(person),
-            [(place, "NNP", "B-LC"), ("에서", "JKB", "O")], [("태어나", "VV", "O"), *verb_ending],
+            [(year, "SN", "B-DT")],
+            [("년", "NNB", "I-DT"), ("에", "JKB", "O")],
+            subject(person),
+            [(place, "NNP", "B-LC"), ("에서", "JKB", "O")],
+            [("태어나", "VV", "O"), *verb_ending],
         ],
         [
-            [(place, "NNP", "B-LC"), ("에서", "JKB", "O")], subject(person), [("책", "NNG", "O"), ("을", "JKO", "O")],
+            [(place, "NNP", "B-LC"), ("에서", "JKB", "O")],
+            subject(person),
+            [("책", "NNG", "O"), ("을", "JKO", "O")],
             [("쓰", "VV", "O"), *verb_ending],
         ],
     ]
@@ -104,47 +116,52 @@ def conll_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def run_dir(conll_dir, tmp_path_factory):
-    """The --output_dir of a one-epoch tiny multi-task run of examples/train.py."""
-    # Registered under its own name: Trainer pickles the script's TrainingArguments subclass.
-    spec = importlib.util.spec_from_file_location("train_example_for_hub", REPO / "examples" / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = train_script
-    try:
-        spec.loader.exec_module(train_script)
-        output_dir = tmp_path_factory.mktemp("run")
-        train_script.main([
-            "--task", "mtl", "--seeds", "1", "--num_train_epochs", "1", "--dataset", "conll",
-            "--train_file", str(conll_dir / "train.txt"), "--validation_file", str(conll_dir / "validation.txt"),
-            "--test_file", str(conll_dir / "test.txt"), "--output_dir", str(output_dir), *TINY,
-        ])
-    finally:
-        del sys.modules[spec.name]
+def run_dir(conll_dir, train, tiny_training_flags, tmp_path_factory):
+    """The --output_dir of a one-epoch tiny multi-task training run."""
+    output_dir = tmp_path_factory.mktemp("run")
+    train(
+        ["--task", "mtl", "--seeds", "1", "--num_train_epochs", "1", "--dataset", "conll"]
+        + ["--train_file", str(conll_dir / "train.txt"), "--validation_file", str(conll_dir / "validation.txt")]
+        + ["--test_file", str(conll_dir / "test.txt"), "--output_dir", str(output_dir), *tiny_training_flags]
+    )
     return output_dir
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+class Command:
+    """A publishing command of the `mtl-bilstm-ner` CLI, called like a script's `main(argv)`."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def main(self, argv):
+        return cli.main([self.name, *argv])
 
 
 @pytest.fixture(scope="module")
 def push_to_hub():
-    return load_script("push_to_hub")
+    return Command("push")
 
 
 @pytest.fixture(scope="module")
 def push_dataset_to_hub():
-    return load_script("push_dataset_to_hub")
+    return Command("push-dataset")
 
 
 @pytest.fixture(scope="module")
 def hub_folder(push_to_hub, run_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hub") / "model"
     push_to_hub.main(
-        ["--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--dry_run", "--local_dir", str(folder)]
+        [
+            "--model_dir",
+            str(run_dir),
+            "--repo_id",
+            REPO_ID,
+            "--revision",
+            REVISION,
+            "--dry_run",
+            "--local_dir",
+            str(folder),
+        ]
     )
     return folder
 
@@ -159,7 +176,17 @@ def test_dry_run_writes_the_hub_files_and_lists_them(run_dir, push_to_hub, tmp_p
     training_args = run_dir / "best_model" / "training_args.bin"
     training_args.write_bytes(b"pickled TrainingArguments stand-in")
     push_to_hub.main(
-        ["--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--dry_run", "--local_dir", str(folder)]
+        [
+            "--model_dir",
+            str(run_dir),
+            "--repo_id",
+            REPO_ID,
+            "--revision",
+            REVISION,
+            "--dry_run",
+            "--local_dir",
+            str(folder),
+        ]
     )
     assert files_under(folder) == HUB_MODEL_FILES
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
@@ -208,7 +235,9 @@ def test_hub_folder_loads_with_remote_code_without_the_package(hub_folder, run_d
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert not loaded["package_imported"]
-    for qualified, name in zip(loaded["classes"], ["MTLBiLSTMConfig", "MTLBiLSTMForTokenClassification", "MTLBiLSTMTokenizer"]):
+    for qualified, name in zip(
+        loaded["classes"], ["MTLBiLSTMConfig", "MTLBiLSTMForTokenClassification", "MTLBiLSTMTokenizer"]
+    ):
         assert qualified.startswith("transformers_modules.") and qualified.endswith(f".{name}"), qualified
     assert loaded["tags"] == expected
     assert expected["ner"][1][-1] != -100 and expected["ner"][0][-1] == -100  # real tags, padding marked
@@ -262,12 +291,21 @@ def test_pickle_weights_are_refused(model_copy, push_to_hub, tmp_path):
 @pytest.mark.parametrize(
     "spoil, error, message",
     [
-        (lambda folder: (folder / "crf.py").unlink(), FileNotFoundError,
-         "modeling_mtl_bilstm.py needs the module crf.py, which is not in the folder"),
-        (lambda folder: (folder / "tokenization_mtl_bilstm.py").unlink(), FileNotFoundError,
-         "tokenizer_config.json needs the module tokenization_mtl_bilstm.py"),
-        (lambda folder: (folder / "crf.py").write_text("from modeling_mtl_bilstm.crf import *\n"), ValueError,
-         "crf.py imports modeling_mtl_bilstm: expected relative imports only"),
+        (
+            lambda folder: (folder / "crf.py").unlink(),
+            FileNotFoundError,
+            "modeling_mtl_bilstm.py needs the module crf.py, which is not in the folder",
+        ),
+        (
+            lambda folder: (folder / "tokenization_mtl_bilstm.py").unlink(),
+            FileNotFoundError,
+            "tokenizer_config.json needs the module tokenization_mtl_bilstm.py",
+        ),
+        (
+            lambda folder: (folder / "crf.py").write_text("from modeling_mtl_bilstm.crf import *\n"),
+            ValueError,
+            "crf.py imports modeling_mtl_bilstm: expected relative imports only",
+        ),
     ],
 )
 def test_folder_that_needs_the_package_is_refused(model_copy, spoil, error, message):
@@ -278,14 +316,33 @@ def test_folder_that_needs_the_package_is_refused(model_copy, spoil, error, mess
         check_self_contained(folder)
 
 
-def test_non_empty_local_dir_and_missing_results_are_refused(model_copy, tmp_path):
+def test_non_empty_local_dir_is_refused(model_copy, tmp_path):
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "old.txt").write_text("stale")
     with pytest.raises(FileExistsError, match="expected a new or empty folder"):
         build_hub_folder(model_copy, tmp_path / "used", repo_id=REPO_ID)
-    (model_copy / "results.json").unlink()
-    with pytest.raises(FileNotFoundError, match="Expected results.json and run_info.json in"):
-        build_hub_folder(model_copy, tmp_path / "out", repo_id=REPO_ID)
+
+
+def test_any_saved_model_folder_publishes_without_run_files(run_dir, tmp_path):
+    """A folder saved by save_pretrained alone (no results.json, run_info.json): the card has the model, its
+    usage and no scores."""
+    saved = tmp_path / "saved"
+    MTLBiLSTMForTokenClassification.from_pretrained(run_dir / "best_model").save_pretrained(saved)
+    MTLBiLSTMTokenizer.from_pretrained(run_dir / "best_model").save_pretrained(saved)
+    folder = build_hub_folder(saved, tmp_path / "hub", repo_id=REPO_ID, revision=REVISION)
+    assert files_under(folder) == sorted(set(HUB_MODEL_FILES) - {"results.json", "results.png"})
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.eval_results is None and card.data.datasets is None
+    assert "## How to use" in card.text and f'revision="{REVISION}"' in card.text
+    assert "## Results" not in card.text and "## Training data" not in card.text
+    assert "None" not in card.text
+
+
+def test_run_files_enrich_the_card_of_a_run_folder(hub_folder, run_dir):
+    card = ModelCard.load(hub_folder / "README.md").text
+    assert "## Results: multi-task vs single-task" in card
+    assert (run_dir / "results.md").read_text(encoding="utf-8").strip() in card
+    assert "chosen on the\ndevelopment split (dev NER F1" in card
 
 
 COMMIT_OID = "a" * 40
@@ -313,7 +370,10 @@ class StandInHub(BaseHTTPRequestHandler):
             # /api/{models,datasets}/<namespace>/<name>/commit/<revision>; model URLs have no type prefix.
             _, _, repo_type, namespace, name, *_ = path.split("/")
             prefix = "" if repo_type == "models" else f"/{repo_type}"
-            answer = {"commitUrl": f"{self.server.url}{prefix}/{namespace}/{name}/commit/{COMMIT_OID}", "commitOid": COMMIT_OID}
+            answer = {
+                "commitUrl": f"{self.server.url}{prefix}/{namespace}/{name}/commit/{COMMIT_OID}",
+                "commitOid": COMMIT_OID,
+            }
         else:
             return self._answer(404, {"error": f"no stand-in for {path}"})
         self._answer(200, answer)
@@ -379,10 +439,19 @@ def assert_requests_in_order(requests, expected):
 
 
 def test_upload_sends_the_dry_run_folder_to_the_hub_api(stand_in_hub, push_to_hub, run_dir, hub_folder, capsys):
-    push_to_hub.main([
-        "--model_dir", str(run_dir), "--repo_id", REPO_ID, "--revision", REVISION, "--private",
-        "--commit_message", "Tiny model",
-    ])
+    push_to_hub.main(
+        [
+            "--model_dir",
+            str(run_dir),
+            "--repo_id",
+            REPO_ID,
+            "--revision",
+            REVISION,
+            "--private",
+            "--commit_message",
+            "Tiny model",
+        ]
+    )
     requests = stand_in_hub.requests
     # Our part of the exchange, in order: create the repository, then the branch, then one commit to it.
     # huggingface_hub's own requests between them (YAML validation, pre-upload) may change across releases.
@@ -396,7 +465,10 @@ def test_upload_sends_the_dry_run_folder_to_the_hub_api(stand_in_hub, push_to_hu
     )
     assert {authorization for _, _, authorization, _ in requests} == {"Bearer fake-token"}
     assert json.loads(create[3]) == {
-        "name": "mtl-bilstm-ner-ko", "organization": "test-org", "type": "model", "visibility": "private"
+        "name": "mtl-bilstm-ner-ko",
+        "organization": "test-org",
+        "type": "model",
+        "visibility": "private",
     }
     header, files = committed_files(commit[3])
     assert header["summary"] == "Tiny model"
@@ -418,7 +490,9 @@ def test_dataset_upload_sends_parquet_and_card(stand_in_hub, push_dataset_to_hub
     )
     assert json.loads(create[3]) == {"name": "korean-ner", "organization": "test-org", "type": "dataset"}
     _, files = committed_files(commit[3])
-    assert sorted(files) == ["README.md"] + [f"data/{split}-00000-of-00001.parquet" for split in ("test", "train", "validation")]
+    assert sorted(files) == ["README.md"] + [
+        f"data/{split}-00000-of-00001.parquet" for split in ("test", "train", "validation")
+    ]
 
 
 def test_klp2016_is_refused_unless_allowed(push_dataset_to_hub, tmp_path, capsys):
@@ -429,7 +503,7 @@ def test_klp2016_is_refused_unless_allowed(push_dataset_to_hub, tmp_path, capsys
     with pytest.raises(SystemExit) as raised:
         push_dataset_to_hub.main([*argv, "--local_dir", str(tmp_path / "refused")])
     message = str(raised.value.code)  # a message (exit status 1), not 0 or None
-    assert message.startswith("push_dataset_to_hub.py: Refusing to publish 'klp2016': the KLP 2016 corpus")
+    assert message.startswith("push-dataset: Refusing to publish 'klp2016': the KLP 2016 corpus")
     assert "--allow_restricted_license" in message
     assert not (tmp_path / "refused").exists()
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from modeling_mtl_bilstm import kiwi_embeddings
-from modeling_mtl_bilstm.pretrained_embeddings import read_text_vectors
+from modeling_mtl_bilstm.training import kiwi_embeddings
+from modeling_mtl_bilstm.training.pretrained_embeddings import read_text_vectors
 
 
 class FakeToken:

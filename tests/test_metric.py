@@ -1,6 +1,7 @@
 """Tests of the `korean_ner_pos` evaluate metric, with hand-computed expected scores."""
 
 import importlib.util
+import itertools
 import json
 import os
 import warnings
@@ -172,9 +173,7 @@ def test_klp_tags_score_like_their_iob2_equivalent(metric):
     iob2_references = [["B-PS", "I-PS", "I-PS", "O", "B-LC", "I-LC"], ["B-DT", "I-DT", "B-DT", "O"]]
     iob2_predictions = [["B-PS", "I-PS", "O", "O", "B-LC", "I-LC"], ["B-DT", "I-DT", "I-DT", "O"]]
 
-    klp_results = metric.compute(
-        ner_predictions=klp_predictions, ner_references=klp_references, ner_tag_format="klp"
-    )
+    klp_results = metric.compute(ner_predictions=klp_predictions, ner_references=klp_references, ner_tag_format="klp")
     iob2_results = metric.compute(ner_predictions=iob2_predictions, ner_references=iob2_references)
     assert klp_results == iob2_results
     # Only LC is found exactly: 1 hit of 3 predicted and 4 gold entities; 8 of 10 tags right.
@@ -220,9 +219,7 @@ def test_malformed_ner_tag_is_an_error(tag, tag_format):
 
 
 def test_pos_accuracy(metric):
-    assert metric.compute(pos_predictions=POS_PREDICTIONS, pos_references=POS_REFERENCES) == {
-        "pos_accuracy": 2 / 3
-    }
+    assert metric.compute(pos_predictions=POS_PREDICTIONS, pos_references=POS_REFERENCES) == {"pos_accuracy": 2 / 3}
     # Ids: the -100 position is dropped; 2 of the 3 kept tags are right.
     ids_results = metric.compute(
         pos_predictions=[[0, 1, 2, 2]], pos_references=[[0, -100, 1, 2]], pos_label_names=["NNG", "JKS", "VV"]
@@ -277,9 +274,7 @@ def test_empty_first_sentence_keeps_ids_as_ids(metric):
 
 def test_length_mismatch_names_sentence_and_lengths(metric):
     with pytest.raises(ValueError, match=r"ner sentence 1: 3 predicted tags but 2 reference tags"):
-        metric.compute(
-            ner_predictions=[["O", "O"], ["O", "B-PS", "O"]], ner_references=[["O", "O"], ["O", "B-PS"]]
-        )
+        metric.compute(ner_predictions=[["O", "O"], ["O", "B-PS", "O"]], ner_references=[["O", "O"], ["O", "B-PS"]])
     with pytest.raises(ValueError, match=r"pos sentence 0: 1 predicted tags but 2 reference tags"):
         compute_scores(pos_predictions=[[0]], pos_references=[[0, -100, 1]], pos_label_names=["NNG", "JKS"])
 
@@ -315,3 +310,34 @@ def test_bad_arguments_are_errors(kwargs, message):
 def test_generic_input_names_are_rejected(metric):
     with pytest.raises(ValueError, match="not predictions/references"):
         metric.add_batch(predictions=[["O"]], references=[["O"]])
+
+
+@pytest.mark.parametrize("empty", [[], [[]]])
+def test_empty_input_is_a_clear_error(metric, empty):
+    with pytest.raises(ValueError, match="at least one sentence|no tokens to score"):
+        metric.compute(ner_predictions=empty, ner_references=empty)
+
+
+@pytest.mark.parametrize("scheme", ["iob1", "iob2", "bioes", "klp"])
+def test_iob2_conversion_agrees_with_the_corpus_reader_on_every_valid_sequence(scheme):
+    """The metric is standalone for `evaluate`, so it converts tags with its own code: on every sequence (up to
+    four tags, two entity types) that data_scripts/tag_schemes.py accepts, both give the same IOB2 tags."""
+    from modeling_mtl_bilstm.data_scripts import tag_schemes
+
+    prefixes = {"iob1": "BI", "iob2": "BI", "bioes": "BIES", "klp": "B"}[scheme]
+    separator = "_" if scheme == "klp" else "-"
+    alphabet = [
+        "O",
+        *(f"{p}{separator}{t}" for p in prefixes for t in ("PS", "LC")),
+        *(["I"] if scheme == "klp" else []),
+    ]
+    checked = 0
+    for length in range(1, 5):
+        for tags in itertools.product(alphabet, repeat=length):
+            try:
+                expected = tag_schemes.to_iob2(list(tags), scheme)
+            except tag_schemes.TagSequenceError:
+                continue
+            assert korean_ner_pos._to_iob2(list(tags), scheme, "test") == expected, tags
+            checked += 1
+    assert checked > 50

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from remote_code import run_without_package
 from transformers import AutoConfig, AutoModelForTokenClassification
 
 from modeling_mtl_bilstm import (
@@ -12,7 +13,7 @@ from modeling_mtl_bilstm import (
     MTLBiLSTMTokenClassifierOutput,
     MTLBiLSTMTokenizer,
 )
-from remote_code import run_without_package
+
 
 POS_TAGS = {0: "NNG", 1: "NNP", 2: "JKS", 3: "VV", 4: "EF"}
 NER_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
@@ -57,8 +58,12 @@ class MTLBiLSTMModelTester:
         char_ids = char_ids * mask.unsqueeze(-1)
         batch = {"input_ids": input_ids, "attention_mask": mask, "char_ids": char_ids}
         if with_labels:
-            batch["pos_labels"] = torch.randint(0, len(POS_TAGS), shape, generator=generator).masked_fill(mask == 0, -100)
-            batch["ner_labels"] = torch.randint(0, len(NER_TAGS), shape, generator=generator).masked_fill(mask == 0, -100)
+            batch["pos_labels"] = torch.randint(0, len(POS_TAGS), shape, generator=generator).masked_fill(
+                mask == 0, -100
+            )
+            batch["ner_labels"] = torch.randint(0, len(NER_TAGS), shape, generator=generator).masked_fill(
+                mask == 0, -100
+            )
         return batch
 
 
@@ -252,9 +257,7 @@ def test_single_task_model_has_no_parameters_for_the_absent_task(tester, tasks):
 
 
 def test_single_task_model_trains_under_ddp_without_unused_parameters(tester, tmp_path):
-    torch.distributed.init_process_group(
-        "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
-    )
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
         model = torch.nn.parallel.DistributedDataParallel(tiny_model(tester, tasks=("ner",)).train())
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

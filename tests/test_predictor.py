@@ -12,6 +12,7 @@ import unicodedata
 import pytest
 import torch
 
+
 pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip install -e '.[korean]'")
 
 from transformers import pipeline  # noqa: E402
@@ -23,11 +24,12 @@ from modeling_mtl_bilstm import (  # noqa: E402
     MTLBiLSTMConfig,
     MTLBiLSTMForTokenClassification,
     MTLBiLSTMTokenizer,
+    cli,  # noqa: E402
 )
-from modeling_mtl_bilstm import cli  # noqa: E402
-from modeling_mtl_bilstm import predictor as predictor_module  # noqa: E402
-from modeling_mtl_bilstm.morphology import NFCOffsets, to_sejong_tag  # noqa: E402
-from modeling_mtl_bilstm.predictor import _chunk_bounds, _entity_spans  # noqa: E402
+from modeling_mtl_bilstm.inference import predictor as predictor_module  # noqa: E402
+from modeling_mtl_bilstm.inference.morphology import NFCOffsets, to_sejong_tag  # noqa: E402
+from modeling_mtl_bilstm.inference.predictor import _chunk_bounds, _entity_spans  # noqa: E402
+
 
 # Entities marked <surface:TYPE>, as in the KLP 2016 `$` lines.
 MARKED_SENTENCES = [
@@ -208,15 +210,32 @@ def test_kiwi_tags_map_onto_sejong(kiwi_tag, sejong_tag):
         ("먹었어욥", [("먹", 0, 1, "VV"), ("었", 1, 2, "EP"), ("어요", 2, 4, "EF")]),
         ("우리집에성", [("우리", 0, 2, "NP"), ("집", 2, 3, "NNG"), ("에서", 3, 5, "JKB")]),
         # Overlapping spans: 짓 covers 지어, 어 its second syllable; the irregular verb loses Kiwi's -I.
-        ("1443년에 지어졌다", [
-            ("1443", 0, 4, "SN"), ("년", 4, 5, "NNB"), ("에", 5, 6, "JKB"), ("짓", 7, 9, "VV"), ("어", 8, 9, "EC"),
-            ("지", 9, 10, "VX"), ("었", 9, 10, "EP"), ("다", 10, 11, "EF"),
-        ]),
+        (
+            "1443년에 지어졌다",
+            [
+                ("1443", 0, 4, "SN"),
+                ("년", 4, 5, "NNB"),
+                ("에", 5, 6, "JKB"),
+                ("짓", 7, 9, "VV"),
+                ("어", 8, 9, "EC"),
+                ("지", 9, 10, "VX"),
+                ("었", 9, 10, "EP"),
+                ("다", 10, 11, "EF"),
+            ],
+        ),
         # Brackets are SS; compatibility jamo (ㄴ, not ᆫ); Hanja.
-        ("(서울)에 간 宗廟", [
-            ("(", 0, 1, "SS"), ("서울", 1, 3, "NNP"), (")", 3, 4, "SS"), ("에", 4, 5, "JKB"), ("가", 6, 7, "VV"),
-            ("ㄴ", 6, 7, "ETM"), ("宗廟", 8, 10, "SH"),
-        ]),
+        (
+            "(서울)에 간 宗廟",
+            [
+                ("(", 0, 1, "SS"),
+                ("서울", 1, 3, "NNP"),
+                (")", 3, 4, "SS"),
+                ("에", 4, 5, "JKB"),
+                ("가", 6, 7, "VV"),
+                ("ㄴ", 6, 7, "ETM"),
+                ("宗廟", 8, 10, "SH"),
+            ],
+        ),
         ("\ud800서울", [("\ufffd", 0, 1, "SW"), ("서울", 1, 3, "NNP")]),
     ],
 )
@@ -229,8 +248,16 @@ def test_analysis_keeps_kiwi_tags_and_splits_sentences_with_document_offsets(ana
     text = "(서울)에 갔다. 걸었다"
     sentences = analyzer.analyze([text])[0]
     assert [[(m.form, m.kiwi_tag, m.start, m.end) for m in s] for s in sentences] == [
-        [("(", "SSO", 0, 1), ("서울", "NNP", 1, 3), (")", "SSC", 3, 4), ("에", "JKB", 4, 5),
-         ("가", "VV", 6, 7), ("었", "EP", 6, 7), ("다", "EF", 7, 8), (".", "SF", 8, 9)],
+        [
+            ("(", "SSO", 0, 1),
+            ("서울", "NNP", 1, 3),
+            (")", "SSC", 3, 4),
+            ("에", "JKB", 4, 5),
+            ("가", "VV", 6, 7),
+            ("었", "EP", 6, 7),
+            ("다", "EF", 7, 8),
+            (".", "SF", 8, 9),
+        ],
         [("걷", "VV-I", 10, 11), ("었", "EP", 11, 12), ("다", "EF", 12, 13)],
     ]
     assert analyzer.analyze(["", "  \n "]) == [[], []]
@@ -270,8 +297,9 @@ def test_decomposed_hangul_is_analysed_like_precomposed(analyzer):
     (decomposed_sentence,) = analyzer.analyze([decomposed])[0]
     assert [(m.form, m.tag) for m in decomposed_sentence] == [(m.form, m.tag) for m in composed_sentence]
     for composed, from_decomposed in zip(composed_sentence, decomposed_sentence):
-        assert unicodedata.normalize("NFC", decomposed[from_decomposed.start : from_decomposed.end]) == (
-            text[composed.start : composed.end]
+        assert (
+            unicodedata.normalize("NFC", decomposed[from_decomposed.start : from_decomposed.end])
+            == (text[composed.start : composed.end])
         )
 
 
@@ -455,13 +483,27 @@ def test_quantized_model_agrees_with_fp32(predictor, model_dir, analyzer):
 def test_model_without_pos_head_reports_kiwis_tag_in_sejong(model_dir, analyzer):
     tokenizer = MTLBiLSTMTokenizer.from_pretrained(model_dir)
     trained = MTLBiLSTMConfig.from_pretrained(model_dir)
-    config = MTLBiLSTMConfig(vocab_size=tokenizer.vocab_size, embedding_dim=4, shared_hidden_size=4,
-                             ner_hidden_size=4, tasks=("ner",), ner_id2label=trained.ner_id2label)
+    config = MTLBiLSTMConfig(
+        vocab_size=tokenizer.vocab_size,
+        embedding_dim=4,
+        shared_hidden_size=4,
+        ner_hidden_size=4,
+        tasks=("ner",),
+        ner_id2label=trained.ner_id2label,
+    )
     ner_only = KoreanNERPredictor(MTLBiLSTMForTokenClassification(config), tokenizer, analyzer=analyzer)
     tokens = ner_only("(서울)에 갔다. 걸었다")["tokens"]
     assert [(t["form"], t["pos"], t["kiwi_tag"]) for t in tokens] == [
-        ("(", "SS", "SSO"), ("서울", "NNP", "NNP"), (")", "SS", "SSC"), ("에", "JKB", "JKB"), ("가", "VV", "VV"),
-        ("었", "EP", "EP"), ("다", "EF", "EF"), (".", "SF", "SF"), ("걷", "VV", "VV-I"), ("었", "EP", "EP"),
+        ("(", "SS", "SSO"),
+        ("서울", "NNP", "NNP"),
+        (")", "SS", "SSC"),
+        ("에", "JKB", "JKB"),
+        ("가", "VV", "VV"),
+        ("었", "EP", "EP"),
+        ("다", "EF", "EF"),
+        (".", "SF", "SF"),
+        ("걷", "VV", "VV-I"),
+        ("었", "EP", "EP"),
         ("다", "EF", "EF"),
     ]
     assert ner_only.predict_morphemes([["서울"]])[0][0] is None
@@ -478,8 +520,15 @@ def test_model_without_pos_head_reports_kiwis_tag_in_sejong(model_dir, analyzer)
     ],
 )
 def test_predictor_errors_say_expected_and_received(config_kwargs, predictor_kwargs, message):
-    kwargs = dict(vocab_size=10, embedding_dim=4, shared_hidden_size=4, pos_hidden_size=4, ner_hidden_size=4,
-                  pos_id2label={0: "NNG"}, ner_id2label={0: "O", 1: "B-PS", 2: "I-PS"})
+    kwargs = dict(
+        vocab_size=10,
+        embedding_dim=4,
+        shared_hidden_size=4,
+        pos_hidden_size=4,
+        ner_hidden_size=4,
+        pos_id2label={0: "NNG"},
+        ner_id2label={0: "O", 1: "B-PS", 2: "I-PS"},
+    )
     model = MTLBiLSTMForTokenClassification(MTLBiLSTMConfig(**{**kwargs, **config_kwargs}))
     with pytest.raises(ValueError, match=re.escape(message)):
         KoreanNERPredictor(model, MTLBiLSTMTokenizer(["서울"]), **predictor_kwargs)
@@ -509,10 +558,20 @@ def test_pipeline_answers_like_token_classification(predictor, model_dir, analyz
     answers = ner(texts)
     assert answers[0] == single
     as_predictor_results = [
-        {"text": text, "tokens": [], "entities": [
-            {"text": e["word"], "type": e["entity_group"], "start": e["start"], "end": e["end"], "score": e["score"]}
-            for e in answer
-        ]}
+        {
+            "text": text,
+            "tokens": [],
+            "entities": [
+                {
+                    "text": e["word"],
+                    "type": e["entity_group"],
+                    "start": e["start"],
+                    "end": e["end"],
+                    "score": e["score"],
+                }
+                for e in answer
+            ],
+        }
         for text, answer in zip(texts, answers)
     ]
     assert_same_results(as_predictor_results, [{**r, "tokens": []} for r in predictor(texts)])
@@ -528,8 +587,22 @@ def test_cli_predicts_a_file_line_by_line(predictor, model_dir, tmp_path, shared
     source = tmp_path / "input.txt"
     source.write_bytes("\r\n".join(lines).encode("utf-8") + b"\n")
     target = tmp_path / "output.jsonl"
-    assert cli.main(["predict", "--model", str(model_dir), "--input", str(source), "--output", str(target),
-                     "--batch_size", "2"]) == 0
+    assert (
+        cli.main(
+            [
+                "predict",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(source),
+                "--output",
+                str(target),
+                "--batch_size",
+                "2",
+            ]
+        )
+        == 0
+    )
     written = target.read_text(encoding="utf-8")
     assert "부산" in written  # not \ud5e8-escaped
     results = [json.loads(line) for line in written.splitlines()]
@@ -551,7 +624,7 @@ def test_cli_reads_stdin_and_writes_stdout(predictor, model_dir, monkeypatch, sh
 
 def test_cli_reports_undecodable_lines(model_dir, tmp_path, shared_kiwi, capsys):
     source = tmp_path / "latin1.txt"
-    source.write_bytes("서울\n".encode("utf-8") + "café\n".encode("latin-1"))
+    source.write_bytes("서울\n".encode() + "café\n".encode("latin-1"))
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", "--model", str(model_dir), "--input", str(source), "--output", str(tmp_path / "o")])
     assert exit_info.value.code == 1

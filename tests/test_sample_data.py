@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data_scripts" / "sample"
 SPLITS = ("train", "validation", "test")
 
@@ -61,7 +62,12 @@ def test_contracted_entity_is_read_back(splits):
     label, morphemes = build_sample.tagged_entities(sentence)[0]
     assert label == "DT"
     assert [(m.form, m.ner) for m in morphemes] == [
-        ("부처", "B_DT"), ("님", "I"), ("오", "I"), ("시", "I"), ("ㄴ", "I"), ("날", "I")
+        ("부처", "B_DT"),
+        ("님", "I"),
+        ("오", "I"),
+        ("시", "I"),
+        ("ㄴ", "I"),
+        ("날", "I"),
     ]
 
 
@@ -74,7 +80,7 @@ def test_reader_rejects_lf_line_endings(tmp_path):
 
 def test_reader_rejects_i_without_open_entity(tmp_path):
     path = tmp_path / "bad.txt"
-    path.write_bytes("; 추석 밤\r\n$<추석:DT> 밤\r\n1\t추석\tNNG\tO\r\n2\t밤\tNNG\tI\r\n\r\n".encode("utf-8"))
+    path.write_bytes("; 추석 밤\r\n$<추석:DT> 밤\r\n1\t추석\tNNG\tO\r\n2\t밤\tNNG\tI\r\n\r\n".encode())
     with pytest.raises(build_sample.SampleError, match="bad.txt:4: I tag with no open entity before it"):
         build_sample.read_klp(path)
 

@@ -5,8 +5,14 @@ import json
 import pytest
 import torch
 
-from modeling_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMConfig, MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
-from modeling_mtl_bilstm.pretrained_embeddings import initialize_morpheme_embeddings, read_text_vectors
+from modeling_mtl_bilstm import (
+    DataCollatorForMTLBiLSTM,
+    MTLBiLSTMConfig,
+    MTLBiLSTMForTokenClassification,
+    MTLBiLSTMTokenizer,
+)
+from modeling_mtl_bilstm.training.pretrained_embeddings import initialize_morpheme_embeddings, read_text_vectors
+
 
 CORPUS = [["세종", "이", "한글", "을", "만들", "었", "다"], ["세종", "은", "왕", "이", "다"], ["이", "이"]]
 
@@ -37,7 +43,10 @@ def test_jamo_unit_splits_syllables():
 def test_batch_padding_and_label_alignment():
     tokenizer = MTLBiLSTMTokenizer.build(CORPUS)
     batch = tokenizer([["세종", "이"], ["한글"]], pos_tags=[[3, 4], [5]], ner_tags=[[1, 0], [0]])
-    assert batch["input_ids"].tolist() == [tokenizer.convert_tokens_to_ids(["세종", "이"]), [tokenizer.convert_tokens_to_ids(["한글"])[0], 0]]
+    assert batch["input_ids"].tolist() == [
+        tokenizer.convert_tokens_to_ids(["세종", "이"]),
+        [tokenizer.convert_tokens_to_ids(["한글"])[0], 0],
+    ]
     assert batch["attention_mask"].tolist() == [[1, 1], [1, 0]]
     assert batch["char_ids"].shape == (2, 2, 2)
     assert batch["char_ids"][1, 1].tolist() == [0, 0]
@@ -113,7 +122,7 @@ def test_pretrained_embeddings_errors_name_file_and_line(tmp_path):
 
 
 def test_read_vector_words_with_and_without_header(tmp_path):
-    from modeling_mtl_bilstm.pretrained_embeddings import read_vector_words
+    from modeling_mtl_bilstm.training.pretrained_embeddings import read_vector_words
 
     with_header = tmp_path / "a.txt"
     with_header.write_text("2 2\n세종 1 2\n다 3 4\n", encoding="utf-8")

@@ -1,38 +1,52 @@
-"""End-to-end tests of examples/train.py on the bundled sample corpus, with a tiny model."""
+"""End-to-end tests of the training engine (`modeling_mtl_bilstm.training`, run as examples/train.py runs it) on
+the bundled sample corpus, with a tiny model."""
 
-import importlib.util
 import json
 import math
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 from huggingface_hub import ModelCard
+from safetensors.torch import load_file
 from transformers import AutoModelForTokenClassification
 
+from modeling_mtl_bilstm.training import ArgumentError
+from modeling_mtl_bilstm.training.trainer import MTLBiLSTMTrainer
+
+
 REPO = Path(__file__).resolve().parents[1]
-TINY = [
-    "--embedding_dim", "16", "--char_embedding_dim", "8", "--char_cnn_filters", "8",
-    "--shared_hidden_size", "16", "--task_hidden_size", "8", "--per_device_train_batch_size", "32",
-    "--learning_rate", "0.01", "--disable_tqdm", "true", "--torch_num_threads", "1",
-]
+
+
+def read_standard_json(path: Path):
+    """JSON as the standard defines it: NaN and Infinity are not values."""
+
+    def refuse(constant):
+        raise ValueError(f"{path}: {constant} is not standard JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
 
 
 @pytest.fixture(scope="module")
-def train_script():
-    spec = importlib.util.spec_from_file_location("train_example", REPO / "examples" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def comparison(train_script, tmp_path_factory):
+def comparison(train, tiny_training_flags, tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("compare")
-    train_script.main(["--compare", "--seeds", "1", "2", "--num_train_epochs", "2", "--output_dir", str(output_dir), *TINY])
+    train(
+        [
+            "--compare",
+            "--seeds",
+            "1",
+            "2",
+            "--num_train_epochs",
+            "2",
+            "--output_dir",
+            str(output_dir),
+            *tiny_training_flags,
+        ]
+    )
     return output_dir
 
 
@@ -52,7 +66,9 @@ def test_comparison_writes_results_in_range(comparison):
             assert summary["mean"][name] == pytest.approx(sum(values) / 2)
             assert summary["std"][name] == pytest.approx(abs(values[0] - values[1]) / math.sqrt(2))
     assert "pos_accuracy" not in results["ner"]["mean"] and "ner_f1" not in results["pos"]["mean"]
-    assert any(name.startswith("ner_") and name.endswith("_f1") and name != "ner_f1" for name in results["mtl"]["mean"])
+    assert any(
+        name.startswith("ner_") and name.endswith("_f1") and name != "ner_f1" for name in results["mtl"]["mean"]
+    )
     assert len(results["mtl"]["seeds"]["1"]["dev_curve"]) == 2
 
 
@@ -76,21 +92,22 @@ def test_comparison_writes_table_figure_and_best_model(comparison):
     assert model.config.ner_id2label[0] == "O"
 
 
-def run_task(train_script, output_dir, *extra):
-    train_script.main(
-        ["--task", "ner", "--seeds", "3", "--num_train_epochs", "3", "--output_dir", str(output_dir), *TINY, *extra]
+def run_task(train, tiny_training_flags, output_dir, *extra, task="ner", seeds=("3",)):
+    train(
+        ["--task", task, "--seeds", *seeds, "--num_train_epochs", "3", "--output_dir", str(output_dir)]
+        + [*tiny_training_flags, *extra]
     )
-    return json.loads((output_dir / "results.json").read_text())["ner"]["seeds"]["3"]
+    return json.loads((output_dir / "results.json").read_text())[task]["seeds"]
 
 
-def test_fixed_seed_gives_same_f1_and_resume_continues_to_same_result(train_script, tmp_path, monkeypatch):
-    reference = run_task(train_script, tmp_path / "reference")
-    again = run_task(train_script, tmp_path / "again")
-    assert again["ner_f1"] == reference["ner_f1"]
+def test_fixed_seed_gives_same_f1_and_resume_continues_to_same_result(
+    train, tiny_training_flags, tmp_path, monkeypatch
+):
+    reference = run_task(train, tiny_training_flags, tmp_path / "reference")["3"]
+    again = run_task(train, tiny_training_flags, tmp_path / "again")["3"]
+    assert again["ner_f1"] == reference["ner_f1"]  # same machine, same process: exactly
 
     # Interrupt the run in its third epoch, after the second epoch's checkpoint was written.
-    from modeling_mtl_bilstm.trainer import MTLBiLSTMTrainer
-
     original_step = MTLBiLSTMTrainer.training_step
 
     def interrupted_step(self, *args, **kwargs):
@@ -100,45 +117,151 @@ def test_fixed_seed_gives_same_f1_and_resume_continues_to_same_result(train_scri
 
     monkeypatch.setattr(MTLBiLSTMTrainer, "training_step", interrupted_step)
     with pytest.raises(KeyboardInterrupt):
-        run_task(train_script, tmp_path / "resumed")
+        run_task(train, tiny_training_flags, tmp_path / "resumed")
     monkeypatch.setattr(MTLBiLSTMTrainer, "training_step", original_step)
     assert list((tmp_path / "resumed" / "runs" / "ner" / "seed3").glob("checkpoint-*"))
-    resumed = run_task(train_script, tmp_path / "resumed", "--resume_from_checkpoint", "last")
+    resumed = run_task(train, tiny_training_flags, tmp_path / "resumed", "--resume_from_checkpoint", "last")["3"]
     assert resumed["ner_f1"] == reference["ner_f1"]
     assert resumed["epochs"] == reference["epochs"]
+
+
+def test_resumed_comparison_keeps_the_best_run_finished_before_the_interruption(
+    train, tiny_training_flags, tmp_path, monkeypatch
+):
+    """Two runs, interrupted between them: the resumed comparison selects among both runs exactly as an
+    uninterrupted one does, even when the better run is the one that finished before the interruption."""
+    # Long and fast enough for the two seeds to differ on dev.
+    settings = ["--num_train_epochs", "4", "--learning_rate", "0.03"]
+
+    def run(folder, order, *extra):
+        train(
+            ["--task", "ner", "--seeds", *order, "--output_dir", str(folder), *tiny_training_flags, *settings, *extra]
+        )
+        return json.loads((folder / "results.json").read_text())["ner"]["seeds"]
+
+    uninterrupted, order = tmp_path / "uninterrupted", ["1", "2"]
+    scores = run(uninterrupted, order)
+    if scores["1"]["dev_ner_f1"] == scores["2"]["dev_ner_f1"]:
+        pytest.skip("both seeds tie on dev: no better run to lose")
+    if scores["2"]["dev_ner_f1"] > scores["1"]["dev_ner_f1"]:
+        # The better seed first, so that it finishes before the interruption.
+        order = ["2", "1"]
+        shutil.rmtree(uninterrupted)
+        run(uninterrupted, order)
+
+    original_train = MTLBiLSTMTrainer.train
+    calls = []
+
+    def interrupted_train(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("simulated interruption before the second run")
+        return original_train(self, *args, **kwargs)
+
+    resumed = tmp_path / "resumed"
+    monkeypatch.setattr(MTLBiLSTMTrainer, "train", interrupted_train)
+    with pytest.raises(KeyboardInterrupt):
+        run(resumed, order)
+    monkeypatch.setattr(MTLBiLSTMTrainer, "train", original_train)
+    run(resumed, order, "--resume_from_checkpoint", "last")
+
+    expected, received = (
+        read_standard_json(folder / "run_info.json")["best_model"] for folder in (uninterrupted, resumed)
+    )
+    assert received == expected and expected["seed"] == int(order[0])
+    expected_weights = load_file(uninterrupted / "best_model" / "model.safetensors")
+    received_weights = load_file(resumed / "best_model" / "model.safetensors")
+    assert expected_weights.keys() == received_weights.keys()
+    for name, tensor in expected_weights.items():
+        assert torch.equal(received_weights[name], tensor), name
+    expected_scores, received_scores = (
+        {
+            seed: {name: value for name, value in metrics.items() if not name.startswith("train_")}
+            for seed, metrics in json.loads((folder / "results.json").read_text())["ner"]["seeds"].items()
+        }
+        for folder in (uninterrupted, resumed)
+    )
+    assert received_scores == expected_scores
+
+
+def test_single_task_pos_run_selects_on_dev_pos_accuracy_and_writes_standard_json(
+    train, tiny_training_flags, tmp_path
+):
+    scores = run_task(train, tiny_training_flags, tmp_path, task="pos", seeds=("1", "2"))
+    info = read_standard_json(tmp_path / "run_info.json")
+    best_seed = max(scores, key=lambda seed: (scores[seed]["dev_pos_accuracy"], -int(seed)))
+    assert info["best_model"] == {
+        "key": "pos",
+        "seed": int(best_seed),
+        "metric": "dev_pos_accuracy",
+        "value": scores[best_seed]["dev_pos_accuracy"],
+    }
+    read_standard_json(tmp_path / "results.json")
+    card = (tmp_path / "best_model" / "README.md").read_text()
+    assert "chosen on the\ndevelopment split (dev POS accuracy" in card and "-inf" not in card
+
+
+@pytest.mark.parametrize(
+    "extra, expected_seeds", [([], {"1"}), (["--seed", "7"], {"7"}), (["--seeds", "4", "5"], {"4", "5"})]
+)
+def test_one_model_trains_one_seed_unless_seeds_are_given(train, tiny_training_flags, tmp_path, extra, expected_seeds):
+    train(["--task", "mtl", "--max_steps", "2", "--output_dir", str(tmp_path), *tiny_training_flags, *extra])
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results) == {"mtl"} and set(results["mtl"]["seeds"]) == expected_seeds
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--task", "chunk"], "invalid choice"),
         (["--fp16", "true"], "need a CUDA GPU"),
         (["--dataset", "klp2016"], "needs --data_dir"),
         (["--dataset", "conll"], "needs --train_file"),
         (["--resume_from_checkpoint", "/no/such/checkpoint"], "expected 'last' or a checkpoint folder"),
+        (["--compare", "--task", "ner"], "drop --task"),
     ],
 )
-def test_nonsense_arguments_fail_clearly(train_script, tmp_path, argv, message, capsys):
+def test_nonsense_arguments_fail_clearly(train, tmp_path, argv, message):
     if "--fp16" in argv and torch.cuda.is_available():
         pytest.skip("a GPU is available here")
-    with pytest.raises(SystemExit) as raised:
-        train_script.main([*argv, "--output_dir", str(tmp_path)])
-    assert message in str(raised.value) + capsys.readouterr().err
+    with pytest.raises(ArgumentError, match=message):
+        train([*argv, "--output_dir", str(tmp_path)])
 
 
-def test_missing_data_dir_fails_naming_the_files(train_script, tmp_path):
+def test_script_reports_bad_arguments_as_usage_errors(tmp_path):
+    for argv, message in ((["--task", "chunk"], "invalid choice"), (["--dataset", "klp2016"], "needs --data_dir")):
+        result = subprocess.run(
+            [sys.executable, str(REPO / "examples" / "train.py"), *argv, "--output_dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+        )
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_data_dir_fails_naming_the_files(train, tmp_path):
     with pytest.raises(Exception, match="train"):
-        train_script.main(["--dataset", "klp2016", "--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "out")])
+        train(["--dataset", "klp2016", "--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "out")])
 
 
 @pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate CLI not installed")
-def test_two_process_cpu_run_with_accelerate(tmp_path):
+def test_two_process_cpu_run_with_accelerate(tiny_training_flags, tmp_path):
     """Two gloo ranks on CPU (the shipped accelerate config): data sharded, files written once."""
     output_dir = tmp_path / "ddp"
     command = [
-        "accelerate", "launch", "--config_file", str(REPO / "examples" / "accelerate_cpu_2proc.yaml"),
-        str(REPO / "examples" / "train.py"), "--task", "mtl", "--seeds", "1", "--num_train_epochs", "1",
-        "--output_dir", str(output_dir), *TINY,
+        "accelerate",
+        "launch",
+        "--config_file",
+        str(REPO / "examples" / "accelerate_cpu_2proc.yaml"),
+        str(REPO / "examples" / "train.py"),
+        "--task",
+        "mtl",
+        "--seeds",
+        "1",
+        "--num_train_epochs",
+        "1",
+        "--output_dir",
+        str(output_dir),
+        *tiny_training_flags,
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)

@@ -2,8 +2,9 @@
 
 Source: ``sentences.txt`` next to this script, one hand-written sentence per line with its
 entities marked inline as ``<surface:TYPE>``; ``#`` starts a comment line, blank lines are
-skipped. Each sentence is analysed with Kiwi (kiwipiepy), its Kiwi tags are mapped to the
-Sejong tag set used by KLP 2016, and its morphemes receive eojeol indices and NER tags
+skipped. Each sentence is analysed by the package's Kiwi analyser (the one `KoreanNERPredictor` uses on
+raw text: `modeling_mtl_bilstm.inference.morphology`), which maps Kiwi's tags onto the Sejong tag set used by
+KLP 2016, and its morphemes receive eojeol indices and NER tags
 (``B_TYPE`` on the first morpheme of an entity, bare ``I`` on the rest, ``O`` outside).
 
 Usage::
@@ -30,6 +31,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
+
 HERE = Path(__file__).resolve().parent
 SENTENCES_FILE = HERE / "sentences.txt"
 CARD_FILE = HERE / "README.md"
@@ -49,25 +51,6 @@ SEJONG_TAGS = frozenset(
     "NNG NNP NNB NP NR VV VA VX VCP VCN MM MAG MAJ IC JKS JKC JKG JKO JKB JKV JKQ JX JC "
     "EP EF EC ETN ETM XPN XSN XSV XSA XR SF SP SS SE SO SW SL SH SN".split()
 )
-# Kiwi splits Sejong's SS into opening and closing brackets/quotes.
-KIWI_TAG_TO_SEJONG = {"SSO": "SS", "SSC": "SS"}
-
-# Entity words Kiwi analyses clearly wrongly in our sentences, found by reviewing every
-# entity's morphemes (see README.md, "How it was made"); other analyses are Kiwi's own.
-USER_WORDS = (
-    # split into meaningless pieces, e.g. 건원릉 -> 거/NNB + ㄴ/JX + 원 + 릉, 이충 -> 이/MM + 충
-    ("건원릉", "NNP"), ("장릉", "NNP"), ("영릉", "NNP"), ("대릉원", "NNP"), ("이충", "NNP"),
-    ("보문호", "NNP"), ("월영교", "NNP"), ("홍의장군", "NNP"), ("전의감", "NNP"),
-    ("장악원", "NNP"), ("삼도수군통제영", "NNP"), ("한국고전번역원", "NNP"), ("촉석루", "NNP"),
-    ("남강", "NNP"), ("경기전", "NNP"), ("장경판전", "NNP"), ("우산국", "NNP"),
-    ("간송", "NNP"), ("나주", "NNP"), ("삼일절", "NNG"),
-    # place and person names read as a common-noun homograph (pearl, princess, copper, ...)
-    ("경주", "NNP"), ("개성", "NNP"), ("진주", "NNP"), ("공주", "NNP"), ("조선", "NNP"),
-    ("구리", "NNP"), ("모란", "NNP"), ("의상", "NNP"),
-    # double-hours of the old twelve-hour clock, read as 오/NR + 시 or 자/IC + 시
-    ("자시", "NNG"), ("오시", "NNG"),
-)
-
 MARKUP = re.compile(r"<([^<>:]+):([A-Z]+)>")
 
 
@@ -121,9 +104,7 @@ def parse_marked(marked: str, where: str) -> tuple[str, tuple[Entity, ...]]:
         position += len(plain)
         surface, label = match.group(1), match.group(2)
         if label not in ENTITY_TYPES:
-            raise SampleError(
-                f"{where}: entity type {label!r} in {match.group(0)!r}; expected one of {ENTITY_TYPES}"
-            )
+            raise SampleError(f"{where}: entity type {label!r} in {match.group(0)!r}; expected one of {ENTITY_TYPES}")
         if surface != surface.strip() or "  " in surface:
             raise SampleError(
                 f"{where}: entity {match.group(0)!r} has stray spaces; expected single inner spaces only"
@@ -159,15 +140,11 @@ def read_sentences(path: Path = SENTENCES_FILE) -> list[AnnotatedSentence]:
 # ------------------------------------------------------------------------ analysing
 
 
-def make_kiwi():
-    from kiwipiepy import Kiwi
+def make_analyzer():
+    # The predictor's analyser: the sample is analysed exactly as raw text is at inference.
+    from modeling_mtl_bilstm.inference.morphology import KiwiMorphemeAnalyzer
 
-    # No multi-word dictionary: entries like '백자 달항아리' would become one morpheme
-    # spanning a space, which the eojeol-indexed KLP format cannot express.
-    kiwi = Kiwi(load_multi_dict=False)
-    for word, tag in USER_WORDS:
-        kiwi.add_user_word(word, tag)
-    return kiwi
+    return KiwiMorphemeAnalyzer()
 
 
 def kiwi_versions() -> str:
@@ -177,36 +154,29 @@ def kiwi_versions() -> str:
     return f"{kiwipiepy.__version__} (model {kiwipiepy_model.__version__})"
 
 
-def to_sejong(kiwi_tag: str) -> str | None:
-    """Kiwi tag -> Sejong tag, or None where Sejong has no counterpart."""
-    # Kiwi marks regular/irregular conjugation with -R/-I (VV-R, VA-I, XSA-I).
-    tag = kiwi_tag.split("-", 1)[0]
-    tag = KIWI_TAG_TO_SEJONG.get(tag, tag)
-    return tag if tag in SEJONG_TAGS else None
-
-
 def eojeol_starts(raw: str) -> list[int]:
     starts = [0]
     starts.extend(index + 1 for index, char in enumerate(raw) if char == " ")
     return starts
 
 
-def analyse(sentence: AnnotatedSentence, kiwi) -> KlpSentence:
+def analyse(sentence: AnnotatedSentence, analyzer) -> KlpSentence:
     where = f"{SENTENCES_FILE.name}:{sentence.line_number}"
     starts = eojeol_starts(sentence.raw)
     ends = [start - 1 for start in starts[1:]] + [len(sentence.raw)]
     opened: set[Entity] = set()
     morphemes = []
-    for token in kiwi.tokenize(sentence.raw, compatible_jamo=True):
-        token_end = token.start + token.len
-        pos = to_sejong(token.tag)
-        if pos is None:
+    tokens = [morpheme for part in analyzer.analyze([sentence.raw])[0] for morpheme in part]
+    for token in tokens:
+        token_end = token.end
+        pos = token.tag
+        if pos not in SEJONG_TAGS:
             raise SampleError(
-                f"{where}: Kiwi tag {token.tag!r} of {token.form!r} has no Sejong counterpart; "
+                f"{where}: Kiwi tag {token.kiwi_tag!r} of {token.form!r} has no Sejong counterpart; "
                 f"rephrase the sentence: {sentence.raw!r}"
             )
         if not token.form:
-            raise SampleError(f"{where}: Kiwi returned an empty morpheme ({token.tag}): {sentence.raw!r}")
+            raise SampleError(f"{where}: Kiwi returned an empty morpheme ({token.kiwi_tag}): {sentence.raw!r}")
         # A copula elided after a vowel ('산책로예요' -> 산책로 + 이 + 에요) has no characters
         # of its own; it belongs to the eojeol it sits in.
         eojeol = bisect.bisect_right(starts, token.start)
@@ -267,13 +237,13 @@ def format_klp(sentences: list[KlpSentence]) -> bytes:
 
 
 def build() -> dict[str, list[KlpSentence]]:
-    kiwi = make_kiwi()
+    analyzer = make_analyzer()
     splits: dict[str, list[KlpSentence]] = {split: [] for split in SPLITS}
     problems = []
     for split, sentences in assign_splits(read_sentences()).items():
         for sentence in sentences:
             try:
-                splits[split].append(analyse(sentence, kiwi))
+                splits[split].append(analyse(sentence, analyzer))
             except SampleError as error:
                 problems.append((sentence.line_number, str(error)))
     if problems:
@@ -343,9 +313,7 @@ def parse_klp_block(lines: list[str], file_name: str, first_line: int) -> KlpSen
             raise SampleError(f"{where}: eojeol index {eojeol_text!r}; expected 1..{eojeol_count}")
         eojeol = int(eojeol_text)
         if morphemes and eojeol < morphemes[-1].eojeol:
-            raise SampleError(
-                f"{where}: eojeol index {eojeol} after {morphemes[-1].eojeol}; expected non-decreasing"
-            )
+            raise SampleError(f"{where}: eojeol index {eojeol} after {morphemes[-1].eojeol}; expected non-decreasing")
         if not form or form != form.strip():
             raise SampleError(f"{where}: empty or padded morpheme {form!r}")
         if pos not in SEJONG_TAGS:
@@ -380,9 +348,7 @@ def _final_jamo(compatibility_jamo: str) -> str:
 
 def _syllable_insensitive(text: str) -> str:
     """Decompose Hangul so that e.g. morphemes '시' + 'ㄴ' compare equal to the syllable '신'."""
-    recomposed = "".join(
-        _final_jamo(char) if "\u3131" <= char <= "\u314e" else char for char in text.replace(" ", "")
-    )
+    recomposed = "".join(_final_jamo(char) if "\u3131" <= char <= "\u314e" else char for char in text.replace(" ", ""))
     return unicodedata.normalize("NFD", recomposed)
 
 
@@ -396,9 +362,7 @@ def check_entities(sentence: KlpSentence, entities: tuple[Entity, ...], where: s
     for (label, morphemes), entity in zip(spans, entities):
         joined = "".join(morpheme.form for morpheme in morphemes)
         if label != entity.label or _syllable_insensitive(joined) != _syllable_insensitive(entity.surface):
-            raise SampleError(
-                f"{where}: tagged span {joined!r}/{label}; expected {entity.surface!r}/{entity.label}"
-            )
+            raise SampleError(f"{where}: tagged span {joined!r}/{label}; expected {entity.surface!r}/{entity.label}")
         first_eojeol = sum(1 for start in starts if start <= entity.start)
         last_eojeol = sum(1 for start in starts if start < entity.end)
         if (morphemes[0].eojeol, morphemes[-1].eojeol) != (first_eojeol, last_eojeol):

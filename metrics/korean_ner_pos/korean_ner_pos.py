@@ -23,8 +23,7 @@ import operator
 import datasets
 import evaluate
 from seqeval.metrics.v1 import precision_recall_fscore_support
-from seqeval.scheme import IOB2
-from seqeval.scheme import Entities
+from seqeval.scheme import IOB2, Entities
 
 
 _CITATION = """\
@@ -69,6 +68,10 @@ Args:
         tags are integer ids.
     ner_tag_format (`str`, defaults to `"iob2"`): scheme of the NER tag names: `"iob2"`,
         `"iob1"`, `"bioes"` or `"klp"` (`B_<TYPE>`, a bare `I` continuing the open span, `O`).
+
+    At least one sentence must be given (an empty list raises a `ValueError`), and for each task
+    at least one reference position must remain once -100 positions are dropped (else a
+    `ValueError` says there are no tokens to score): empty input has no meaningful score.
 
     A position whose reference is the id -100 is dropped, and so is the prediction there.
     Predictions may cover every reference position or only the positions kept after dropping
@@ -340,18 +343,21 @@ class KoreanNerPos(evaluate.Metric):
     # evaluate stores all inputs as equal-length columns of one Arrow table and looks up every
     # input name, so a task left out is stored as nulls and turned back into None in `_compute`.
     def add_batch(self, *, predictions=None, references=None, **kwargs):
-        """Adds a batch of sentences for NER, POS or both (give the same tasks in every batch).
-        """
+        """Adds a batch of sentences for NER, POS or both (give the same tasks in every batch)."""
         _reject_generic_inputs(predictions, references)
         given = {name: value for name, value in kwargs.items() if value is not None}
         if not given:
             raise ValueError(f"add_batch needs some of {', '.join(INPUT_NAMES)}.")
         batch_size = len(next(iter(given.values())))
+        if batch_size == 0:
+            raise ValueError(
+                f"add_batch: expected at least one sentence in {', '.join(given)}, received empty lists: "
+                "there is nothing to score."
+            )
         return super().add_batch(**{**dict.fromkeys(INPUT_NAMES, [None] * batch_size), **given})
 
     def add(self, *, prediction=None, reference=None, **kwargs):
-        """Adds one sentence for NER, POS or both, each input being that sentence's tag sequence.
-        """
+        """Adds one sentence for NER, POS or both, each input being that sentence's tag sequence."""
         _reject_generic_inputs(prediction, reference)
         return super().add(**{**dict.fromkeys(INPUT_NAMES), **kwargs})
 

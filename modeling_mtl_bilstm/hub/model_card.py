@@ -1,73 +1,89 @@
-"""Renders the model card (the repository's `model_card.md` template) from a run's results and config."""
+"""Renders the model card of a saved model from the package's template, its config and, where a training run left
+them, the run's results."""
 
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .configuration_mtl_bilstm import MTLBiLSTMConfig
-from .reporting import results_markdown
+from ..configuration_mtl_bilstm import MTLBiLSTMConfig
+from ..data_scripts.corpora import CORPORA
+
 
 TEMPLATE_PATH = Path(__file__).with_name("model_card_template.md")
+# The folder of a training run's selected model.
+BEST_MODEL_DIR = "best_model"
+# Files a training run leaves beside its models; each enriches the card where present, none is required.
+RESULTS_JSON = "results.json"  # per-model scores, mean and std over seeds
+RUN_INFO_JSON = "run_info.json"  # dataset, arguments, the selected model
+RESULTS_MD = "results.md"  # the comparison table
+RESULTS_PNG = "results.png"  # the comparison figure
 # (results key, task name, model-index metric type, metric name) of the measured scores in the card.
 MODEL_INDEX_METRICS = (
     ("ner_f1", "Named entity recognition", "f1", "NER F1 (entity, strict IOB2)"),
     ("pos_accuracy", "Part-of-speech tagging", "accuracy", "POS accuracy"),
 )
+METRIC_TITLES = {"dev_ner_f1": "dev NER F1", "dev_pos_accuracy": "dev POS accuracy"}
 DEFAULT_REPO_ID = "your-namespace/mtl-bilstm-ner-ko"
-DATASETS = {
-    "sample": {
-        "license": "apache-2.0",
-        "description": "The Korean traditional-culture sample corpus bundled with mtl-bilstm-ner (sentences written "
-        "by the project team, analysed with Kiwi into Sejong-tagged morphemes, entities annotated by hand).",
-    },
-    "klp2016": {
-        "license": "other",
-        "license_name": "klp2016-non-commercial",
-        "description": "The KLP 2016 (Klpexpo 2016) Korean NER corpus: morphemes with Sejong POS tags and PS/LC/OG/DT/TI "
-        "entities. Its licence allows non-commercial use only, and so does the licence of models trained on it.",
-    },
-    "conll": {"license": "other", "description": "A user-supplied corpus in CoNLL format (token, POS, NER columns)."},
-}
 
 
 def render_model_card(
-    results: dict, run_info: dict, config: MTLBiLSTMConfig, num_parameters: int,
-    repo_id: str = DEFAULT_REPO_ID, revision: str = "main", results_figure: str | None = None,
+    config: MTLBiLSTMConfig,
+    num_parameters: int,
+    *,
+    results: dict | None = None,
+    run_info: dict | None = None,
+    results_table: str | None = None,
+    repo_id: str = DEFAULT_REPO_ID,
+    revision: str = "main",
+    results_figure: str | None = None,
 ) -> ModelCard:
-    """The card of the model in `run_info["best_model"]`: metadata with a model-index holding that
-    checkpoint's measured test scores, and the comparison table of the whole run.
+    """The card of a model: metadata, architecture and usage from its config; from its training run, where given,
+    the corpus, hyperparameters, a model-index with the test scores of the checkpoint named in
+    `run_info["best_model"]`, and the run's comparison table.
 
-    `repo_id` and `revision` go into the loading examples; `results_figure` is the path, relative to the
-    card, of the run's results figure (`results.png`), shown under the table when given."""
-    dataset = run_info.get("dataset", "conll")
-    dataset_info = DATASETS.get(dataset, DATASETS["conll"])
+    Args:
+        config, num_parameters: the model's.
+        results: the run's results.json (`{model key: {"seeds": {seed: metrics}, ...}}`).
+        run_info: the run's run_info.json (dataset, arguments, corpus sizes, best model).
+        results_table: the run's comparison table (results.md), shown under "Results".
+        repo_id, revision: go into the loading examples.
+        results_figure: path, relative to the card, of the run's figure (results.png).
+    """
+    results, run_info = results or {}, run_info or {}
+    dataset = run_info.get("dataset")
+    corpus = CORPORA.get(dataset, CORPORA["conll"]) if dataset else None
     best = run_info.get("best_model") or {}
     measured = results.get(best.get("key"), {}).get("seeds", {}).get(str(best.get("seed")), {})
     eval_results = [
         EvalResult(
-            task_type="token-classification", task_name=task_name,
-            dataset_type=dataset, dataset_name=dataset, dataset_split="test",
-            metric_type=metric_type, metric_name=metric_name, metric_value=round(measured[key], 4),
+            task_type="token-classification",
+            task_name=task_name,
+            dataset_type=dataset,
+            dataset_name=dataset,
+            dataset_split="test",
+            metric_type=metric_type,
+            metric_name=metric_name,
+            metric_value=round(measured[key], 4),
         )
         for key, task_name, metric_type, metric_name in MODEL_INDEX_METRICS
         if key in measured
     ]
     card_data = ModelCardData(
         language="ko",
-        license=dataset_info["license"],
-        license_name=dataset_info.get("license_name"),
+        license=corpus.hub_license if corpus else None,
+        license_name=corpus.hub_license_name if corpus else None,
         library_name="transformers",
         pipeline_tag="token-classification",
         tags=["ner", "pos", "multi-task-learning", "bilstm", "crf", "korean", "custom_code"],
-        datasets=[dataset],
+        datasets=[dataset] if dataset else None,
         metrics=["f1", "accuracy"],
         model_name=repo_id.split("/")[-1],
         eval_results=eval_results or None,
     )
     arguments = run_info.get("arguments", {})
     hyperparameters = {**arguments.get("model", {}), **arguments.get("training", {})}
-    hyperparameters["seeds"] = arguments.get("experiment", {}).get("seeds")
-    corpus = run_info.get("corpus", {})
+    if hyperparameters:
+        hyperparameters["seeds"] = arguments.get("experiment", {}).get("seeds")
     ner_labels = list(config.ner_id2label.values()) if config.ner_id2label else []
     return ModelCard.from_template(
         card_data,
@@ -76,6 +92,7 @@ def render_model_card(
         repo_id=repo_id,
         revision=revision,
         best_model=best or None,
+        selection_metric=METRIC_TITLES.get(best.get("metric"), best.get("metric")),
         config=config,
         architecture_diagram=architecture_diagram(config),
         ner_labels=ner_labels,
@@ -83,10 +100,10 @@ def render_model_card(
         pos_count=len(config.pos_id2label or {}),
         num_parameters=num_parameters,
         dataset=dataset,
-        dataset_description=dataset_info["description"],
-        corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in corpus.items()),
+        dataset_description=corpus.description if corpus else None,
+        corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.get("corpus", {}).items()),
         hyperparameters=hyperparameters,
-        results_table=results_markdown(results, run_info),
+        results_table=results_table,
         results_figure=results_figure,
     )
 
@@ -113,13 +130,14 @@ def architecture_diagram(config: MTLBiLSTMConfig) -> str:
     return "\n".join(lines)
 
 
-def write_model_card(model_dir: str | Path, results: dict, run_info: dict, **kwargs) -> Path:
-    """Renders the card of the model saved in `model_dir` and writes it there as README.md."""
-    from .modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+def write_model_card(model_dir: str | Path, **kwargs) -> Path:
+    """Renders the card of the model saved in `model_dir` (keyword arguments as in `render_model_card`) and writes
+    it there as README.md."""
+    from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 
     model_dir = Path(model_dir)
     model = MTLBiLSTMForTokenClassification.from_pretrained(model_dir)
-    card = render_model_card(results, run_info, model.config, model.num_parameters(), **kwargs)
+    card = render_model_card(model.config, model.num_parameters(), **kwargs)
     path = model_dir / "README.md"
     card.save(path)
     return path

@@ -5,9 +5,10 @@ import os
 
 from transformers import Pipeline, PreTrainedModel
 
+from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .morphology import KiwiMorphemeAnalyzer
 from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor
-from .tokenization_mtl_bilstm import MTLBiLSTMTokenizer
+
 
 KOREAN_NER_TASK = "korean-ner"
 

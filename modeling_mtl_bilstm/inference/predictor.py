@@ -9,12 +9,15 @@ from functools import cached_property
 import torch
 from torch import nn
 
-from .modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .morphology import KiwiMorphemeAnalyzer, Morpheme
-from .tokenization_mtl_bilstm import MTLBiLSTMTokenizer
+
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_MAX_LENGTH = 256
+# The modules `quantize_dynamic_int8` gives int8 weights.
+QUANTIZED_MODULES = {nn.LSTM, nn.Linear}
 OUTSIDE_TAG = "O"
 ENTITY_PREFIXES = ("B", "I")
 
@@ -165,9 +168,7 @@ class KoreanNERPredictor:
         in chunks of `max_length` morphemes."""
         for index, sentence in enumerate(sentences):
             if isinstance(sentence, str):
-                raise TypeError(
-                    f"sentences[{index}]: expected a list of morphemes, received a str (split it first)."
-                )
+                raise TypeError(f"sentences[{index}]: expected a list of morphemes, received a str (split it first).")
         tags = self._tag([list(sentence) for sentence in sentences], [[False] * len(s) for s in sentences])
         return [(sentence_tags.pos, sentence_tags.ner) for sentence_tags in tags]
 
@@ -274,9 +275,11 @@ def quantize_dynamic_int8(model: nn.Module) -> nn.Module:
     packed sequences of the model's LSTMs.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
+        )
         warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor.*deprecated", category=UserWarning)
-        return torch.ao.quantization.quantize_dynamic(model, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(model, QUANTIZED_MODULES, dtype=torch.qint8)
 
 
 def _checked_texts(inputs) -> list[str]:
@@ -329,4 +332,4 @@ def _entity_spans(ner_tags: Sequence[str]) -> list[tuple[str, int, int]]:
     return spans
 
 
-__all__ = ["KoreanNERPredictor", "SentenceTags", "quantize_dynamic_int8"]
+__all__ = ["QUANTIZED_MODULES", "KoreanNERPredictor", "SentenceTags", "quantize_dynamic_int8"]

@@ -5,10 +5,9 @@ import math
 import statistics
 from pathlib import Path
 
-RESULTS_JSON = "results.json"
-RUN_INFO_JSON = "run_info.json"
-RESULTS_MD = "results.md"
-RESULTS_PNG = "results.png"
+from ..hub.model_card import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON
+
+
 # Single-task baseline each multi-task variant is compared with.
 BASELINES = {"mtl": "ner", "mtl_crf": "ner_crf", "mtl_no_crf": "ner_no_crf"}
 
@@ -46,7 +45,12 @@ def ner_f1_deltas(results: dict[str, dict]) -> dict[str, dict]:
 def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> str:
     """The comparison table, mean ± std over seeds, percentages for the scores."""
     entity_types = sorted(
-        {name[4:-3] for r in results.values() for name in r["mean"] if name.startswith("ner_") and name.endswith("_f1")}
+        {
+            name[4:-3]
+            for r in results.values()
+            for name in r["mean"]
+            if name.startswith("ner_") and name.endswith("_f1")
+        }
         - {""}
     )
     columns = [("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R"), ("pos_accuracy", "POS acc")]
@@ -77,9 +81,13 @@ def write_results(output_dir: str | Path, results: dict[str, dict], run_info: di
     """Writes results.json (the per-model summaries), run_info.json, results.md and results.png."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / RESULTS_JSON).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (output_dir / RESULTS_JSON).write_text(
+        json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
     info = {**run_info, "ner_f1_deltas": ner_f1_deltas(results)}
-    (output_dir / RUN_INFO_JSON).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (output_dir / RUN_INFO_JSON).write_text(
+        json.dumps(info, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
     (output_dir / RESULTS_MD).write_text(results_markdown(results, run_info), encoding="utf-8")
     plot_results(results, output_dir / RESULTS_PNG)
 

@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+
 KOREAN_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[korean]"'
 
 # Kiwi tags outside the Sejong tag set, and the Sejong tag each one is mapped to.
@@ -119,16 +120,39 @@ def to_sejong_tag(kiwi_tag: str) -> str:
     return KIWI_TO_SEJONG_TAGS.get(kiwi_tag, kiwi_tag)
 
 
+# Words Kiwi analyses clearly wrongly, found by reviewing every entity of the bundled sample corpus (its README,
+# "How it was made"), and the Sejong tag each one gets.
+USER_WORDS = (
+    # split into meaningless pieces, e.g. 건원릉 -> 거/NNB + ㄴ/JX + 원 + 릉, 이충 -> 이/MM + 충
+    ("건원릉", "NNP"), ("장릉", "NNP"), ("영릉", "NNP"), ("대릉원", "NNP"), ("이충", "NNP"),
+    ("보문호", "NNP"), ("월영교", "NNP"), ("홍의장군", "NNP"), ("전의감", "NNP"),
+    ("장악원", "NNP"), ("삼도수군통제영", "NNP"), ("한국고전번역원", "NNP"), ("촉석루", "NNP"),
+    ("남강", "NNP"), ("경기전", "NNP"), ("장경판전", "NNP"), ("우산국", "NNP"),
+    ("간송", "NNP"), ("나주", "NNP"), ("삼일절", "NNG"),
+    # place and person names read as a common-noun homograph (pearl, princess, copper, ...)
+    ("경주", "NNP"), ("개성", "NNP"), ("진주", "NNP"), ("공주", "NNP"), ("조선", "NNP"),
+    ("구리", "NNP"), ("모란", "NNP"), ("의상", "NNP"),
+    # double-hours of the old twelve-hour clock, read as 오/NR + 시 or 자/IC + 시
+    ("자시", "NNG"), ("오시", "NNG"),
+)  # fmt: skip
+
+
 def load_kiwi(**kiwi_kwargs):
-    """A new `kiwipiepy.Kiwi(**kiwi_kwargs)`. kiwipiepy is imported here, on first use, so that the package
-    works without it for everything but raw-text analysis."""
+    """A new `kiwipiepy.Kiwi` set up as the package analyses text, for training data and raw-text input alike:
+    no multi-word dictionary (its entries, such as '백자 달항아리', would be one morpheme spanning a space, which
+    the eojeol-indexed corpora cannot express) and the `USER_WORDS`. `kiwi_kwargs` go to `Kiwi(...)`.
+    kiwipiepy is imported here, on first use, so that the package works without it for everything but raw-text
+    analysis."""
     try:
         from kiwipiepy import Kiwi
     except ImportError as error:
         raise ImportError(
             f"Analysing raw Korean text needs kiwipiepy, which is not installed: {KOREAN_EXTRA_INSTALL}"
         ) from error
-    return Kiwi(**kiwi_kwargs)
+    kiwi = Kiwi(**{"load_multi_dict": False, **kiwi_kwargs})
+    for word, tag in USER_WORDS:
+        kiwi.add_user_word(word, tag)
+    return kiwi
 
 
 class KiwiMorphemeAnalyzer:
@@ -182,4 +206,12 @@ def _morphemes(tokens, offsets: NFCOffsets) -> list[Morpheme]:
     return morphemes
 
 
-__all__ = ["KiwiMorphemeAnalyzer", "Morpheme", "NFCOffsets", "load_kiwi", "to_sejong_tag", "KIWI_TO_SEJONG_TAGS"]
+__all__ = [
+    "KIWI_TO_SEJONG_TAGS",
+    "USER_WORDS",
+    "KiwiMorphemeAnalyzer",
+    "Morpheme",
+    "NFCOffsets",
+    "load_kiwi",
+    "to_sejong_tag",
+]

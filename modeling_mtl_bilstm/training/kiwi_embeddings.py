@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,9 +21,7 @@ def _load_kiwi():
     try:
         from kiwipiepy import Kiwi
     except ImportError as error:
-        raise ImportError(
-            'Kiwi embeddings need kiwipiepy: pip install "mtl-bilstm-ner[korean]"'
-        ) from error
+        raise ImportError('Kiwi embeddings need kiwipiepy: pip install "mtl-bilstm-ner[korean]"') from error
     return Kiwi(model_type="cong")
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,7 +33,9 @@ def read_text_vectors(path: str | Path, wanted: set[str] | None = None) -> dict[
             try:
                 vectors[parts[0]] = torch.tensor([float(x) for x in parts[1:]])
             except ValueError:
-                raise ValueError(f"{path}:{line_number}: expected numbers after the word, received {line[:80]!r}.")
+                raise ValueError(
+                    f"{path}:{line_number}: expected numbers after the word, received {line[:80]!r}."
+                ) from None
     return vectors
 
 
@@ -69,5 +72,7 @@ def initialize_morpheme_embeddings(model, tokenizer, path: str | Path) -> float:
                 embeddings.weight[index] = vector.to(embeddings.weight.dtype)
                 hits += 1
     hit_rate = hits / max(1, len(vocabulary))
-    logger.info("Pretrained embeddings %s: %d of %d morphemes found (%.1f%%).", path, hits, len(vocabulary), 100 * hit_rate)
+    logger.info(
+        "Pretrained embeddings %s: %d of %d morphemes found (%.1f%%).", path, hits, len(vocabulary), 100 * hit_rate
+    )
     return hit_rate

@@ -1,13 +1,19 @@
 """Trainer glue for the multi-task model: per-task loss logging, logits -> tag ids, and metrics."""
 
+import importlib.util
 from collections.abc import Callable
 
+import evaluate
 import numpy as np
 import torch
 from transformers import EvalPrediction, Trainer
 
-from .modeling_mtl_bilstm import IGNORE_INDEX, MTLBiLSTMForTokenClassification
+from ..modeling_mtl_bilstm import IGNORE_INDEX, MTLBiLSTMForTokenClassification
 
+
+# The evaluate module metrics/korean_ner_pos, installed as modeling_mtl_bilstm.metrics (evaluate loads it by path:
+# `evaluate.load("seqeval")` would need the Hub).
+METRIC_MODULE = "modeling_mtl_bilstm.metrics.korean_ner_pos"
 # Order of the label tensors Trainer hands back (TrainingArguments.label_names).
 LABEL_NAMES = ["pos_labels", "ner_labels"]
 # Order of the task logits in the model output (fields of MTLBiLSTMTokenClassifierOutput).
@@ -41,6 +47,11 @@ class MTLBiLSTMTrainer(Trainer):
                 logs[f"{task}_loss"] = round(mean.item(), 4)
             self._task_loss_sums, self._task_loss_steps = {}, 0
         super().log(logs, start_time)
+
+
+def load_metric() -> evaluate.EvaluationModule:
+    """The `korean_ner_pos` metric (strict IOB2 entity F1 and POS accuracy), loaded offline from the package."""
+    return evaluate.load(importlib.util.find_spec(METRIC_MODULE).origin)
 
 
 def output_tasks(model: MTLBiLSTMForTokenClassification) -> list[str]:

@@ -17,14 +17,14 @@ from huggingface_hub import CommitInfo, HfApi, get_token
 from huggingface_hub.constants import DEFAULT_REVISION
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
-from .data import PathLike, export_to_parquet, load_korean_ner
-from .model_card import DATASETS, render_model_card
-from .modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
-from .reporting import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON
+from ..data import PathLike, export_to_parquet, load_korean_ner
+from ..data_scripts.corpora import CORPORA
+from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from .model_card import BEST_MODEL_DIR, RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON, render_model_card
+
 
 logger = logging.getLogger(__name__)
 
-BEST_MODEL_DIR = "best_model"
 CARD_FILE = "README.md"
 # Files that hold the auto_map of the remote-code classes.
 AUTO_MAP_FILES = ("config.json", "tokenizer_config.json")
@@ -36,38 +36,36 @@ TRAINING_ARGS_FILE = "training_args.bin"
 # Run files that may sit in the model folder; the hub folder takes only results.json and results.png.
 RUN_FILES = (RESULTS_JSON, RUN_INFO_JSON, RESULTS_MD, RESULTS_PNG)
 PACKAGE_NAME = __name__.split(".")[0]
-# Corpora whose licence does not let us redistribute them.
-RESTRICTED_DATASETS = {
-    "klp2016": "the KLP 2016 corpus (kmounlp/NER) is licensed for non-commercial use only and its "
-    "licence does not allow redistributing it",
-}
 
 
 class RestrictedLicenseError(PermissionError):
     """The corpus's licence does not allow publishing it."""
 
 
-def build_hub_folder(model_dir: PathLike, local_dir: PathLike, *, repo_id: str, revision: str = DEFAULT_REVISION) -> Path:
-    """Writes the Hub-ready folder of a trained model into `local_dir`.
+def build_hub_folder(
+    model_dir: PathLike, local_dir: PathLike, *, repo_id: str, revision: str = DEFAULT_REVISION
+) -> Path:
+    """Writes the Hub-ready folder of a saved model into `local_dir`.
 
     Args:
-        model_dir: a training `--output_dir` of `examples/train.py` (with `best_model/` inside) or a
-            saved model folder itself; `results.json` and `run_info.json` are looked up in the model
-            folder, then in its parent.
+        model_dir: a saved model folder (`save_pretrained` of the model and its tokenizer), or a training output
+            folder with `best_model/` inside. Where a training run left `results.json`, `run_info.json`,
+            `results.md` or `results.png` in the model folder or its parent, they enrich the card (scores,
+            corpus, hyperparameters, comparison table and figure); none is required.
         local_dir: a new or empty folder, so that no stale file is uploaded with the model.
         repo_id: the Hub repository, named in the card's loading examples.
         revision: the branch the folder goes to, pinned in the card's loading examples.
 
     Returns:
-        `local_dir` as a `Path`, holding the model's safetensors weights, config and tokenizer files,
-        modeling code, `README.md` (the card), `results.json` and, where the run made it, `results.png`.
+        `local_dir` as a `Path`, holding the model's safetensors weights, config and tokenizer files, modeling
+        code, `README.md` (the card) and, where the run left them, `results.json` and `results.png`.
 
     Raises:
-        FileNotFoundError: no model, weights, run results or modeling code where expected.
+        FileNotFoundError: no model, weights or modeling code where expected.
         FileExistsError: `local_dir` is not empty.
         ValueError: pickle weights, or modeling code that does not load without this package.
     """
-    model_path, run_dir = locate_run(model_dir)
+    model_path = locate_model(model_dir)
     model_files = [
         path
         for path in sorted(model_path.iterdir())
@@ -79,44 +77,54 @@ def build_hub_folder(model_dir: PathLike, local_dir: PathLike, *, repo_id: str, 
             f"{model_path}: expected safetensors weights (model.safetensors); found {[p.name for p in model_files]}"
         )
     check_self_contained(model_path)
+    run_files = find_run_files(model_path)
     local_dir = _empty_folder(local_dir)
     for path in model_files:
         shutil.copy2(path, local_dir / path.name)
-    shutil.copy2(run_dir / RESULTS_JSON, local_dir / RESULTS_JSON)
-    figure = run_dir / RESULTS_PNG
-    if figure.is_file():
-        shutil.copy2(figure, local_dir / RESULTS_PNG)
-    results = json.loads((run_dir / RESULTS_JSON).read_text(encoding="utf-8"))
-    run_info = json.loads((run_dir / RUN_INFO_JSON).read_text(encoding="utf-8"))
+    for name in (RESULTS_JSON, RESULTS_PNG):
+        if name in run_files:
+            shutil.copy2(run_files[name], local_dir / name)
     model = MTLBiLSTMForTokenClassification.from_pretrained(local_dir)
     card = render_model_card(
-        results, run_info, model.config, model.num_parameters(), repo_id=repo_id, revision=revision,
-        results_figure=RESULTS_PNG if figure.is_file() else None,
+        model.config,
+        model.num_parameters(),
+        results=_read_json(run_files.get(RESULTS_JSON)),
+        run_info=_read_json(run_files.get(RUN_INFO_JSON)),
+        results_table=run_files[RESULTS_MD].read_text(encoding="utf-8") if RESULTS_MD in run_files else None,
+        repo_id=repo_id,
+        revision=revision,
+        results_figure=RESULTS_PNG if RESULTS_PNG in run_files else None,
     )
     card.save(local_dir / CARD_FILE)
     return local_dir
 
 
-def locate_run(model_dir: PathLike) -> tuple[Path, Path]:
-    """(model folder, folder with results.json and run_info.json) of a training --output_dir or of
-    its best_model/ folder."""
+def locate_model(model_dir: PathLike) -> Path:
+    """The model folder: `model_dir` itself, or its `best_model/` where `model_dir` is a training output folder."""
     model_dir = Path(model_dir)
     if (model_dir / BEST_MODEL_DIR / "config.json").is_file():
-        model_path = model_dir / BEST_MODEL_DIR
-    elif (model_dir / "config.json").is_file():
-        model_path = model_dir
-    else:
-        raise FileNotFoundError(
-            f"{model_dir}: expected a training --output_dir (with {BEST_MODEL_DIR}/config.json) or a saved "
-            "model folder (with config.json); found neither"
-        )
-    for run_dir in (model_path, model_path.parent):
-        if (run_dir / RESULTS_JSON).is_file() and (run_dir / RUN_INFO_JSON).is_file():
-            return model_path, run_dir
+        return model_dir / BEST_MODEL_DIR
+    if (model_dir / "config.json").is_file():
+        return model_dir
     raise FileNotFoundError(
-        f"Expected {RESULTS_JSON} and {RUN_INFO_JSON} in {model_path} or {model_path.parent}: the card's scores "
-        "come from them (examples/train.py writes them in its --output_dir)"
+        f"{model_dir}: expected a saved model folder (with config.json) or a training output folder (with "
+        f"{BEST_MODEL_DIR}/config.json); found neither"
     )
+
+
+def find_run_files(model_path: Path) -> dict[str, Path]:
+    """The run files (results.json, run_info.json, results.md, results.png) of the training run that saved
+    `model_path`: those in the model folder, else those in its parent (a training output folder). The card's
+    scores must come from one run, so the files are not mixed across the two folders."""
+    for folder in (model_path, model_path.parent):
+        found = {name: folder / name for name in RUN_FILES if (folder / name).is_file()}
+        if found:
+            return found
+    return {}
+
+
+def _read_json(path: Path | None) -> dict | None:
+    return None if path is None else json.loads(path.read_text(encoding="utf-8"))
 
 
 def check_no_pickle(paths: list[Path], folder: Path) -> None:
@@ -188,19 +196,19 @@ def build_dataset_folder(
         RestrictedLicenseError: the corpus's licence does not allow redistribution and
             `allow_restricted_license` is False.
     """
-    if dataset in RESTRICTED_DATASETS and not allow_restricted_license:
+    terms = CORPORA[dataset]
+    if terms.redistribution_forbidden and not allow_restricted_license:
         raise RestrictedLicenseError(
-            f"Refusing to publish {dataset!r}: {RESTRICTED_DATASETS[dataset]}. Pass --allow_restricted_license "
+            f"Refusing to publish {dataset!r}: {terms.redistribution_forbidden}. Pass --allow_restricted_license "
             "(allow_restricted_license=True) only if you have the right to redistribute it."
         )
-    dataset_info = DATASETS[dataset]
     corpus = load_korean_ner(dataset, data_dir=data_dir)
     return export_to_parquet(
         corpus,
         _empty_folder(local_dir),
         dataset_name=repo_id.split("/")[-1],
-        license=dataset_info["license"],
-        description=dataset_info["description"],
+        license=terms.hub_license,
+        description=terms.description,
     )
 
 
@@ -245,7 +253,13 @@ def folder_listing(folder: PathLike) -> str:
 
 
 def _push_folder(
-    folder: Path, repo_id: str, repo_type: str, revision: str, private: bool | None, commit_message: str, api: HfApi | None
+    folder: Path,
+    repo_id: str,
+    repo_type: str,
+    revision: str,
+    private: bool | None,
+    commit_message: str,
+    api: HfApi | None,
 ) -> CommitInfo:
     api = api or HfApi()
     if api.token is None and get_token() is None:

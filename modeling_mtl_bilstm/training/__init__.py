@@ -1,0 +1,20 @@
+"""Training: the comparison engine, Trainer glue, embedding initialisers and the results report."""
+
+from .arguments import ARGUMENT_CLASSES, DataArguments, ExperimentArguments, ModelArguments, MTLTrainingArguments
+from .experiment import ArgumentError, run_experiment
+from .pretrained_embeddings import initialize_morpheme_embeddings
+from .trainer import MTLBiLSTMTrainer, load_metric
+
+
+__all__ = [
+    "ARGUMENT_CLASSES",
+    "ArgumentError",
+    "DataArguments",
+    "ExperimentArguments",
+    "MTLBiLSTMTrainer",
+    "MTLTrainingArguments",
+    "ModelArguments",
+    "initialize_morpheme_embeddings",
+    "load_metric",
+    "run_experiment",
+]

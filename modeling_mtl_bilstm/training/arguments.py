@@ -1,0 +1,118 @@
+"""The arguments of a training run or comparison, as dataclasses for `HfArgumentParser`."""
+
+from dataclasses import dataclass, field
+
+import torch
+from transformers import TrainingArguments
+from transformers.trainer_utils import IntervalStrategy, SaveStrategy
+
+
+# Model key -> the tasks it trains.
+MODEL_TASKS = {"mtl": ("pos", "ner"), "ner": ("ner",), "pos": ("pos",)}
+COMPARISON_SEEDS = [1, 2, 3]
+
+
+@dataclass
+class ExperimentArguments:
+    task: str = field(
+        default="mtl",
+        metadata={"help": "Model to train: mtl (POS + NER), ner or pos (single-task).", "choices": list(MODEL_TASKS)},
+    )
+    compare: bool = field(
+        default=False,
+        metadata={"help": "Run the paper's comparison: single-task NER, single-task POS and multi-task."},
+    )
+    seeds: list[int] | None = field(
+        default=None,
+        metadata={
+            "help": f"Seeds, one run per model and seed (default: {COMPARISON_SEEDS} with --compare, else --seed)."
+        },
+    )
+    compare_crf: bool = field(
+        default=False, metadata={"help": "With --compare: also train every model with the other CRF setting."}
+    )
+    early_stopping_patience: int = field(
+        default=5, metadata={"help": "Stop after this many evaluations without dev improvement (0: never)."}
+    )
+    torch_num_threads: int | None = field(
+        default=None, metadata={"help": "torch intra-op threads per process (default: torch's choice)."}
+    )
+
+
+@dataclass
+class DataArguments:
+    dataset: str = field(
+        default="sample",
+        metadata={
+            "help": "Corpus: the bundled sample, klp2016 or your own conll files.",
+            "choices": ["sample", "klp2016", "conll"],
+        },
+    )
+    data_dir: str | None = field(default=None, metadata={"help": "Folder with the corpus files (klp2016)."})
+    train_file: str | None = field(default=None, metadata={"help": "conll: training file."})
+    validation_file: str | None = field(default=None, metadata={"help": "conll: validation file."})
+    test_file: str | None = field(default=None, metadata={"help": "conll: test file."})
+    min_frequency: int = field(default=1, metadata={"help": "Morphemes seen fewer times in train are unknown."})
+    char_unit: str = field(
+        default="syllable",
+        metadata={"help": "Character features over syllables or jamo.", "choices": ["syllable", "jamo"]},
+    )
+
+
+@dataclass
+class ModelArguments:
+    embedding_dim: int = field(default=100)
+    char_embedding_dim: int = field(default=30)
+    char_cnn_filters: int = field(default=50, metadata={"help": "0 disables the syllable CNN."})
+    shared_hidden_size: int = field(default=200)
+    shared_num_layers: int = field(default=1)
+    task_hidden_size: int = field(default=100, metadata={"help": "Hidden size per direction of each task Bi-LSTM."})
+    task_num_layers: int = field(default=1)
+    dropout: float = field(default=0.5)
+    use_crf: bool = field(default=True, metadata={"help": "CRF on the NER head."})
+    pos_crf: bool = field(default=False, metadata={"help": "CRF on the POS head."})
+    pos_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the POS loss in the joint loss."})
+    ner_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the NER loss in the joint loss."})
+    pretrained_embeddings: str | None = field(
+        default=None, metadata={"help": "word2vec/fastText/GloVe text file to initialise morpheme embeddings."}
+    )
+    kiwi_embeddings: bool = field(
+        default=False,
+        metadata={"help": "Initialise morpheme embeddings from Kiwi's CoNg model (kiwipiepy_model, offline)."},
+    )
+    extend_vocabulary: bool = field(
+        default=False,
+        metadata={
+            "help": "Add every morpheme of the pretrained vectors to the vocabulary, not only those seen in train."
+        },
+    )
+    pos_features_for_ner: bool = field(
+        default=False, metadata={"help": "Multi-task models: feed the POS tag distribution to the NER Bi-LSTM."}
+    )
+
+
+@dataclass
+class MTLTrainingArguments(TrainingArguments):
+    """TrainingArguments with defaults that suit a small Bi-LSTM (the library's suit transformers)."""
+
+    output_dir: str = field(default="runs/compare")
+    seed: int = field(default=COMPARISON_SEEDS[0])
+    learning_rate: float = field(default=5e-3)
+    num_train_epochs: float = field(default=12)
+    per_device_train_batch_size: int = field(default=32)
+    per_device_eval_batch_size: int = field(default=128)
+    max_grad_norm: float = field(default=5.0)
+    eval_strategy: IntervalStrategy | str = field(default="epoch")
+    save_strategy: SaveStrategy | str = field(default="epoch")
+    logging_strategy: IntervalStrategy | str = field(default="epoch")
+    save_total_limit: int | None = field(default=1)
+    load_best_model_at_end: bool = field(default=True)
+    train_sampling_strategy: str = field(default="group_by_length")
+    report_to: None | str | list[str] = field(default="none")
+    dataloader_drop_last: bool = field(default=False)
+    # On a machine without CUDA, train on CPU; under `accelerate launch --multi_gpu` this also makes
+    # the processes join one gloo group instead of each training alone.
+    use_cpu: bool = field(default=not torch.cuda.is_available())
+
+
+ARGUMENT_CLASSES = (ExperimentArguments, DataArguments, ModelArguments, MTLTrainingArguments)

@@ -1,0 +1,372 @@
+"""The training engine: one model, or the paper's comparison of multi-task and single-task models over seeds.
+
+`run_experiment` trains every (model, seed) of the plan with `MTLBiLSTMTrainer`, scores each on the test split,
+keeps the best model on the development split in `best_model/` (with its tokenizer and model card), and writes
+the comparison report (results.json, run_info.json, results.md, results.png) into the output folder.
+"""
+
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..configuration_mtl_bilstm import MTLBiLSTMConfig
+from ..data import load_korean_ner
+from ..hub.model_card import BEST_MODEL_DIR, write_model_card
+from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from ..tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
+from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
+from .kiwi_embeddings import write_kiwi_vectors
+from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
+from .reporting import results_markdown, summarize_runs, write_results
+from .trainer import (
+    LABEL_NAMES,
+    MTLBiLSTMTrainer,
+    load_metric,
+    make_compute_metrics,
+    make_preprocess_logits_for_metrics,
+)
+
+
+logger = logging.getLogger(__name__)
+
+RUN_RESULT_FILE = "run_result.json"
+# Dev metric each task is selected on; a plan with an NER model selects on NER.
+SELECTION_METRICS = {"ner": "ner_f1", "pos": "pos_accuracy"}
+
+
+class ArgumentError(ValueError):
+    """The arguments contradict each other or miss something the run needs; the message says what."""
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    key: str  # results key: mtl, ner, pos, or with _crf / _no_crf for the other CRF setting
+    tasks: tuple[str, ...]
+    use_crf: bool
+    seed: int
+
+
+def run_experiment(
+    experiment: ExperimentArguments,
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    training_args: TrainingArguments,
+    command: str | None = None,
+) -> dict[str, dict]:
+    """Trains every run of the plan and writes the report into `training_args.output_dir`.
+
+    Returns:
+        The per-model summaries written to results.json: `{model key: {"seeds", "mean", "std"}}`.
+
+    Raises:
+        ArgumentError: contradictory or incomplete arguments (checked before anything is trained).
+    """
+    check_arguments(experiment, data_args, training_args)
+    if experiment.torch_num_threads:
+        torch.set_num_threads(experiment.torch_num_threads)
+    output_dir = Path(training_args.output_dir)
+    corpus = load_data(data_args)
+    label_names = {
+        "pos": corpus["train"].features["pos_tags"].feature.names,
+        "ner": corpus["train"].features["ner_tags"].feature.names,
+    }
+    vectors_path = pretrained_vectors(model_args, output_dir)
+    tokenizer = build_tokenizer(corpus, data_args, vectors_path if model_args.extend_vocabulary else None)
+    encoded = encode_corpus(corpus, tokenizer)
+    metric = load_metric()
+    plan = run_plan(experiment, model_args, training_args.seed)
+    selection_metric = plan_selection_metric(plan)
+
+    started = time.time()
+    per_seed, best = {}, None
+    for run in plan:
+        logger.info("Training %s (tasks=%s, crf=%s), seed %d", run.key, run.tasks, run.use_crf, run.seed)
+        run_dir = output_dir / "runs" / run.key / f"seed{run.seed}"
+        finished = run_dir / RUN_RESULT_FILE
+        trainer = None
+        if finished.exists() and training_args.resume_from_checkpoint == "last":
+            logger.info("%s seed %d already finished: reusing %s", run.key, run.seed, finished)
+            result = json.loads(finished.read_text())
+        else:
+            config = build_config(model_args, tokenizer, label_names, run.tasks, run.use_crf)
+            result, trainer = train_one(
+                run, config, run_dir, experiment, model_args, training_args, tokenizer, encoded, metric, vectors_path
+            )
+        per_seed.setdefault(run.key, {})[str(run.seed)] = result
+        # best_model/ always holds the best of the runs whose result file exists: a new best is saved before
+        # its result file is written, so a resumed comparison selects among finished runs exactly as an
+        # uninterrupted one did, without saving them again.
+        score = result.get(f"dev_{selection_metric}")
+        if score is not None and (best is None or score > best["value"]):
+            best = {"key": run.key, "seed": run.seed, "metric": f"dev_{selection_metric}", "value": score}
+            if trainer is not None and trainer.is_world_process_zero():
+                save_best_model(trainer, tokenizer, output_dir / BEST_MODEL_DIR)
+        if trainer is not None and trainer.is_world_process_zero():
+            finished.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+
+    results = summarize_runs(per_seed)
+    if training_args.process_index != 0:
+        return results
+    run_info = {
+        "dataset": data_args.dataset,
+        "command": command,
+        "wall_seconds": round(time.time() - started, 1),
+        "best_model": best,
+        "num_processes": training_args.world_size,
+        "device": str(training_args.device),
+        "arguments": {
+            "experiment": asdict(experiment),
+            "data": asdict(data_args),
+            "model": asdict(model_args),
+            "training": {
+                name: training_args.to_dict()[name]
+                for name in (
+                    "learning_rate",
+                    "num_train_epochs",
+                    "per_device_train_batch_size",
+                    "max_grad_norm",
+                    "train_sampling_strategy",
+                    "optim",
+                )
+            },
+        },
+        "corpus": {split: corpus[split].num_rows for split in corpus},
+    }
+    write_results(output_dir, results, run_info)
+    if best is not None:
+        write_model_card(
+            output_dir / BEST_MODEL_DIR,
+            results=results,
+            run_info=run_info,
+            results_table=results_markdown(results, run_info),
+        )
+    return results
+
+
+def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, training_args: TrainingArguments):
+    if (training_args.fp16 or training_args.bf16) and not torch.cuda.is_available():
+        raise ArgumentError(
+            "--fp16/--bf16 need a CUDA GPU: none is available here. Drop the flag to train in fp32 on CPU."
+        )
+    if experiment.seeds is not None and not experiment.seeds:
+        raise ArgumentError("--seeds: expected at least one seed.")
+    if data_args.dataset == "klp2016" and data_args.data_dir is None:
+        raise ArgumentError("--dataset klp2016 needs --data_dir, a folder with train.txt, dev.txt and test.txt.")
+    if data_args.dataset == "conll" and not data_args.train_file:
+        raise ArgumentError(
+            "--dataset conll needs --train_file (and --validation_file, --test_file where you have them)."
+        )
+    resume = training_args.resume_from_checkpoint
+    if resume and resume != "last":
+        if not Path(resume).is_dir():
+            raise ArgumentError(
+                f"--resume_from_checkpoint: expected 'last' or a checkpoint folder, received {resume!r}."
+            )
+        if experiment.compare or (experiment.seeds and len(experiment.seeds) > 1):
+            raise ArgumentError(
+                "--resume_from_checkpoint PATH resumes one run: use 'last' with --compare or several seeds."
+            )
+    if experiment.compare and experiment.task != "mtl":
+        raise ArgumentError("--compare trains mtl, ner and pos itself: drop --task.")
+
+
+def run_plan(experiment: ExperimentArguments, model_args: ModelArguments, default_seed: int) -> list[PlannedRun]:
+    """Every (model, seed) to train, in order: one model with one seed (--seed) unless --compare or --seeds."""
+    seeds = experiment.seeds or (COMPARISON_SEEDS if experiment.compare else [default_seed])
+    keys = ["ner", "pos", "mtl"] if experiment.compare else [experiment.task]
+    models = [(key, MODEL_TASKS[key], model_args.use_crf) for key in keys]
+    if experiment.compare and experiment.compare_crf:
+        other = "no_crf" if model_args.use_crf else "crf"
+        models += [(f"{key}_{other}", MODEL_TASKS[key], not model_args.use_crf) for key in keys if key != "pos"]
+    return [PlannedRun(key, tasks, use_crf, seed) for key, tasks, use_crf in models for seed in seeds]
+
+
+def plan_selection_metric(plan: list[PlannedRun]) -> str:
+    """The dev metric that picks the best model: NER F1 where the plan trains NER, POS accuracy otherwise."""
+    return SELECTION_METRICS["ner" if any("ner" in run.tasks for run in plan) else "pos"]
+
+
+def load_data(data_args: DataArguments):
+    data_files = None
+    if data_args.dataset == "conll":
+        data_files = {
+            split: path
+            for split, path in (
+                ("train", data_args.train_file),
+                ("validation", data_args.validation_file),
+                ("test", data_args.test_file),
+            )
+            if path
+        }
+    corpus = load_korean_ner(data_args.dataset, data_dir=data_args.data_dir, data_files=data_files)
+    if "validation" not in corpus:
+        raise ArgumentError(
+            f"The {data_args.dataset} corpus has no validation split: best-on-dev selection needs one."
+        )
+    return corpus
+
+
+def pretrained_vectors(model_args: ModelArguments, output_dir: Path) -> Path | None:
+    """The vector file that initialises morpheme embeddings: the user's, or Kiwi's (computed once into
+    the output folder)."""
+    if model_args.pretrained_embeddings and model_args.kiwi_embeddings:
+        raise ArgumentError("Choose one of --pretrained_embeddings and --kiwi_embeddings.")
+    if model_args.pretrained_embeddings:
+        return Path(model_args.pretrained_embeddings)
+    if not model_args.kiwi_embeddings:
+        return None
+    path = output_dir / f"kiwi_vectors_{model_args.embedding_dim}d.txt"
+    if not path.exists():
+        logger.info("Computing Kiwi CoNg morpheme vectors into %s", path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_kiwi_vectors(path.with_suffix(".partial"), dim=model_args.embedding_dim).rename(path)
+    return path
+
+
+def build_tokenizer(corpus, data_args: DataArguments, vectors_path: Path | None) -> MTLBiLSTMTokenizer:
+    """Vocabulary of the training split, plus (optionally) every morpheme of a pretrained vector file, so that
+    morphemes unseen in training still get a meaningful embedding."""
+    tokenizer = MTLBiLSTMTokenizer.build(
+        corpus["train"]["tokens"], min_frequency=data_args.min_frequency, char_unit=data_args.char_unit
+    )
+    if vectors_path is None:
+        return tokenizer
+    pretrained = read_vector_words(vectors_path)
+    extra = [word for word in pretrained if word not in tokenizer.morpheme_to_id]
+    logger.info("Vocabulary: %d training morphemes + %d from %s", tokenizer.vocab_size - 2, len(extra), vectors_path)
+    return MTLBiLSTMTokenizer(
+        tokenizer.id_to_morpheme[2:] + extra,
+        tokenizer.id_to_char[2:],
+        char_unit=tokenizer.char_unit,
+        max_chars_per_morpheme=tokenizer.max_chars_per_morpheme,
+    )
+
+
+def encode_corpus(corpus, tokenizer: MTLBiLSTMTokenizer):
+    """Every split as model inputs and labels (`input_ids`, `char_ids`, `pos_labels`, `ner_labels`)."""
+
+    def encode(example):
+        return tokenizer.encode(example["tokens"], example["pos_tags"], example["ner_tags"])
+
+    return corpus.map(encode, remove_columns=corpus["train"].column_names, desc="Encoding")
+
+
+def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_crf) -> MTLBiLSTMConfig:
+    return MTLBiLSTMConfig(
+        vocab_size=tokenizer.vocab_size,
+        embedding_dim=model_args.embedding_dim,
+        char_vocab_size=tokenizer.char_vocab_size if model_args.char_cnn_filters else 0,
+        char_embedding_dim=model_args.char_embedding_dim,
+        char_cnn_filters=model_args.char_cnn_filters or 1,
+        shared_hidden_size=model_args.shared_hidden_size,
+        shared_num_layers=model_args.shared_num_layers,
+        pos_hidden_size=model_args.task_hidden_size,
+        ner_hidden_size=model_args.task_hidden_size,
+        task_num_layers=model_args.task_num_layers,
+        dropout=model_args.dropout,
+        tasks=tasks,
+        pos_features_for_ner=model_args.pos_features_for_ner and tasks == MODEL_TASKS["mtl"],
+        use_crf={"ner": use_crf, "pos": model_args.pos_crf},
+        loss_weights={"pos": model_args.pos_loss_weight, "ner": model_args.ner_loss_weight},
+        pos_id2label=dict(enumerate(label_names["pos"])),
+        ner_id2label=dict(enumerate(label_names["ner"])),
+    )
+
+
+def resume_checkpoint(resume_from_checkpoint: str | None, run_dir: Path) -> str | None:
+    """`--resume_from_checkpoint PATH` resumes from PATH; `--resume_from_checkpoint last` from each run's latest
+    checkpoint under the output folder (what an interrupted comparison needs)."""
+    if not resume_from_checkpoint:
+        return None
+    if resume_from_checkpoint != "last":
+        return resume_from_checkpoint
+    return get_last_checkpoint(str(run_dir)) if run_dir.exists() else None
+
+
+def train_one(
+    run: PlannedRun,
+    config: MTLBiLSTMConfig,
+    run_dir: Path,
+    experiment: ExperimentArguments,
+    model_args: ModelArguments,
+    training_args: TrainingArguments,
+    tokenizer: MTLBiLSTMTokenizer,
+    encoded,
+    metric,
+    vectors_path: Path | None,
+) -> tuple[dict, MTLBiLSTMTrainer]:
+    """Trains one model with one seed; returns its test and dev metrics, dev curve and timing, and the trainer
+    (holding the best epoch's weights)."""
+    set_seed(run.seed)
+    model = MTLBiLSTMForTokenClassification(config)
+    if vectors_path:
+        initialize_morpheme_embeddings(model, tokenizer, vectors_path)
+    best_metric = SELECTION_METRICS["ner" if "ner" in run.tasks else "pos"]
+    # A plain TrainingArguments: Trainer pickles it into checkpoints, and a subclass may not be importable where
+    # the checkpoint is read.
+    args = {f.name: getattr(training_args, f.name) for f in fields(TrainingArguments) if f.init}
+    args.update(
+        output_dir=str(run_dir),
+        seed=run.seed,
+        data_seed=run.seed,
+        label_names=LABEL_NAMES,
+        metric_for_best_model=best_metric,
+        greater_is_better=True,
+        resume_from_checkpoint=None,
+    )
+    args = TrainingArguments(**args)
+    patience = experiment.early_stopping_patience
+    trainer = MTLBiLSTMTrainer(
+        model=model,
+        args=args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded["validation"],
+        data_collator=DataCollatorForMTLBiLSTM(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(model, metric),
+        preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(model),
+        callbacks=[EarlyStoppingCallback(patience)] if patience else [],
+    )
+    checkpoint = resume_checkpoint(training_args.resume_from_checkpoint, run_dir)
+    if checkpoint:
+        logger.info("%s seed %d: resuming from %s", run.key, run.seed, checkpoint)
+    train_output = trainer.train(resume_from_checkpoint=checkpoint)
+
+    result = {}
+    if "test" in encoded:
+        test_metrics = trainer.evaluate(encoded["test"], metric_key_prefix="test")
+        result.update(
+            {k.removeprefix("test_"): v for k, v in test_metrics.items() if not k.startswith("test_runtime")}
+        )
+        for name in ("loss", "samples_per_second", "steps_per_second"):
+            result.pop(name, None)
+    dev_metrics = trainer.evaluate(encoded["validation"], metric_key_prefix="dev")
+    result[f"dev_{best_metric}"] = dev_metrics[f"dev_{best_metric}"]
+    epochs_run = trainer.state.epoch or args.num_train_epochs
+    train_tokens = sum(len(ids) for ids in encoded["train"]["input_ids"])
+    result["train_seconds"] = train_output.metrics["train_runtime"]
+    result["train_tokens_per_second"] = train_tokens * epochs_run / train_output.metrics["train_runtime"]
+    result["epochs"] = epochs_run
+    result["dev_curve"] = [
+        {"epoch": entry["epoch"], best_metric: entry[f"eval_{best_metric}"]}
+        for entry in trainer.state.log_history
+        if f"eval_{best_metric}" in entry
+    ]
+    if not all(math.isfinite(v) for v in result.values() if isinstance(v, float)):
+        raise FloatingPointError(f"{run.key} seed {run.seed}: non-finite metrics {result}")
+    return result, trainer
+
+
+def save_best_model(trainer: MTLBiLSTMTrainer, tokenizer: MTLBiLSTMTokenizer, directory: Path) -> None:
+    """Model (safetensors + code) and tokenizer only: no pickled training_args.bin beside them."""
+    shutil.rmtree(directory, ignore_errors=True)
+    trainer.accelerator.unwrap_model(trainer.model).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)

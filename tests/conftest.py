@@ -1,0 +1,59 @@
+"""Shared fixtures: the tiny model sizes every test trains with, and a training run as examples/train.py does it."""
+
+import pytest
+from transformers import HfArgumentParser
+
+from modeling_mtl_bilstm import MTLBiLSTMConfig
+from modeling_mtl_bilstm.training import ARGUMENT_CLASSES, run_experiment
+
+
+# Tiny model sizes (command-line flags of examples/train.py), so that a run on the sample takes seconds.
+TINY_MODEL_FLAGS = [
+    "--embedding_dim", "16", "--char_embedding_dim", "8", "--char_cnn_filters", "8",
+    "--shared_hidden_size", "16", "--task_hidden_size", "8",
+]  # fmt: skip
+TINY_TRAINING_FLAGS = [
+    *TINY_MODEL_FLAGS,
+    "--per_device_train_batch_size", "32", "--learning_rate", "0.01", "--disable_tqdm", "true",
+    "--torch_num_threads", "1",
+]  # fmt: skip
+# The same sizes as config fields, for models built in the test process.
+TINY_MODEL_CONFIG = {
+    "embedding_dim": 16,
+    "char_embedding_dim": 8,
+    "char_cnn_filters": 8,
+    "shared_hidden_size": 16,
+    "pos_hidden_size": 8,
+    "ner_hidden_size": 8,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_flags() -> list[str]:
+    return list(TINY_MODEL_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def tiny_training_flags() -> list[str]:
+    return list(TINY_TRAINING_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """`tiny_config(**fields)`: an `MTLBiLSTMConfig` of the tiny sizes with the given fields (label maps, vocab)."""
+
+    def make(**fields) -> MTLBiLSTMConfig:
+        return MTLBiLSTMConfig(**{**TINY_MODEL_CONFIG, **fields})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def train():
+    """`train(argv)`: parses `argv` as examples/train.py does and runs the experiment; returns its results."""
+
+    def run(argv: list[str]) -> dict:
+        parser = HfArgumentParser(ARGUMENT_CLASSES)
+        return run_experiment(*parser.parse_args_into_dataclasses(args=argv), command=" ".join(argv))
+
+    return run
