@@ -76,6 +76,14 @@ def test_comparison_writes_table_figure_and_best_model(comparison):
     table = (comparison / "results.md").read_text()
     assert "| mtl |" in table and "| ner |" in table and "| pos |" in table
     assert "NER F1 delta mtl − ner" in table
+    assert "Pooled over seeds" in table and "(approximate randomisation)" in table
+    significance = json.loads((comparison / "run_info.json").read_text())["ner_f1_deltas"]["mtl-ner"]["significance"]
+    assert set(significance["per_seed"]) == {"1", "2"}
+    test_sentences = len(
+        json.loads((comparison / "results.json").read_text())["mtl"]["seeds"]["1"]["test_ner_sentence_counts"]
+    )
+    assert significance["pooled"]["sentences"] == 2 * test_sentences
+    assert 0 < significance["pooled"]["p_value"] <= 1
     assert (comparison / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     info = json.loads((comparison / "run_info.json").read_text())
     assert info["best_model"]["key"] in {"mtl", "ner"}

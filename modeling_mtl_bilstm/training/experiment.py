@@ -25,13 +25,15 @@ from ..tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokeniz
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
 from .kiwi_embeddings import write_kiwi_vectors
 from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
-from .reporting import results_markdown, summarize_runs, write_results
+from .reporting import TEST_SENTENCE_COUNTS, results_markdown, summarize_runs, write_results
+from .significance import sentence_entity_counts
 from .trainer import (
     LABEL_NAMES,
     MTLBiLSTMTrainer,
     load_metric,
     make_compute_metrics,
     make_preprocess_logits_for_metrics,
+    tag_sequences,
 )
 
 
@@ -342,12 +344,16 @@ def train_one(
 
     result = {}
     if "test" in encoded:
-        test_metrics = trainer.evaluate(encoded["test"], metric_key_prefix="test")
+        test = trainer.predict(encoded["test"], metric_key_prefix="test")
         result.update(
-            {k.removeprefix("test_"): v for k, v in test_metrics.items() if not k.startswith("test_runtime")}
+            {k.removeprefix("test_"): v for k, v in test.metrics.items() if not k.startswith("test_runtime")}
         )
         for name in ("loss", "samples_per_second", "steps_per_second"):
             result.pop(name, None)
+        if "ner" in run.tasks:
+            # Per-sentence entity counts: what the paired significance test of two models resamples.
+            predicted, gold = tag_sequences(trainer.model, test)["ner"]
+            result[TEST_SENTENCE_COUNTS] = sentence_entity_counts(predicted, gold)
     dev_metrics = trainer.evaluate(encoded["validation"], metric_key_prefix="dev")
     result[f"dev_{best_metric}"] = dev_metrics[f"dev_{best_metric}"]
     epochs_run = trainer.state.epoch or args.num_train_epochs

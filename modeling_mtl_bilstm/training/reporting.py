@@ -6,8 +6,12 @@ import statistics
 from pathlib import Path
 
 from ..hub.model_card import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON
+from .significance import paired_f1_test
 
 
+# Per-sentence [correct, predicted, gold] test entity counts of a run, kept for the significance test.
+TEST_SENTENCE_COUNTS = "test_ner_sentence_counts"
+SIGNIFICANCE_LEVEL = 0.05
 # Single-task baseline each multi-task variant is compared with.
 BASELINES = {"mtl": "ner", "mtl_crf": "ner_crf", "mtl_no_crf": "ner_no_crf"}
 
@@ -28,18 +32,50 @@ def summarize_runs(per_seed: dict[str, dict[str, dict]]) -> dict[str, dict]:
 
 
 def ner_f1_deltas(results: dict[str, dict]) -> dict[str, dict]:
-    """Multi-task minus single-task NER F1 (mean over seeds, and per seed where both ran it)."""
+    """Multi-task minus single-task NER F1: mean over seeds, per seed where both ran it and, where the runs kept
+    their per-sentence test counts, a paired significance test per seed and pooled over the seeds (see
+    `significance.paired_f1_test`)."""
     deltas = {}
     for mtl_key, ner_key in BASELINES.items():
         if mtl_key in results and ner_key in results and "ner_f1" in results[mtl_key]["mean"]:
-            common = sorted(set(results[mtl_key]["seeds"]) & set(results[ner_key]["seeds"]), key=int)
-            deltas[f"{mtl_key}-{ner_key}"] = {
+            mtl_seeds, ner_seeds = results[mtl_key]["seeds"], results[ner_key]["seeds"]
+            common = sorted(set(mtl_seeds) & set(ner_seeds), key=int)
+            delta = {
                 "mean": results[mtl_key]["mean"]["ner_f1"] - results[ner_key]["mean"]["ner_f1"],
-                "per_seed": {
-                    s: results[mtl_key]["seeds"][s]["ner_f1"] - results[ner_key]["seeds"][s]["ner_f1"] for s in common
-                },
+                "per_seed": {s: mtl_seeds[s]["ner_f1"] - ner_seeds[s]["ner_f1"] for s in common},
             }
+            counted = [
+                s for s in common if TEST_SENTENCE_COUNTS in mtl_seeds[s] and TEST_SENTENCE_COUNTS in ner_seeds[s]
+            ]
+            if counted:
+                delta["significance"] = {
+                    "test": "approximate randomisation (p-value) and paired bootstrap (95% interval) over test sentences",
+                    "per_seed": {
+                        s: paired_f1_test(mtl_seeds[s][TEST_SENTENCE_COUNTS], ner_seeds[s][TEST_SENTENCE_COUNTS])
+                        for s in counted
+                    },
+                    "pooled": paired_f1_test(
+                        [row for s in counted for row in mtl_seeds[s][TEST_SENTENCE_COUNTS]],
+                        [row for s in counted for row in ner_seeds[s][TEST_SENTENCE_COUNTS]],
+                    ),
+                }
+            deltas[f"{mtl_key}-{ner_key}"] = delta
     return deltas
+
+
+def significance_sentence(name: str, delta: dict, alpha: float = SIGNIFICANCE_LEVEL) -> str:
+    """One line saying whether the pooled difference is significant, with its p-value and 95% interval."""
+    pooled = delta["significance"]["pooled"]
+    verdict = "significant" if pooled["p_value"] < alpha else "**not** significant"
+    per_seed = ", ".join(
+        f"seed {s}: p = {test['p_value']:.3f}" for s, test in delta["significance"]["per_seed"].items()
+    )
+    return (
+        f"Pooled over seeds ({pooled['sentences']:,} sentence outputs), the difference {name.replace('-', ' − ')} of "
+        f"{100 * pooled['delta']:+.2f} points is {verdict} at the {alpha:.2f} level: p = {pooled['p_value']:.4f} "
+        f"(approximate randomisation), 95% interval [{100 * pooled['ci95_low']:+.2f}, {100 * pooled['ci95_high']:+.2f}] "
+        f"(paired bootstrap); {per_seed}."
+    )
 
 
 def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> str:
@@ -74,6 +110,8 @@ def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> 
     for name, delta in ner_f1_deltas(results).items():
         per_seed = ", ".join(f"seed {s}: {100 * d:+.2f}" for s, d in delta["per_seed"].items())
         lines.append(f"\nNER F1 delta {name.replace('-', ' − ')}: **{100 * delta['mean']:+.2f}** points ({per_seed}).")
+        if "significance" in delta:
+            lines.append(significance_sentence(name, delta))
     return "\n".join(lines) + "\n"
 
 

@@ -77,22 +77,30 @@ def make_preprocess_logits_for_metrics(model: MTLBiLSTMForTokenClassification) -
 def make_compute_metrics(model: MTLBiLSTMForTokenClassification, metric) -> Callable[[EvalPrediction], dict]:
     """`compute_metrics` for Trainer: turns tag ids into tag names, drops -100 positions and scores them
     with `metric` (the repository's `korean_ner_pos` evaluate module, or anything with its interface)."""
-    tasks = output_tasks(model)
-    id2label = {task: model.config.task_id2label(task) for task in tasks}
 
     def compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
-        predictions = prediction.predictions
-        predictions = predictions if isinstance(predictions, tuple) else (predictions,)
-        label_ids = prediction.label_ids if isinstance(prediction.label_ids, tuple) else (prediction.label_ids,)
-        labels_by_task = dict(zip(("pos", "ner"), label_ids))
         inputs = {}
-        for task, predicted in zip(tasks, predictions):
-            gold = labels_by_task[task]
-            pred_tags, gold_tags = _tag_sequences(np.asarray(predicted), np.asarray(gold), id2label[task])
-            inputs[f"{task}_predictions"], inputs[f"{task}_references"] = pred_tags, gold_tags
+        for task, (predicted, gold) in tag_sequences(model, prediction).items():
+            inputs[f"{task}_predictions"], inputs[f"{task}_references"] = predicted, gold
         return metric.compute(**inputs)
 
     return compute_metrics
+
+
+def tag_sequences(
+    model: MTLBiLSTMForTokenClassification, prediction: EvalPrediction
+) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
+    """`{task: (predicted tags, gold tags)}` per sentence, as tag names, without the -100 positions, from the
+    tag ids that `make_preprocess_logits_for_metrics` leaves in an `EvalPrediction` (or a `PredictionOutput`)."""
+    predictions = prediction.predictions
+    predictions = predictions if isinstance(predictions, tuple) else (predictions,)
+    label_ids = prediction.label_ids if isinstance(prediction.label_ids, tuple) else (prediction.label_ids,)
+    labels_by_task = dict(zip(("pos", "ner"), label_ids))
+    sequences = {}
+    for task, predicted in zip(output_tasks(model), predictions):
+        id2label = model.config.task_id2label(task)
+        sequences[task] = _tag_sequences(np.asarray(predicted), np.asarray(labels_by_task[task]), id2label)
+    return sequences
 
 
 def _tag_sequences(predicted: np.ndarray, gold: np.ndarray, id2label: dict[int, str]):
