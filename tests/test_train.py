@@ -278,3 +278,21 @@ def test_two_process_cpu_run_with_accelerate(tiny_training_flags, tmp_path):
     assert info["num_processes"] == 2
     results = json.loads((output_dir / "results.json").read_text())
     assert 0.0 <= results["mtl"]["mean"]["ner_f1"] <= 1.0
+
+
+def test_extra_training_corpora_and_kiwi_analysis_extend_the_training_split(train, tiny_training_flags, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    sentence = "세종\tNNP\tB-PS\n이\tJKS\tO\n한글\tNNP\tB-OG\n을\tJKO\tO\n만들\tVV\tO\n었\tEP\tO\n다\tEF\tO\n"
+    (extra / "train.txt").write_text("\n".join([sentence] * 3), encoding="utf-8")
+    common = ["--task", "ner", "--max_steps", "1", *tiny_training_flags]
+    train([*common, "--output_dir", str(tmp_path / "extra_run"), "--extra_train_corpora", f"conll={extra}"])
+    corpus = json.loads((tmp_path / "extra_run" / "run_info.json").read_text())["corpus"]
+    assert corpus["train"] == 588 + 3 and corpus["validation"] == 73 and corpus["test"] == 69
+
+    train([*common, "--output_dir", str(tmp_path / "both"), "--analyzer", "both"])
+    corpus = json.loads((tmp_path / "both" / "run_info.json").read_text())["corpus"]
+    assert corpus["train"] == 2 * 588 and corpus["validation"] == 73
+
+    with pytest.raises(ArgumentError, match="expected NAME=DIR"):
+        train([*common, "--output_dir", str(tmp_path / "bad"), "--extra_train_corpora", str(extra)])

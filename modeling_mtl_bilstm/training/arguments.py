@@ -52,6 +52,22 @@ class DataArguments:
     train_file: str | None = field(default=None, metadata={"help": "conll: training file."})
     validation_file: str | None = field(default=None, metadata={"help": "conll: validation file."})
     test_file: str | None = field(default=None, metadata={"help": "conll: test file."})
+    extra_train_corpora: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "More training data, as NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition): every split "
+            "of each is added to the training split; selection and the report stay on --dataset's dev and test."
+        },
+    )
+    analyzer: str = field(
+        default="corpus",
+        metadata={
+            "help": "Training morphemes: the corpus's own (corpus), Kiwi's analysis of each raw sentence with the "
+            "gold entities projected onto it, as the predictor analyses raw text (kiwi; KLP-layout corpora), or "
+            "both sets of training sentences (both). Dev and test keep the corpus's morphemes.",
+            "choices": ["corpus", "kiwi", "both"],
+        },
+    )
     min_frequency: int = field(default=1, metadata={"help": "Morphemes seen fewer times in train are unknown."})
     char_unit: str = field(
         default="syllable",

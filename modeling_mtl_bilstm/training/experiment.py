@@ -13,12 +13,14 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import datasets
 import torch
 from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
 from ..data import load_korean_ner
+from ..data_scripts.korean_ner import shared_label_names
 from ..hub.model_card import BEST_MODEL_DIR, write_model_card
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
@@ -197,6 +199,8 @@ def plan_selection_metric(plan: list[PlannedRun]) -> str:
 
 
 def load_data(data_args: DataArguments):
+    """The corpus of --dataset; its training split extended with Kiwi's analysis of its sentences (--analyzer)
+    and with every split of the --extra_train_corpora, all under one set of label names."""
     data_files = None
     if data_args.dataset == "conll":
         data_files = {
@@ -208,12 +212,39 @@ def load_data(data_args: DataArguments):
             )
             if path
         }
-    corpus = load_korean_ner(data_args.dataset, data_dir=data_args.data_dir, data_files=data_files)
+
+    def load(name=data_args.dataset, data_dir=data_args.data_dir, files=data_files, **kwargs):
+        return load_korean_ner(name, data_dir=data_dir, data_files=files, **kwargs)
+
+    sources = [{}]  # keyword arguments of each load of --dataset whose training split is used
+    if data_args.analyzer in ("kiwi", "both"):
+        sources = [{"analyzer": "kiwi"}] if data_args.analyzer == "kiwi" else [{}, {"analyzer": "kiwi"}]
+    extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
+    if len(sources) == 1 and sources[0] == {} and not extras:
+        corpus = load()
+    else:
+        first_pass = [load(**kwargs) for kwargs in sources] + [load(name, path, None) for name, path in extras]
+        labels = shared_label_names(*first_pass)
+        corpus = load(**labels)  # dev and test: the corpus's own morphemes
+        parts = [load(**kwargs, **labels)["train"] for kwargs in sources]
+        parts += [split for name, path in extras for split in load(name, path, None, **labels).values()]
+        corpus["train"] = datasets.concatenate_datasets(parts)
     if "validation" not in corpus:
         raise ArgumentError(
             f"The {data_args.dataset} corpus has no validation split: best-on-dev selection needs one."
         )
     return corpus
+
+
+def parse_corpus_argument(argument: str) -> tuple[str, str]:
+    """`NAME=DIR` of --extra_train_corpora -> (NAME, DIR)."""
+    name, separator, path = argument.partition("=")
+    if not separator or not name or not path:
+        raise ArgumentError(
+            f"--extra_train_corpora: expected NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition), "
+            f"received {argument!r}."
+        )
+    return name, path
 
 
 def pretrained_vectors(model_args: ModelArguments, output_dir: Path) -> Path | None:
