@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
+from gradio_client import Client  # noqa: E402
 
 from modeling_mtl_bilstm import KoreanNERPredictor  # noqa: E402
 
@@ -230,9 +231,21 @@ def main(argv=None):
     except (OSError, ValueError) as error:
         raise SystemExit(f"app.py: {error}") from error
     logger.info("Model %s (revision %s) loaded", model, revision or "default")
-    build_app(demo, model if revision is None else f"{model}@{revision}").launch(
-        server_name=args.host, server_port=args.port, footer_links=["api"]
-    )
+    app = build_app(demo, model if revision is None else f"{model}@{revision}")
+    app.launch(server_name=args.host, server_port=args.port, footer_links=["api"], prevent_thread_lock=True)
+    warm_up_server(app.local_url)
+    logger.info("Serving on %s", app.local_url)
+    app.block_thread()
+
+
+def warm_up_server(url: str) -> None:
+    """Sends one request through the served app, so that Gradio's lazy set-up is paid for now, not by the first
+    visitor."""
+    try:
+        client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+        client.predict(EXAMPLES[0], api_name=f"/{API_NAME}")
+    except Exception as error:  # the app serves anyway; its first request is only slower
+        logger.warning("The warm-up request failed: %s", error)
 
 
 if __name__ == "__main__":
