@@ -570,3 +570,16 @@ def test_upload_without_token_is_a_message(push_space, monkeypatch, tmp_path):
     with pytest.raises(PermissionError, match="No Hugging Face token"):
         push_space.push_space_folder(tmp_path, SPACE_REPO_ID, api=hub)
     assert hub.calls == []
+
+
+def test_demo_packages_are_an_extra_that_dev_includes():
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    def names(requirements):
+        return {re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower() for requirement in requirements}
+
+    extras = project["optional-dependencies"]
+    assert {"gradio", "selenium", "kiwipiepy"} <= names(extras["demo"])
+    assert names(extras["demo"]) <= names(extras["dev"]), "expected dev to include the demo packages (CI runs them)"
+    assert not names(project["dependencies"]) & {"gradio", "gradio-client", "selenium", "playwright"}
