@@ -108,7 +108,8 @@ class KoreanNERConfig(datasets.BuilderConfig):
             derived from the training split and a tag found only in another split is an
             error; supply them to accept such tags (``ner_labels`` are IOB2 names).
         label_splits: the splits the default label names are derived from; None means
-            ``train`` (all splits where there is no ``train``).
+            ``train`` (all splits where there is no ``train``), and all splits with
+            ``analyzer="kiwi"``: a tag Kiwi gives only outside train is no error in the data.
         analyzer: ``"corpus"`` (default) keeps the corpus's morphemes; ``"kiwi"`` (KLP layout
             only) re-analyses each raw sentence with ``KiwiMorphemeAnalyzer``, as the predictor
             does, and projects the gold entity spans of its ``$`` line onto Kiwi's morphemes:
@@ -349,6 +350,8 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
         if self._corpus is None or self._corpus.split_files != split_files:
             sentences, projection_stats = _read_sentences(split_files, self.config)
             label_splits = self.config.label_splits
+            if label_splits is None and self.config.analyzer == "kiwi":
+                label_splits = tuple(sentences)
             features = _features(
                 pos_labels=_label_names(sentences, "pos_tags", self.config.pos_labels, _sorted_labels, label_splits),
                 ner_labels=_label_names(sentences, "ner_tags", self.config.ner_labels, _iob2_labels, label_splits),

@@ -996,6 +996,19 @@ def test_builder_analyzer_kiwi(tmp_path, cache_dir, shared_kiwi, caplog):
     assert any("analyzer='kiwi'" in record.message for record in caplog.records)
 
 
+def test_builder_analyzer_kiwi_labels_come_from_every_split(tmp_path, cache_dir, shared_kiwi):
+    folder = tmp_path / "klp"
+    folder.mkdir()
+    write_file(folder / "train.txt", marked_klp_text(MARKED_KLP[1:]), crlf=True)
+    write_file(folder / "test.txt", marked_klp_text(MARKED_KLP[:1]), crlf=True)
+    with pytest.raises(LabelSetError):
+        load_korean_ner("klp2016", data_dir=folder, cache_dir=cache_dir)
+    dataset = load_korean_ner("klp2016", data_dir=folder, cache_dir=cache_dir, analyzer="kiwi")
+    # Kiwi's tags of the test sentence (SN for 10:30, SL for BBC...) have ids though train lacks them.
+    assert {"SL", "SN"} <= set(dataset["train"].features["pos_tags"].feature.names)
+    assert "B-TI" in ner_names(dataset["test"])[0]
+
+
 def test_builder_analyzer_kiwi_misaligned_dollar_line(tmp_path, cache_dir, shared_kiwi, caplog):
     bad = [MARKED_KLP[0], (MARKED_KLP[1][0], "$<서울:LC> <부산:LC>를 잇다.", MARKED_KLP[1][2])]
     folder = write_klp_dir(tmp_path / "klp", text=marked_klp_text(bad))
