@@ -300,8 +300,11 @@ def test_default_host_is_loopback(app, monkeypatch):
 
 
 def test_missing_model_folder_is_a_message(app, tmp_path):
-    with pytest.raises(SystemExit, match=r"^app\.py: .*no-such-model"):
+    with pytest.raises(SystemExit, match=r"^app\.py: Model '.*/no-such-model': expected a model folder or a Hub"):
         app.main(["--model", str(tmp_path / "no-such-model")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match=r"^app\.py: .*empty"):
+        app.main(["--model", str(tmp_path / "empty")])
 
 
 # ---------------------------------------------------------------- served, through gradio_client

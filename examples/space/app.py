@@ -26,6 +26,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 from gradio_client import Client  # noqa: E402
+from huggingface_hub.errors import HFValidationError  # noqa: E402
+from huggingface_hub.utils import validate_repo_id  # noqa: E402
 
 from modeling_mtl_bilstm import KoreanNERPredictor  # noqa: E402
 
@@ -194,6 +196,14 @@ def load_demo(
     model: str, revision: str | None = None, max_chars: int = DEFAULT_MAX_CHARS, **predictor_kwargs
 ) -> NERDemo:
     """The handler over a loaded predictor, warmed up so that the first request is as fast as the next."""
+    if not Path(model).exists():
+        try:
+            validate_repo_id(model)
+        except HFValidationError:
+            raise FileNotFoundError(
+                f"Model {model!r}: expected a model folder or a Hub repository id (namespace/name); it is neither "
+                "an existing folder nor a repository id"
+            ) from None
     predictor = KoreanNERPredictor.from_pretrained(model, revision=revision, **predictor_kwargs)
     predictor(EXAMPLES[0])  # creates Kiwi and loads its model now, not on the first request
     return NERDemo(predictor, max_chars=max_chars)
