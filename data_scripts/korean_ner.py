@@ -44,7 +44,8 @@ from pathlib import Path
 import datasets
 from huggingface_hub import constants as hub_constants
 
-from . import formats, tag_schemes
+from . import corpora, formats, tag_schemes
+from .corpora import CORPORA
 from .formats import (
     CorpusFormatError,
     EntitySpan,
@@ -78,7 +79,7 @@ KLP2016_URLS = {
     for split, suffix in (("train", "train"), ("validation", "dev"), ("test", "test"))
 }
 # Editing the parsing code must not serve a cache prepared by the old code.
-_SOURCE_MODULES = (Path(__file__), Path(formats.__file__), Path(tag_schemes.__file__))
+_SOURCE_MODULES = tuple(Path(module.__file__) for module in (formats, tag_schemes, corpora)) + (Path(__file__),)
 _REPORTED_SKIP_REASONS = 3
 _WORD = re.compile(r"\S+")
 
@@ -253,8 +254,8 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             description="KLP 2016 Korean NER corpus (PS, LC, OG, DT, TI) with Sejong POS tags.",
             file_format="klp",
             download_urls=KLP2016_URLS,
-            homepage="https://github.com/kmounlp/NER",
-            license="Non-commercial use only, on MIT terms (Korea Maritime and Ocean University NLP lab)",
+            homepage=CORPORA["klp2016"].homepage,
+            license=CORPORA["klp2016"].license,
         ),
         KoreanNERConfig(
             name="conll",
@@ -268,6 +269,7 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             description="A small Korean traditional-culture NER corpus shipped with the package.",
             file_format="klp",
             default_data_dir=str(SAMPLE_DIR),
+            license=CORPORA["sample"].license,
         ),
         KoreanNERConfig(
             name="ner2016",
@@ -280,8 +282,9 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             # The dev file has POS tags that train lacks (SKG, NKB, as written there): label names
             # come from both splits so that the corpus loads as it is.
             label_splits=("train", "validation"),
-            homepage="https://github.com/dsindex/Wapiti/tree/master/ner2016",
-            license="Distributed for research use in the 2016 competition; no licence grants redistribution",
+            # corpora.py gives the terms; the files come from this republication.
+            homepage=CORPORA["ner2016"].homepage or "https://github.com/dsindex/Wapiti/tree/master/ner2016",
+            license=CORPORA["ner2016"].license,
         ),
     ]
     DEFAULT_CONFIG_NAME = "sample"

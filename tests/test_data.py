@@ -1031,3 +1031,12 @@ def test_analyzer_options_are_checked(tmp_path, cache_dir):
         load_conll(path, cache_dir, analyzer="spacy")
     with pytest.raises(ValueError, match="misaligned_entities='shift' is not supported"):
         load_conll(path, cache_dir, misaligned_entities="shift")
+
+
+def test_builder_licences_come_from_the_corpus_table():
+    from modeling_mtl_bilstm.data_scripts.corpora import CORPORA
+
+    configs = {config.name: config for config in KoreanNER.BUILDER_CONFIGS}
+    for name in ("sample", "klp2016", "ner2016"):
+        assert configs[name].license == CORPORA[name].license != ""
+    assert configs["klp2016"].homepage == CORPORA["klp2016"].homepage
