@@ -1,8 +1,10 @@
 """Configuration of the multi-task (POS + NER) Bi-LSTM tagger."""
 
+import dataclasses
 import math
 
 from transformers import PreTrainedConfig
+
 
 TASKS = ("pos", "ner")
 
@@ -22,8 +24,9 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         char_embedding_dim (`int`, defaults to 30): size of the syllable embeddings.
         char_cnn_filters (`int`, defaults to 50): output channels of the syllable CNN (max-pooled).
         char_cnn_kernel_size (`int`, defaults to 3): width of the syllable CNN's window.
-        shared_hidden_size (`int`, defaults to 200): hidden size per direction of the shared Bi-LSTM.
-        shared_num_layers (`int`, defaults to 1): layers of the shared Bi-LSTM.
+        shared_hidden_size (`int`, defaults to 200): hidden size per direction of the shared Bi-LSTM; also
+            readable and settable as `hidden_size`, the name generic tooling uses.
+        shared_num_layers (`int`, defaults to 1): layers of the shared Bi-LSTM; also `num_hidden_layers`.
         pos_hidden_size (`int`, defaults to 100): hidden size per direction of the POS task's Bi-LSTM.
         ner_hidden_size (`int`, defaults to 100): hidden size per direction of the NER task's Bi-LSTM.
         task_num_layers (`int`, defaults to 1): layers of each task's Bi-LSTM (0: heads read the shared
@@ -39,7 +42,14 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         pos_features_for_ner (`bool`, defaults to `False`): also feed the POS head's tag distribution to
             the NER Bi-LSTM (a hierarchical variant of the paper's parallel heads); needs both tasks.
         pos_id2label / ner_id2label (`dict[int, str]`): tag names of each present task; the inverse maps
-            `pos_label2id` / `ner_label2id` are derived.
+            `pos_label2id` / `ner_label2id` are derived. The standard `id2label` / `label2id` / `num_labels`
+            describe the NER head: they are set from `ner_id2label`, and assigning `id2label` (or `num_labels`)
+            once the config exists relabels the NER head. Passing `ner_id2label` to `from_pretrained` (with
+            `ignore_mismatched_sizes=True`) fine-tunes a saved model on another tag set; a `num_labels` that
+            disagrees with `ner_id2label` is an error.
+        constrain_ner_decoding (`bool`, defaults to `True`): NER decoding returns valid IOB2 only: Viterbi with
+            `I-X` forbidden at a sentence's start and after anything but `B-X` / `I-X` (hard constraints on the
+            CRF's transitions, or on the log-softmax scores of a softmax head). Training is unchanged.
         pad_token_id (`int`, defaults to 0): id of the padding morpheme and padding syllable.
         initializer_range (`float`, defaults to 0.1): half-width of the uniform init of embeddings.
 
@@ -54,6 +64,8 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     model_type = "mtl_bilstm"
     # Trainer's evaluation keeps only the logits: per-task losses are scalars, not per-token outputs.
     keys_to_ignore_at_inference = ["ner_loss", "pos_loss", "hidden_states"]
+    # The standard names generic tooling reads (as other non-attention models map theirs).
+    attribute_map = {"hidden_size": "shared_hidden_size", "num_hidden_layers": "shared_num_layers"}
 
     vocab_size: int = 20000
     embedding_dim: int = 100
@@ -75,11 +87,16 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     ner_id2label: dict[int, str] | None = None
     pad_token_id: int = 0
     initializer_range: float = 0.1
+    constrain_ner_decoding: bool = True
 
     def __post_init__(self, **kwargs):
         # Derived maps are rebuilt below; drop stale copies that come back from a saved config.json.
         kwargs.pop("pos_label2id", None)
         kwargs.pop("ner_label2id", None)
+        # Aliases given as arguments are applied now, so that they are validated with the rest.
+        for alias, name in self.attribute_map.items():
+            if alias in kwargs:
+                setattr(self, name, kwargs.pop(alias))
         self.tasks = self._validated_tasks(self.tasks)
         self.use_crf = self._per_task_flags(self.use_crf)
         self.loss_weights = self._validated_loss_weights(self.loss_weights)
@@ -91,12 +108,62 @@ class MTLBiLSTMConfig(PreTrainedConfig):
                 f"MTLBiLSTMConfig.pos_features_for_ner: expected tasks {TASKS} (it feeds POS into NER), "
                 f"received tasks={self.tasks!r}."
             )
-        if self.ner_id2label is not None and "id2label" not in kwargs:
+        if self.ner_id2label is not None:
+            self._check_standard_label_fields(kwargs)
             # The standard token-classification fields describe the NER head, so that pipelines and
             # tools that read `config.id2label` see the entity tags.
-            kwargs["id2label"] = dict(self.ner_id2label)
-            kwargs["label2id"] = {label: i for i, label in self.ner_id2label.items()}
+            self.id2label = dict(self.ner_id2label)
+            self.label2id = {label: i for i, label in self.ner_id2label.items()}
         super().__post_init__(**kwargs)
+
+    def _check_standard_label_fields(self, kwargs):
+        """`id2label` and `num_labels` given with `ner_id2label` must describe the same tags."""
+        if self.id2label is not None and _int_keyed("id2label", self.id2label) != self.ner_id2label:
+            raise ValueError(
+                f"MTLBiLSTMConfig.id2label: expected the NER tags of ner_id2label {self.ner_id2label!r} (or no "
+                f"id2label), received {self.id2label!r}."
+            )
+        num_labels = kwargs.pop("num_labels", None)
+        if num_labels is not None and num_labels != len(self.ner_id2label):
+            raise ValueError(
+                f"MTLBiLSTMConfig.num_labels: expected {len(self.ner_id2label)} (the tags of ner_id2label), "
+                f"received {num_labels}. To fine-tune on another tag set, pass the tag names instead: "
+                "`from_pretrained(folder, ner_id2label={0: 'O', 1: 'B-PS', ...}, ignore_mismatched_sizes=True)`."
+            )
+
+    def __setattr__(self, key, value):
+        if self.__dict__.get("_post_init_done", False):
+            key = self.attribute_map.get(key, key)
+            # Assignments after construction keep the label maps validated and consistent.
+            if key in ("pos_id2label", "ner_id2label"):
+                value = _int_keyed(key, value)
+            elif key == "id2label" and value is not None and self.ner_id2label is not None:
+                key, value = "ner_id2label", _int_keyed("id2label", value)
+            if key == "ner_id2label" and value is not None:
+                super().__setattr__("id2label", dict(value))
+                super().__setattr__("label2id", {label: i for i, label in value.items()})
+        super().__setattr__(key, value)
+
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs) -> "MTLBiLSTMConfig":
+        # PreTrainedConfig.from_dict builds the config from the saved values, then assigns the caller's overrides
+        # one by one, which would skip __post_init__ (label maps, validation). Build with the overrides instead.
+        config_dict = dict(config_dict)
+        own = {field.name for field in dataclasses.fields(cls)} - {
+            f.name for f in dataclasses.fields(PreTrainedConfig)
+        }
+        overrides = {key: kwargs.pop(key) for key in list(kwargs) if key in own or key in cls.attribute_map}
+        for key in ("id2label", "label2id"):
+            if key in kwargs:
+                overrides[key] = kwargs.pop(key)
+        if "ner_id2label" in overrides or "id2label" in overrides:
+            # New NER tags: the saved standard maps are stale. `id2label` alone names the NER tags.
+            config_dict.pop("id2label", None)
+            config_dict.pop("label2id", None)
+            if "ner_id2label" not in overrides and config_dict.get("ner_id2label") is not None:
+                overrides["ner_id2label"] = overrides.pop("id2label")
+        config_dict.update(overrides)
+        return super().from_dict(config_dict, **kwargs)
 
     @property
     def pos_label2id(self) -> dict[str, int] | None:
@@ -158,7 +225,14 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         return weights
 
     def _validate_sizes(self):
-        positive = ("vocab_size", "embedding_dim", "shared_hidden_size", "shared_num_layers", "pos_hidden_size", "ner_hidden_size")
+        positive = (
+            "vocab_size",
+            "embedding_dim",
+            "shared_hidden_size",
+            "shared_num_layers",
+            "pos_hidden_size",
+            "ner_hidden_size",
+        )
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -193,11 +267,11 @@ def _int_keyed(name: str, id2label) -> dict[int, str] | None:
     try:
         mapping = {int(key): str(value) for key, value in id2label.items()}
     except (TypeError, ValueError):
-        raise ValueError(f"MTLBiLSTMConfig.{name}: expected integer ids as keys, received {list(id2label)!r}.")
-    if sorted(mapping) != list(range(len(mapping))):
         raise ValueError(
-            f"MTLBiLSTMConfig.{name}: expected ids 0..{len(mapping) - 1}, received {sorted(mapping)!r}."
-        )
+            f"MTLBiLSTMConfig.{name}: expected integer ids as keys, received {list(id2label)!r}."
+        ) from None
+    if sorted(mapping) != list(range(len(mapping))):
+        raise ValueError(f"MTLBiLSTMConfig.{name}: expected ids 0..{len(mapping) - 1}, received {sorted(mapping)!r}.")
     if len(set(mapping.values())) != len(mapping):
         raise ValueError(f"MTLBiLSTMConfig.{name}: expected distinct tag names, received {list(mapping.values())!r}.")
     return dict(sorted(mapping.items()))

@@ -4,13 +4,15 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from transformers import PreTrainedModel
 from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput
 
 from .configuration_mtl_bilstm import MTLBiLSTMConfig
-from .crf import ConditionalRandomField
+from .crf import ConditionalRandomField, TransitionConstraints, allowed_transitions, viterbi_decode
+
 
 IGNORE_INDEX = -100
 
@@ -30,8 +32,15 @@ class MTLBiLSTMTokenClassifierOutput(ModelOutput):
             NER tag scores (CRF emission scores where the NER head uses a CRF).
         pos_logits (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_pos_tags)`):
             POS tag scores, likewise.
-        hidden_states (`torch.FloatTensor` of shape `(batch_size, sequence_length, 2 * shared_hidden_size)`,
-            *optional*, returned with `output_hidden_states=True`): output of the shared Bi-LSTM.
+        hidden_states (`tuple[torch.FloatTensor, ...]`, *optional*, returned with `output_hidden_states=True`
+            or `config.output_hidden_states=True`): `config.num_hidden_layers + 1` tensors, as in transformers'
+            encoders: first the embeddings output (morpheme embeddings, concatenated with the syllable-CNN
+            features when `char_vocab_size > 0`, after dropout), of shape `(batch_size, sequence_length,
+            embedding_dim [+ char_cnn_filters])`; then the output of each layer of the shared Bi-LSTM (after
+            dropout), of shape `(batch_size, sequence_length, 2 * shared_hidden_size)`, forward and backward
+            directions concatenated, zero at padding. `hidden_states[-1]` is what both task branches read. The
+            per-task Bi-LSTMs are not included. Each entry is the tensor the forward pass went on with, so
+            `retain_grad()` on it sees the loss's gradient.
     """
 
     loss: torch.FloatTensor | None = None
@@ -39,7 +48,7 @@ class MTLBiLSTMTokenClassifierOutput(ModelOutput):
     pos_loss: torch.FloatTensor | None = None
     ner_logits: torch.FloatTensor | None = None
     pos_logits: torch.FloatTensor | None = None
-    hidden_states: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
 
 
 class MTLBiLSTMSyllableEncoder(nn.Module):
@@ -48,7 +57,9 @@ class MTLBiLSTMSyllableEncoder(nn.Module):
     def __init__(self, config: MTLBiLSTMConfig):
         super().__init__()
         self.pad_id = config.pad_token_id
-        self.embeddings = nn.Embedding(config.char_vocab_size, config.char_embedding_dim, padding_idx=config.pad_token_id)
+        self.embeddings = nn.Embedding(
+            config.char_vocab_size, config.char_embedding_dim, padding_idx=config.pad_token_id
+        )
         self.conv = nn.Conv1d(
             config.char_embedding_dim,
             config.char_cnn_filters,
@@ -74,7 +85,9 @@ class MTLBiLSTMEmbeddings(nn.Module):
 
     def __init__(self, config: MTLBiLSTMConfig):
         super().__init__()
-        self.morpheme_embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        self.morpheme_embeddings = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
         self.syllable_encoder = MTLBiLSTMSyllableEncoder(config) if config.char_vocab_size else None
         self.dropout = nn.Dropout(config.dropout)
         self.output_size = config.embedding_dim + (config.char_cnn_filters if config.char_vocab_size else 0)
@@ -86,9 +99,20 @@ class MTLBiLSTMEmbeddings(nn.Module):
         return self.dropout(embedded)
 
 
-class MTLBiLSTMEncoder(nn.Module):
-    """A Bi-LSTM over packed sequences: padding never reaches the recurrence, so a sentence's output
-    does not depend on the other sentences of its batch."""
+class MTLBiLSTMEncoder(GradientCheckpointingLayer):
+    """
+    A Bi-LSTM whose output at a sentence's positions does not depend on the other sentences of its batch.
+
+    Eager runs pack the sequences, so padding never reaches the recurrence. `torch.compile` and `torch.export`
+    cannot trace packed sequences (their sizes depend on the data), so there the same weights run over the padded
+    batch instead: the forward direction left to right (padding follows every real position, so it cannot reach
+    them) and the backward direction over each sequence reversed within its length by index gathers (so real
+    positions come first there too). Both paths give the same outputs, zero at padding.
+
+    With activation (gradient) checkpointing enabled (`model.activation_checkpointing_enable()`, or `Trainer`'s
+    `gradient_checkpointing=True`), each encoder is one checkpointed unit: its activations are recomputed in the
+    backward pass instead of kept.
+    """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int, dropout: float):
         super().__init__()
@@ -101,13 +125,123 @@ class MTLBiLSTMEncoder(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.output_dropout = nn.Dropout(dropout)
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
         self.output_size = 2 * hidden_size
+        # Dynamo refuses to trace anything that touches an nn.LSTM module. Its parameter dict, which assignments
+        # (e.g. from_pretrained's) update in place, reaches the same Parameters without touching the module.
+        self._lstm_parameters = _ParameterDictRef(self.lstm._parameters)
 
-    def forward(self, inputs: torch.FloatTensor, lengths: torch.LongTensor) -> torch.FloatTensor:
-        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        outputs, _ = self.lstm(packed)
-        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.size(1))
-        return self.output_dropout(outputs)
+    def forward(
+        self,
+        inputs: torch.FloatTensor,
+        mask: torch.BoolTensor,
+        output_layers: bool = False,
+        traceable: bool | None = None,
+    ) -> tuple[torch.FloatTensor, tuple[torch.FloatTensor, ...]]:
+        """
+        Args:
+            inputs (`torch.FloatTensor` of shape `(batch_size, sequence_length, input_size)`).
+            mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): left-aligned mask of real positions.
+            output_layers (`bool`): also return each layer's output.
+            traceable (`bool`, *optional*): run the padded path; by default it runs exactly when traced by
+                `torch.compile` / `torch.export`.
+
+        Returns:
+            The output `(batch_size, sequence_length, 2 * hidden_size)` (after dropout, zero at padding) and a
+            tuple of each layer's output when `output_layers` (its last entry is the output), else `()`.
+        """
+        if traceable is None:
+            traceable = torch.compiler.is_compiling()
+        if traceable:
+            layers = self._padded_layers(inputs, mask)
+        elif output_layers and self.num_layers > 1:
+            layers = self._packed_layers(inputs, mask)
+        else:
+            # One call over the whole stack: the fused path, and the one dynamic int8 quantisation replaces.
+            packed = pack_padded_sequence(inputs, mask.sum(dim=1).cpu(), batch_first=True, enforce_sorted=False)
+            outputs, _ = self.lstm(packed)
+            outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.size(1))
+            layers = (self.output_dropout(outputs),)
+        return layers[-1], layers if output_layers else ()
+
+    def _layer_parameters(self, layer: int, suffix: str = "") -> list[torch.Tensor]:
+        if torch.compiler.is_dynamo_compiling():
+            parameters = self._lstm_parameters.parameters
+        elif isinstance(self.lstm, nn.LSTM):
+            parameters = self.lstm._parameters
+        else:
+            raise ValueError(
+                "MTLBiLSTMEncoder: expected a float nn.LSTM for per-layer or traceable runs, received "
+                f"{type(self.lstm).__name__} (e.g. after int8 quantisation, which only the packed path supports)."
+            )
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return [parameters[f"{name}_l{layer}{suffix}"] for name in names]
+
+    def _packed_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
+        """Packed, one layer at a time (nn.LSTM's own op), so that each layer's output is returned and used."""
+        lengths = mask.sum(dim=1).cpu()
+        zeros = inputs.new_zeros(2, inputs.size(0), self.hidden_size)
+        layers = []
+        for layer in range(self.num_layers):
+            packed = pack_padded_sequence(
+                layers[-1] if layers else inputs, lengths, batch_first=True, enforce_sorted=False
+            )
+            weights = self._layer_parameters(layer) + self._layer_parameters(layer, "_reverse")
+            data, _, _ = torch.lstm(
+                packed.data, packed.batch_sizes, (zeros, zeros), weights, True, 1, 0.0, self.training, True
+            )
+            packed = PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+            outputs, _ = pad_packed_sequence(packed, batch_first=True, total_length=inputs.size(1))
+            # The dropout nn.LSTM applies between layers, and the encoder after the last.
+            layers.append(self.output_dropout(outputs))
+        return tuple(layers)
+
+    def _padded_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
+        """The traceable path: no packing, no Python branch on tensor values."""
+        lengths = mask.sum(dim=1, keepdim=True)
+        positions = torch.arange(inputs.size(1), device=inputs.device)
+        # Position t of a sequence of length n holds position n - 1 - t once reversed within its length; padding
+        # stays in place. Reversing twice restores the order.
+        reverse_index = torch.where(positions < lengths, lengths - 1 - positions, positions)
+        layers = []
+        for layer in range(self.num_layers):
+            outputs = self._padded_layer(layers[-1] if layers else inputs, reverse_index, layer)
+            layers.append(self.output_dropout(outputs.masked_fill(~mask.unsqueeze(2), 0.0)))
+        return tuple(layers)
+
+    def _padded_layer(self, inputs, reverse_index, layer) -> torch.FloatTensor:
+        """Both directions of one layer as one batched recurrence over (direction, batch)."""
+        forward, backward = self._layer_parameters(layer), self._layer_parameters(layer, "_reverse")
+        weight_ih = torch.stack([forward[0], backward[0]])  # (2, 4 * hidden, input)
+        weight_hh = torch.stack([forward[1], backward[1]]).transpose(1, 2)  # (2, hidden, 4 * hidden)
+        bias = torch.stack([forward[2] + forward[3], backward[2] + backward[3]])  # (2, 4 * hidden)
+        directions = torch.stack([inputs, _gather_time(inputs, reverse_index)])  # (2, batch, time, input)
+        input_gates = directions @ weight_ih.transpose(1, 2).unsqueeze(1) + bias[:, None, None]
+        hidden = inputs.new_zeros(2, inputs.size(0), self.hidden_size)
+        cell = hidden
+        states = []
+        for position in range(inputs.size(1)):
+            gates = input_gates[:, :, position] + torch.bmm(hidden, weight_hh)
+            input_gate, forget_gate, cell_gate, output_gate = gates.chunk(4, dim=2)  # nn.LSTM's order
+            cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(input_gate) * torch.tanh(cell_gate)
+            hidden = torch.sigmoid(output_gate) * torch.tanh(cell)
+            states.append(hidden)
+        states = torch.stack(states, dim=2)  # (2, batch, time, hidden)
+        return torch.cat([states[0], _gather_time(states[1], reverse_index)], dim=2)
+
+
+class _ParameterDictRef:
+    """A module's parameter dict, held where traced code can read it: torch.export replaces plain dict
+    attributes of modules by copies (holding fake tensors), an object it does not look into survives."""
+
+    def __init__(self, parameters: dict[str, nn.Parameter]):
+        self.parameters = parameters
+
+
+def _gather_time(values: torch.Tensor, index: torch.LongTensor) -> torch.Tensor:
+    """values[b, index[b, t]] for each batch row b and position t."""
+    return values.gather(1, index.unsqueeze(2).expand(-1, -1, values.size(2)))
 
 
 class MTLBiLSTMTaskHead(nn.Module):
@@ -125,8 +259,8 @@ class MTLBiLSTMTaskHead(nn.Module):
         self.classifier = nn.Linear(self.encoder.output_size if self.encoder else input_size, num_tags)
         self.crf = ConditionalRandomField(num_tags) if config.use_crf[task] else None
 
-    def forward(self, shared_states: torch.FloatTensor, lengths: torch.LongTensor) -> torch.FloatTensor:
-        states = self.encoder(shared_states, lengths) if self.encoder is not None else shared_states
+    def forward(self, shared_states: torch.FloatTensor, mask: torch.BoolTensor) -> torch.FloatTensor:
+        states = self.encoder(shared_states, mask)[0] if self.encoder is not None else shared_states
         return self.classifier(states)
 
     def loss(self, logits: torch.FloatTensor, labels: torch.LongTensor, mask: torch.BoolTensor) -> torch.FloatTensor:
@@ -135,7 +269,7 @@ class MTLBiLSTMTaskHead(nn.Module):
                 logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX
             )
         unlabeled = mask & (labels == IGNORE_INDEX)
-        if unlabeled.any():
+        if not torch.compiler.is_compiling() and unlabeled.any():
             raise ValueError(
                 "A CRF head needs a label at every non-padding position: received -100 at "
                 f"{int(unlabeled.sum())} position(s) where attention_mask is 1."
@@ -143,9 +277,15 @@ class MTLBiLSTMTaskHead(nn.Module):
         # Per-token scale, like cross-entropy, so that loss weights mean the same with or without CRF.
         return self.crf(logits, labels, mask, reduction="token_mean")
 
-    def decode(self, logits: torch.FloatTensor, mask: torch.BoolTensor) -> torch.LongTensor:
+    def decode(
+        self, logits: torch.FloatTensor, mask: torch.BoolTensor, constraints: TransitionConstraints | None = None
+    ) -> torch.LongTensor:
         if self.crf is not None:
-            return self.crf.decode(logits, mask, pad_tag_id=IGNORE_INDEX)
+            return self.crf.decode(logits, mask, pad_tag_id=IGNORE_INDEX, constraints=constraints)
+        if constraints is not None:
+            # The most probable allowed sequence under the per-position softmax distributions.
+            log_probabilities = logits.float().log_softmax(dim=-1)
+            return viterbi_decode(log_probabilities, mask, constraints=constraints, pad_tag_id=IGNORE_INDEX)
         return logits.argmax(dim=-1).masked_fill(~mask, IGNORE_INDEX)
 
 
@@ -153,14 +293,18 @@ class MTLBiLSTMPreTrainedModel(PreTrainedModel):
     config_class = MTLBiLSTMConfig
     base_model_prefix = "mtl_bilstm"
     main_input_name = "input_ids"
-    supports_gradient_checkpointing = False
+    supports_gradient_checkpointing = True
+    # No graph break: the LSTMs have a traceable path, and the input checks are skipped when traced.
+    _can_compile_fullgraph = True
 
     @torch.no_grad()
     def _init_weights(self, module):
         # Whole-tensor `init.*` calls only: they skip tensors already loaded from a checkpoint, which an
         # in-place write to a slice would not.
         if isinstance(module, nn.Embedding):
-            weight = torch.empty_like(module.weight).uniform_(-self.config.initializer_range, self.config.initializer_range)
+            weight = torch.empty_like(module.weight).uniform_(
+                -self.config.initializer_range, self.config.initializer_range
+            )
             if module.padding_idx is not None:
                 weight[module.padding_idx] = 0.0
             init.copy_(module.weight, weight)
@@ -229,14 +373,21 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
                 ids of each morpheme, required when `config.char_vocab_size > 0`.
             pos_labels / ner_labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
                 gold tag ids; -100 marks positions to ignore (padding).
+            output_hidden_states (`bool`, *optional*): return `hidden_states` (see
+                [`MTLBiLSTMTokenClassifierOutput`]); defaults to `config.output_hidden_states`.
+            return_dict (`bool`, *optional*): defaults to `config.return_dict`.
+
+        Eager calls pack the sequences; under `torch.compile` (`fullgraph=True` works) and `torch.export` the
+        LSTMs run a traceable path with the same results, and the data-dependent input checks are skipped.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         attention_mask = self._checked_mask(input_ids, attention_mask)
         self._check_char_ids(input_ids, char_ids)
-        lengths = attention_mask.sum(dim=1)
 
         embedded = self.embeddings(input_ids, char_ids)
-        shared_states = self.shared_encoder(embedded, lengths)
+        shared_states, shared_layers = self.shared_encoder(embedded, attention_mask, bool(output_hidden_states))
 
         labels = {"pos": pos_labels, "ner": ner_labels}
         logits, losses = {}, {}
@@ -244,10 +395,12 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             inputs = shared_states
             if task == "ner" and self.config.pos_features_for_ner:
                 inputs = torch.cat([shared_states, logits["pos"].softmax(dim=-1)], dim=-1)
-            logits[task] = head(inputs, lengths)
+            logits[task] = head(inputs, attention_mask)
             if labels[task] is not None:
                 losses[task] = head.loss(logits[task], labels[task], attention_mask)
-        loss = sum(self.config.loss_weights[task] * task_loss for task, task_loss in losses.items()) if losses else None
+        loss = (
+            sum(self.config.loss_weights[task] * task_loss for task, task_loss in losses.items()) if losses else None
+        )
 
         output = MTLBiLSTMTokenClassifierOutput(
             loss=loss,
@@ -255,7 +408,7 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             pos_loss=losses.get("pos"),
             ner_logits=logits.get("ner"),
             pos_logits=logits.get("pos"),
-            hidden_states=shared_states if output_hidden_states else None,
+            hidden_states=(embedded, *shared_layers) if output_hidden_states else None,
         )
         return output if return_dict else output.to_tuple()
 
@@ -267,7 +420,8 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         char_ids: torch.LongTensor | None = None,
     ) -> dict[str, torch.LongTensor]:
         """Best tag ids per task, `{"pos": (batch, seq_len), "ner": (batch, seq_len)}`: Viterbi where the
-        task uses a CRF, argmax otherwise; padding positions hold -100."""
+        task uses a CRF, argmax otherwise; padding positions hold -100. With `config.constrain_ner_decoding`
+        (the default) NER tags are the best valid IOB2 sequence (Viterbi for a softmax head too)."""
         attention_mask = self._checked_mask(input_ids, attention_mask)
         output = self.forward(input_ids, attention_mask=attention_mask, char_ids=char_ids, return_dict=True)
         return {task: self.decode_logits(task, output[f"{task}_logits"], attention_mask) for task in self.heads}
@@ -276,7 +430,13 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         """Tag ids from one task's logits (as returned by `forward`) and a mask of real positions."""
         if task not in self.heads:
             raise ValueError(f"This model has no {task!r} head: expected one of {tuple(self.heads)}.")
-        return self.heads[task].decode(logits, mask.bool())
+        return self.heads[task].decode(logits, mask.bool(), self.decoding_constraints(task))
+
+    def decoding_constraints(self, task: str) -> TransitionConstraints | None:
+        """The moves `decode` allows for `task`: valid IOB2 for NER with `config.constrain_ner_decoding`, else None."""
+        if task == "ner" and self.config.constrain_ner_decoding:
+            return allowed_transitions(self.config.ner_id2label)
+        return None
 
     def _checked_mask(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None) -> torch.BoolTensor:
         if input_ids.dim() != 2:
@@ -289,8 +449,11 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
                 f"received {tuple(attention_mask.shape)}."
             )
         attention_mask = attention_mask.bool()
-        if not attention_mask[:, 0].all():
-            raise ValueError("attention_mask: expected every sequence to start with a real token (left-aligned, non-empty).")
+        # A branch on tensor values cannot be traced; traced callers are trusted with their masks.
+        if not torch.compiler.is_compiling() and not attention_mask[:, 0].all():
+            raise ValueError(
+                "attention_mask: expected every sequence to start with a real token (left-aligned, non-empty)."
+            )
         return attention_mask
 
     def _check_char_ids(self, input_ids: torch.LongTensor, char_ids: torch.LongTensor | None):

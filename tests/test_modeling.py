@@ -146,7 +146,9 @@ def test_output_shapes_and_fields(tester):
     assert isinstance(output, MTLBiLSTMTokenClassifierOutput)
     assert output.ner_logits.shape == (tester.batch_size, tester.seq_len, len(NER_TAGS))
     assert output.pos_logits.shape == (tester.batch_size, tester.seq_len, len(POS_TAGS))
-    assert output.hidden_states.shape == (tester.batch_size, tester.seq_len, 2 * 10)
+    # Embeddings, then the shared Bi-LSTM (one layer); the last is what the heads read.
+    assert len(output.hidden_states) == 2
+    assert output.hidden_states[-1].shape == (tester.batch_size, tester.seq_len, 2 * 10)
     for name in ("loss", "ner_loss", "pos_loss"):
         assert output[name].shape == () and torch.isfinite(output[name])
     # Trainer reads the loss first in the tuple form.
