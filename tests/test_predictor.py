@@ -4,6 +4,7 @@ A tiny model is trained (about a second) on hand-written sentences analysed by t
 so that it tags them as marked; other inputs test the shape and the invariants of the results."""
 
 import io
+import itertools
 import json
 import re
 import sys
@@ -429,10 +430,21 @@ def test_chunks_end_at_word_starts_in_their_second_half():
     assert _chunk_bounds([], 4) == []
 
 
-def test_entity_spans_read_iob2_like_the_simple_aggregation():
+def test_entity_spans_read_iob2_as_the_metric_scores_it():
     tags = ["B-PS", "I-PS", "I-LC", "O", "I-DT", "I-DT", "B-LC", "B-LC", "I-LC", "O"]
-    assert _entity_spans(tags) == [("PS", 0, 2), ("LC", 2, 3), ("DT", 4, 6), ("LC", 6, 7), ("LC", 7, 9)]
+    assert _entity_spans(tags) == [("PS", 0, 2), ("LC", 6, 7), ("LC", 7, 9)]  # stray I- tags open nothing
     assert _entity_spans(["O", "O"]) == [] and _entity_spans([]) == []
+
+
+def test_entity_spans_equal_the_strict_metric_entities_on_every_short_sequence():
+    """Oracle: seqeval's strict IOB2 entities (what korean_ner_pos scores) on every sequence of up to 4 tags."""
+    from seqeval.scheme import IOB2, Entities
+
+    alphabet = ["O", "B-PS", "I-PS", "B-LC", "I-LC"]
+    for length in range(5):
+        for tags in itertools.product(alphabet, repeat=length):
+            expected = sorted((e.tag, e.start, e.end) for e in Entities([list(tags)], IOB2).entities[0])
+            assert sorted(_entity_spans(tags)) == expected, tags
 
 
 def test_predict_morphemes_is_model_only(predictor, analyzer):

@@ -320,15 +320,20 @@ def _chunk_bounds(word_starts: Sequence[bool], max_length: int) -> list[tuple[in
 
 
 def _entity_spans(ner_tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """`(type, first, last)` morpheme ranges of the entities of an IOB2 tag sequence, read leniently: an
-    `I-X` that does not continue an `X` entity opens one."""
+    """`(type, first, last)` morpheme ranges of the entities of an IOB2 tag sequence, read as the metric scores them
+    (strict IOB2): `B-X` opens an entity, `I-X` continues an open `X` entity, and an `I-X` that continues none
+    opens nothing, so a served entity is always a scored one. Constrained decoding outputs no such stray tag."""
     spans = []
+    open_entity = False
     for index, tag in enumerate(ner_tags):
         prefix, _, entity_type = tag.partition("-")
-        if prefix == "I" and spans and spans[-1][0] == entity_type and spans[-1][2] == index:
+        if prefix == "I" and open_entity and spans[-1][0] == entity_type:
             spans[-1] = (entity_type, spans[-1][1], index + 1)
-        elif prefix in ENTITY_PREFIXES:
+        elif prefix == "B":
             spans.append((entity_type, index, index + 1))
+            open_entity = True
+        else:
+            open_entity = False
     return spans
 
 
