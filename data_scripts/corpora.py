@@ -51,6 +51,7 @@ CORPORA = {
         hub_license_name="ner2016-research-only",
         redistribution_forbidden="the 2016 competition data was distributed for research use in the competition and "
         "no licence allows redistributing it",
+        homepage="https://github.com/dsindex/Wapiti/tree/master/ner2016",
     ),
     "conll": CorpusTerms(
         description="A user-supplied corpus in CoNLL format (token, POS, NER columns).",

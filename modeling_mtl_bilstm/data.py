@@ -28,8 +28,9 @@ def load_korean_ner(
 
     Args:
         name: ``"sample"`` (the small corpus shipped with the package), ``"klp2016"`` (KLP
-            2016 files in ``data_dir``, downloaded from GitHub when ``data_dir`` is None) or
-            ``"conll"`` (your own column files).
+            2016 files in ``data_dir``), ``"ner2016"`` (the 2016 competition's train and dev files
+            in ``data_dir``: train and validation splits, no eojeol index) or ``"conll"`` (your own
+            column files).
         data_dir: a folder with ``train.txt``, ``dev.txt`` (or ``validation.txt``) and
             ``test.txt``; the KLP upstream names ``ner.train``, ``ner.dev``, ``ner.test`` work too.
         data_files: as in ``datasets.load_dataset``: a path or list of paths (train split) or
@@ -39,7 +40,10 @@ def load_korean_ner(
         cache_dir: where the prepared dataset is cached (the ``datasets`` cache by default).
             The cache is keyed on the content of the source files, so an edited file is re-read.
         config_kwargs: ``tag_scheme`` (``"auto"``, ``"iob1"``, ``"iob2"``, ``"bioes"``,
-            ``"klp"``), ``pos_labels``, ``ner_labels`` (see ``KoreanNERConfig``).
+            ``"klp"``), ``pos_labels``, ``ner_labels``, ``label_splits``, ``analyzer``
+            (``"corpus"``, or ``"kiwi"``: Kiwi's analysis of each raw sentence with the gold
+            entities projected onto it) and ``misaligned_entities`` (``"drop"`` or ``"expand"``)
+            (see ``KoreanNERConfig``).
 
     Returns:
         The splits the data has, among ``train``, ``validation``, ``test`` (or the split
