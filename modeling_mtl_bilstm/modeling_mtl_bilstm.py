@@ -173,7 +173,8 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
         else:
             raise ValueError(
                 "MTLBiLSTMEncoder: expected a float nn.LSTM for per-layer or traceable runs, received "
-                f"{type(self.lstm).__name__} (e.g. after int8 quantisation, which only the packed path supports)."
+                f"{type(self.lstm).__module__}.{type(self.lstm).__qualname__} (e.g. after int8 quantisation, "
+                "which only the packed whole-stack path supports)."
             )
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         return [parameters[f"{name}_l{layer}{suffix}"] for name in names]
