@@ -459,8 +459,15 @@ def test_predict_morphemes_is_model_only(predictor, analyzer):
         predictor.predict_morphemes(["세종대왕"])
 
 
+def is_valid_iob2(tags: list[str]) -> bool:
+    return all(
+        not tag.startswith("I-") or (i > 0 and tags[i - 1] in (f"B-{tag[2:]}", tag)) for i, tag in enumerate(tags)
+    )
+
+
 def test_entity_score_is_the_crf_posterior_marginal(predictor):
-    """Brute force over all tag paths of a three-morpheme sentence."""
+    """Brute force over all tag paths of a three-morpheme sentence: the score of a decoded tag is its probability
+    among the valid IOB2 paths, the paths that constrained decoding chooses from."""
     result = predictor("서울 서울 서울")
     model, crf = predictor.model, predictor.model.heads["ner"].crf
     inputs = predictor.tokenizer([["서울"] * 3])
@@ -473,6 +480,10 @@ def test_entity_score_is_the_crf_posterior_marginal(predictor):
         )
     probabilities = log_probabilities.exp()
     assert probabilities.sum().item() == pytest.approx(1.0, abs=1e-5)
+    id2label = model.config.ner_id2label
+    valid = torch.tensor([is_valid_iob2([id2label[int(i)] for i in path]) for path in paths])
+    probabilities = torch.where(valid, probabilities, 0.0)
+    probabilities = probabilities / probabilities.sum()
     b_lc = model.config.ner_label2id["B-LC"]
     marginals = [probabilities[paths[:, i] == b_lc].sum().item() for i in range(3)]
     assert [e["score"] for e in result["entities"]] == pytest.approx(marginals, abs=1e-5)

@@ -248,17 +248,14 @@ class KoreanNERPredictor:
         ]
 
     def _ner_probabilities(self, logits: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        """(batch, seq_len, num_tags) probability of each NER tag at each position."""
+        """(batch, seq_len, num_tags) probability of each NER tag at each position: the CRF's posterior marginals
+        under the constraints that decoding applies (so a decoded tag's score is its probability among the paths
+        the decoder may output), or the softmax of a softmax head."""
         crf = self.model.heads["ner"].crf
         if crf is None:
             return logits.float().softmax(dim=-1)
-        # The gradient of the log partition function with respect to the emission scores is the posterior
-        # marginal of each tag at each position. Autograd needs tensors made outside inference mode: clones.
-        with torch.inference_mode(False), torch.enable_grad():
-            emissions = logits.float().clone().requires_grad_(True)
-            log_partition = crf.log_partition(emissions, mask.clone()).sum()
-            (marginals,) = torch.autograd.grad(log_partition, emissions)
-        return marginals
+        # In float64: the forward-backward sums over whole sentences, and scores must not depend on the batch.
+        return crf.marginals(logits.double(), mask, constraints=self.model.decoding_constraints("ner")).float()
 
     def __repr__(self) -> str:
         return (
