@@ -296,3 +296,29 @@ def test_extra_training_corpora_and_kiwi_analysis_extend_the_training_split(trai
 
     with pytest.raises(ArgumentError, match="expected NAME=DIR"):
         train([*common, "--output_dir", str(tmp_path / "bad"), "--extra_train_corpora", str(extra)])
+
+
+def test_fine_tuning_a_saved_model_on_a_subset_of_entity_types(comparison, train, tmp_path):
+    """The documented command: start from a trained model, keep PS and LC, the other types become O."""
+    initial = comparison / "best_model"
+    output_dir = tmp_path / "ps-lc"
+    train(
+        ["--task", "mtl", "--init_from", str(initial), "--ner_types", "PS", "LC", "--num_train_epochs", "1"]
+        + ["--output_dir", str(output_dir), "--disable_tqdm", "true", "--torch_num_threads", "1"]
+    )
+    model = AutoModelForTokenClassification.from_pretrained(output_dir / "best_model")
+    expected_tags = {0: "O", 1: "B-LC", 2: "I-LC", 3: "B-PS", 4: "I-PS"}
+    assert model.config.ner_id2label == expected_tags and model.config.id2label == expected_tags
+    assert model.config.label2id == {tag: i for i, tag in expected_tags.items()}
+    assert model.heads["ner"].classifier.out_features == 5
+    original = AutoModelForTokenClassification.from_pretrained(initial)
+    assert model.config.pos_id2label == original.config.pos_id2label  # the POS head keeps its tags
+    assert model.config.vocab_size == original.config.vocab_size
+    assert (output_dir / "best_model" / "vocab.json").read_text() == (initial / "vocab.json").read_text()
+    results = json.loads((output_dir / "results.json").read_text())["mtl"]["seeds"]["1"]
+    assert {name for name in results if name.endswith("_f1") and name.startswith("ner_") and name != "ner_f1"} <= {
+        "ner_LC_f1",
+        "ner_PS_f1",
+    }
+    with pytest.raises(ArgumentError, match=r"--ner_types: expected types of the corpus .*received \['XX'\]"):
+        train(["--init_from", str(initial), "--ner_types", "XX", "--output_dir", str(tmp_path / "bad")])

@@ -68,6 +68,10 @@ class DataArguments:
             "choices": ["corpus", "kiwi", "both"],
         },
     )
+    ner_types: list[str] | None = field(
+        default=None,
+        metadata={"help": "Keep only these entity types (e.g. PS LC): the tags of the others become O."},
+    )
     min_frequency: int = field(default=1, metadata={"help": "Morphemes seen fewer times in train are unknown."})
     char_unit: str = field(
         default="syllable",
@@ -77,6 +81,14 @@ class DataArguments:
 
 @dataclass
 class ModelArguments:
+    init_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "Fine-tune a saved model (a save_pretrained folder with its tokenizer): its vocabulary, sizes and "
+            "weights are kept, and a head whose tags differ from the training data's (e.g. with --ner_types) is "
+            "rebuilt. The size options below then do not apply."
+        },
+    )
     embedding_dim: int = field(default=100)
     char_embedding_dim: int = field(default=30)
     char_cnn_filters: int = field(default=50, metadata={"help": "0 disables the syllable CNN."})

@@ -20,6 +20,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
 from ..data import load_korean_ner
+from ..data_scripts import tag_schemes
 from ..data_scripts.korean_ner import shared_label_names
 from ..hub.model_card import BEST_MODEL_DIR, write_model_card
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
@@ -77,13 +78,18 @@ def run_experiment(
     if experiment.torch_num_threads:
         torch.set_num_threads(experiment.torch_num_threads)
     output_dir = Path(training_args.output_dir)
-    corpus = load_data(data_args)
+    initial = MTLBiLSTMConfig.from_pretrained(model_args.init_from) if model_args.init_from else None
+    initial_pos_labels = list(initial.pos_id2label.values()) if initial and initial.pos_id2label else None
+    corpus = load_data(data_args, pos_labels=initial_pos_labels)
     label_names = {
         "pos": corpus["train"].features["pos_tags"].feature.names,
         "ner": corpus["train"].features["ner_tags"].feature.names,
     }
     vectors_path = pretrained_vectors(model_args, output_dir)
-    tokenizer = build_tokenizer(corpus, data_args, vectors_path if model_args.extend_vocabulary else None)
+    if model_args.init_from:
+        tokenizer = MTLBiLSTMTokenizer.from_pretrained(model_args.init_from)
+    else:
+        tokenizer = build_tokenizer(corpus, data_args, vectors_path if model_args.extend_vocabulary else None)
     encoded = encode_corpus(corpus, tokenizer)
     metric = load_metric()
     plan = run_plan(experiment, model_args, training_args.seed)
@@ -198,9 +204,10 @@ def plan_selection_metric(plan: list[PlannedRun]) -> str:
     return SELECTION_METRICS["ner" if any("ner" in run.tasks for run in plan) else "pos"]
 
 
-def load_data(data_args: DataArguments):
+def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     """The corpus of --dataset; its training split extended with Kiwi's analysis of its sentences (--analyzer)
-    and with every split of the --extra_train_corpora, all under one set of label names."""
+    and with every split of the --extra_train_corpora, all under one set of label names (POS labels
+    `pos_labels` where given: a fine-tuned model keeps its tag ids), entity types limited to --ner_types."""
     data_files = None
     if data_args.dataset == "conll":
         data_files = {
@@ -220,11 +227,12 @@ def load_data(data_args: DataArguments):
     if data_args.analyzer in ("kiwi", "both"):
         sources = [{"analyzer": "kiwi"}] if data_args.analyzer == "kiwi" else [{}, {"analyzer": "kiwi"}]
     extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
+    fixed = {"pos_labels": pos_labels} if pos_labels else {}
     if len(sources) == 1 and sources[0] == {} and not extras:
-        corpus = load()
+        corpus = load(**fixed)
     else:
         first_pass = [load(**kwargs) for kwargs in sources] + [load(name, path, None) for name, path in extras]
-        labels = shared_label_names(*first_pass)
+        labels = {**shared_label_names(*first_pass), **fixed}
         corpus = load(**labels)  # dev and test: the corpus's own morphemes
         parts = [load(**kwargs, **labels)["train"] for kwargs in sources]
         parts += [split for name, path in extras for split in load(name, path, None, **labels).values()]
@@ -233,7 +241,27 @@ def load_data(data_args: DataArguments):
         raise ArgumentError(
             f"The {data_args.dataset} corpus has no validation split: best-on-dev selection needs one."
         )
+    if data_args.ner_types:
+        corpus = keep_entity_types(corpus, data_args.ner_types)
     return corpus
+
+
+def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> datasets.DatasetDict:
+    """The corpus with the NER tags of the other entity types turned into O, and the NER labels of `entity_types`."""
+    names = corpus["train"].features["ner_tags"].feature.names
+    present = {tag_schemes.entity_type(name) for name in names if name != tag_schemes.OUTSIDE}
+    unknown = sorted(set(entity_types) - present)
+    if unknown:
+        raise ArgumentError(f"--ner_types: expected types of the corpus {sorted(present)}, received {unknown}.")
+    kept = tag_schemes.iob2_label_names(entity_types)
+    new_id = [kept.index(name) if name in kept else kept.index(tag_schemes.OUTSIDE) for name in names]
+    features = corpus["train"].features.copy()
+    features["ner_tags"] = datasets.Sequence(datasets.ClassLabel(names=kept))
+    return corpus.map(
+        lambda example: {"ner_tags": [new_id[tag] for tag in example["ner_tags"]]},
+        features=features,
+        desc="Keeping entity types",
+    )
 
 
 def parse_corpus_argument(argument: str) -> tuple[str, str]:
@@ -339,7 +367,17 @@ def train_one(
     """Trains one model with one seed; returns its test and dev metrics, dev curve and timing, and the trainer
     (holding the best epoch's weights)."""
     set_seed(run.seed)
-    model = MTLBiLSTMForTokenClassification(config)
+    if model_args.init_from:
+        # Heads whose tags differ from the training data's are rebuilt (new tags, new sizes); the rest is loaded.
+        model = MTLBiLSTMForTokenClassification.from_pretrained(
+            model_args.init_from,
+            tasks=run.tasks,
+            pos_id2label=config.pos_id2label,
+            ner_id2label=config.ner_id2label,
+            ignore_mismatched_sizes=True,
+        )
+    else:
+        model = MTLBiLSTMForTokenClassification(config)
     if vectors_path:
         initialize_morpheme_embeddings(model, tokenizer, vectors_path)
     best_metric = SELECTION_METRICS["ner" if "ner" in run.tasks else "pos"]
