@@ -50,6 +50,14 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         constrain_ner_decoding (`bool`, defaults to `True`): NER decoding returns valid IOB2 only: Viterbi with
             `I-X` forbidden at a sentence's start and after anything but `B-X` / `I-X` (hard constraints on the
             CRF's transitions, or on the log-softmax scores of a softmax head). Training is unchanged.
+        use_eojeol_features (`bool`, defaults to `False`): also embed, per morpheme, whether it starts an eojeol
+            (a space-separated word), continues one, or that is unknown; the model then takes `eojeol_ids`
+            (see `MTLBiLSTMTokenizer`, which derives them from each morpheme's eojeol index).
+        eojeol_embedding_dim (`int`, defaults to 8): size of those embeddings.
+        gazetteer_types (`list[str]`, *optional*): entity types of a gazetteer feature: the model then takes
+            `gazetteer_flags`, two 0/1 flags per type and morpheme (a gazetteer entry of that type starts here,
+            continues here), in this order of types; `None` (the default) means no gazetteer feature. The
+            entries travel with the tokenizer (`gazetteer.json`).
         pad_token_id (`int`, defaults to 0): id of the padding morpheme and padding syllable.
         initializer_range (`float`, defaults to 0.1): half-width of the uniform init of embeddings.
 
@@ -88,6 +96,9 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     pad_token_id: int = 0
     initializer_range: float = 0.1
     constrain_ner_decoding: bool = True
+    use_eojeol_features: bool = False
+    eojeol_embedding_dim: int = 8
+    gazetteer_types: tuple[str, ...] | list[str] | None = None
 
     def __post_init__(self, **kwargs):
         # Derived maps are rebuilt below; drop stale copies that come back from a saved config.json.
@@ -102,6 +113,7 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         self.loss_weights = self._validated_loss_weights(self.loss_weights)
         self.pos_id2label = _int_keyed("pos_id2label", self.pos_id2label)
         self.ner_id2label = _int_keyed("ner_id2label", self.ner_id2label)
+        self.gazetteer_types = self._validated_gazetteer_types(self.gazetteer_types)
         self._validate_sizes()
         if self.pos_features_for_ner and self.tasks != TASKS:
             raise ValueError(
@@ -209,6 +221,18 @@ class MTLBiLSTMConfig(PreTrainedConfig):
             )
         return {task: bool(use_crf.get(task, False)) for task in self.tasks}
 
+    @staticmethod
+    def _validated_gazetteer_types(types) -> tuple[str, ...] | None:
+        if types is None:
+            return None
+        valid = isinstance(types, (list, tuple)) and bool(types) and len(set(types)) == len(types)
+        if valid and all(isinstance(t, str) and t for t in types):
+            return tuple(types)
+        raise ValueError(
+            "MTLBiLSTMConfig.gazetteer_types: expected None or a non-empty list of distinct entity type names, "
+            f"received {types!r}."
+        )
+
     def _validated_loss_weights(self, loss_weights) -> dict[str, float]:
         if loss_weights is None:
             loss_weights = {}
@@ -247,6 +271,10 @@ class MTLBiLSTMConfig(PreTrainedConfig):
                 value = getattr(self, name)
                 if not isinstance(value, int) or value < 1:
                     raise ValueError(f"MTLBiLSTMConfig.{name}: expected a positive int, received {value!r}.")
+        if self.use_eojeol_features:
+            value = self.eojeol_embedding_dim
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"MTLBiLSTMConfig.eojeol_embedding_dim: expected a positive int, received {value!r}.")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"MTLBiLSTMConfig.dropout: expected a float in [0, 1), received {self.dropout!r}.")
         if self.pad_token_id >= self.vocab_size:

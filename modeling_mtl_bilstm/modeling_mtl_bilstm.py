@@ -12,6 +12,7 @@ from transformers.utils import ModelOutput
 
 from .configuration_mtl_bilstm import MTLBiLSTMConfig
 from .crf import ConditionalRandomField, TransitionConstraints, allowed_transitions, viterbi_decode
+from .tokenization_mtl_bilstm import EOJEOL_UNKNOWN_ID, NUM_EOJEOL_IDS, gazetteer_flag_count
 
 
 IGNORE_INDEX = -100
@@ -35,8 +36,9 @@ class MTLBiLSTMTokenClassifierOutput(ModelOutput):
         hidden_states (`tuple[torch.FloatTensor, ...]`, *optional*, returned with `output_hidden_states=True`
             or `config.output_hidden_states=True`): `config.num_hidden_layers + 1` tensors, as in transformers'
             encoders: first the embeddings output (morpheme embeddings, concatenated with the syllable-CNN
-            features when `char_vocab_size > 0`, after dropout), of shape `(batch_size, sequence_length,
-            embedding_dim [+ char_cnn_filters])`; then the output of each layer of the shared Bi-LSTM (after
+            features when `char_vocab_size > 0`, the eojeol-position embeddings when `use_eojeol_features` and the
+            gazetteer flags when `gazetteer_types` is set, after dropout), of shape `(batch_size, sequence_length,
+            embedding_dim [+ char_cnn_filters] [+ eojeol_embedding_dim] [+ 2 * len(gazetteer_types)])`; then the output of each layer of the shared Bi-LSTM (after
             dropout), of shape `(batch_size, sequence_length, 2 * shared_hidden_size)`, forward and backward
             directions concatenated, zero at padding. `hidden_states[-1]` is what both task branches read. The
             per-task Bi-LSTMs are not included. Each entry is the tensor the forward pass went on with, so
@@ -81,7 +83,9 @@ class MTLBiLSTMSyllableEncoder(nn.Module):
 
 
 class MTLBiLSTMEmbeddings(nn.Module):
-    """Morpheme embeddings, concatenated with syllable-CNN features when `char_vocab_size > 0`."""
+    """Morpheme embeddings, concatenated with the optional features: syllable-CNN features when
+    `char_vocab_size > 0`, eojeol-position embeddings when `use_eojeol_features`, gazetteer flags when
+    `gazetteer_types` is set. One dropout covers them all."""
 
     def __init__(self, config: MTLBiLSTMConfig):
         super().__init__()
@@ -89,14 +93,36 @@ class MTLBiLSTMEmbeddings(nn.Module):
             config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
         )
         self.syllable_encoder = MTLBiLSTMSyllableEncoder(config) if config.char_vocab_size else None
+        # Unknown position (no eojeol index) and padding share the zero vector.
+        self.eojeol_embeddings = (
+            nn.Embedding(NUM_EOJEOL_IDS, config.eojeol_embedding_dim, padding_idx=EOJEOL_UNKNOWN_ID)
+            if config.use_eojeol_features
+            else None
+        )
         self.dropout = nn.Dropout(config.dropout)
-        self.output_size = config.embedding_dim + (config.char_cnn_filters if config.char_vocab_size else 0)
+        self.output_size = (
+            config.embedding_dim
+            + (config.char_cnn_filters if config.char_vocab_size else 0)
+            + (config.eojeol_embedding_dim if config.use_eojeol_features else 0)
+            + gazetteer_flag_count(config.gazetteer_types)
+        )
 
-    def forward(self, input_ids: torch.LongTensor, char_ids: torch.LongTensor | None) -> torch.FloatTensor:
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        char_ids: torch.LongTensor | None,
+        eojeol_ids: torch.LongTensor | None = None,
+        gazetteer_flags: torch.Tensor | None = None,
+    ) -> torch.FloatTensor:
         embedded = self.morpheme_embeddings(input_ids)
+        parts = [embedded]
         if self.syllable_encoder is not None:
-            embedded = torch.cat([embedded, self.syllable_encoder(char_ids)], dim=-1)
-        return self.dropout(embedded)
+            parts.append(self.syllable_encoder(char_ids))
+        if self.eojeol_embeddings is not None:
+            parts.append(self.eojeol_embeddings(eojeol_ids))
+        if gazetteer_flags is not None:
+            parts.append(gazetteer_flags.to(embedded.dtype))
+        return self.dropout(torch.cat(parts, dim=-1) if len(parts) > 1 else embedded)
 
 
 class MTLBiLSTMEncoder(GradientCheckpointingLayer):
@@ -364,6 +390,8 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         ner_labels: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        eojeol_ids: torch.LongTensor | None = None,
+        gazetteer_flags: torch.Tensor | None = None,
     ) -> MTLBiLSTMTokenClassifierOutput | tuple:
         r"""
         Args:
@@ -377,6 +405,12 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             output_hidden_states (`bool`, *optional*): return `hidden_states` (see
                 [`MTLBiLSTMTokenClassifierOutput`]); defaults to `config.output_hidden_states`.
             return_dict (`bool`, *optional*): defaults to `config.return_dict`.
+            eojeol_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`): eojeol position of each
+                morpheme (0 unknown or padding, 1 eojeol-initial, 2 eojeol-internal), required when
+                `config.use_eojeol_features`.
+            gazetteer_flags (`torch.Tensor` of shape `(batch_size, sequence_length, 2 * len(config.gazetteer_types))`):
+                0/1 gazetteer flags of each morpheme (B and I of each type, in the order of `config.gazetteer_types`),
+                required when `config.gazetteer_types` is set.
 
         Eager calls pack the sequences; under `torch.compile` (`fullgraph=True` works) and `torch.export` the
         LSTMs run a traceable path with the same results, and the data-dependent input checks are skipped.
@@ -386,8 +420,9 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             output_hidden_states = self.config.output_hidden_states
         attention_mask = self._checked_mask(input_ids, attention_mask)
         self._check_char_ids(input_ids, char_ids)
+        self._check_features(input_ids, eojeol_ids, gazetteer_flags)
 
-        embedded = self.embeddings(input_ids, char_ids)
+        embedded = self.embeddings(input_ids, char_ids, eojeol_ids, gazetteer_flags)
         shared_states, shared_layers = self.shared_encoder(embedded, attention_mask, bool(output_hidden_states))
 
         labels = {"pos": pos_labels, "ner": ner_labels}
@@ -419,12 +454,21 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
         char_ids: torch.LongTensor | None = None,
+        eojeol_ids: torch.LongTensor | None = None,
+        gazetteer_flags: torch.Tensor | None = None,
     ) -> dict[str, torch.LongTensor]:
         """Best tag ids per task, `{"pos": (batch, seq_len), "ner": (batch, seq_len)}`: Viterbi where the
         task uses a CRF, argmax otherwise; padding positions hold -100. With `config.constrain_ner_decoding`
         (the default) NER tags are the best valid IOB2 sequence (Viterbi for a softmax head too)."""
         attention_mask = self._checked_mask(input_ids, attention_mask)
-        output = self.forward(input_ids, attention_mask=attention_mask, char_ids=char_ids, return_dict=True)
+        output = self.forward(
+            input_ids,
+            attention_mask=attention_mask,
+            char_ids=char_ids,
+            eojeol_ids=eojeol_ids,
+            gazetteer_flags=gazetteer_flags,
+            return_dict=True,
+        )
         return {task: self.decode_logits(task, output[f"{task}_logits"], attention_mask) for task in self.heads}
 
     def decode_logits(self, task: str, logits: torch.FloatTensor, mask: torch.Tensor) -> torch.LongTensor:
@@ -469,6 +513,26 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             raise ValueError(
                 f"char_ids: expected shape {tuple(input_ids.shape)} + (max_syllables,), received {tuple(char_ids.shape)}."
             )
+
+    def _check_features(
+        self, input_ids: torch.LongTensor, eojeol_ids: torch.LongTensor | None, gazetteer_flags: torch.Tensor | None
+    ):
+        config = self.config
+        features = (
+            ("eojeol_ids", eojeol_ids, tuple(input_ids.shape), f"use_eojeol_features={config.use_eojeol_features}"),
+            (
+                "gazetteer_flags",
+                gazetteer_flags,
+                (*input_ids.shape, gazetteer_flag_count(config.gazetteer_types)),
+                f"gazetteer_types={config.gazetteer_types}",
+            ),
+        )
+        for (name, value, shape, setting), used in zip(features, (config.use_eojeol_features, config.gazetteer_types)):
+            if not used and value is not None:
+                raise ValueError(f"{name}: expected None since config.{setting}, received a tensor.")
+            if used and (value is None or tuple(value.shape) != shape):
+                received = "None" if value is None else f"shape {tuple(value.shape)}"
+                raise ValueError(f"{name}: expected shape {shape} since config.{setting}, received {received}.")
 
 
 __all__ = ["MTLBiLSTMForTokenClassification", "MTLBiLSTMPreTrainedModel", "MTLBiLSTMTokenClassifierOutput"]

@@ -1,7 +1,9 @@
 """Vocabulary of morphemes and syllables: turns pre-split morphemes into model inputs, and pads batches.
 
 Korean NER corpora come already split into morphemes (one tag per morpheme), so one morpheme is one
-token: there is no sub-word splitting and labels align one to one.
+token: there is no sub-word splitting and labels align one to one. Optional per-morpheme features are computed
+here too, from the same inputs in training and at inference: the eojeol position of each morpheme (from its
+eojeol index) and the matches of a gazetteer ([`Gazetteer`]).
 """
 
 import json
@@ -23,6 +25,145 @@ UNK_TOKEN = "[UNK]"
 CHAR_UNITS = ("syllable", "jamo")
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 VOCAB_FILE = "vocab.json"
+GAZETTEER_FILE = "gazetteer.json"
+# `eojeol_ids`: the eojeol position of each morpheme. Unknown (no eojeol index, or padding) is the padding id.
+EOJEOL_UNKNOWN_ID, EOJEOL_INITIAL_ID, EOJEOL_INTERNAL_ID = 0, 1, 2
+NUM_EOJEOL_IDS = 3
+# `gazetteer_flags`: per entity type, whether a match of that type starts (B) or continues (I) at a morpheme.
+GAZETTEER_FLAG_PREFIXES = ("B", "I")
+# Shorter gazetteer surfaces (one syllable: 일, 중, 미) are mostly other words: they are left out.
+MIN_GAZETTEER_SURFACE_LENGTH = 2
+# The training split's column that marks its singleton morphemes, the ones word dropout may replace by [UNK].
+SINGLETON_MASK = "singleton_mask"
+
+
+def eojeol_ids_of(word_ids: Sequence[int]) -> list[int]:
+    """The `eojeol_ids` of a sentence from each morpheme's eojeol index (`word_ids`, -1 where unknown). A morpheme is eojeol-initial when it is the sentence's first or its eojeol index
+    differs from the previous morpheme's, eojeol-internal otherwise: of the morphemes of a contraction (했 = 하 +
+    었, one shared span) only the first can start an eojeol. At inference the predictor gives each morpheme the
+    index of the whitespace-separated word of the text where it starts, as the corpus builder does for Kiwi-analysed
+    training text."""
+    return [
+        EOJEOL_UNKNOWN_ID
+        if word_id < 0
+        else EOJEOL_INITIAL_ID
+        if index == 0 or word_id != word_ids[index - 1]
+        else EOJEOL_INTERNAL_ID
+        for index, word_id in enumerate(word_ids)
+    ]
+
+
+def gazetteer_flag_count(types: Sequence[str] | None) -> int:
+    """Size of the last axis of `gazetteer_flags` for gazetteer `types` (0 without a gazetteer)."""
+    return len(GAZETTEER_FLAG_PREFIXES) * len(types or ())
+
+
+def gazetteer_key(text: str) -> str:
+    """What gazetteer surfaces and morpheme forms are compared as: NFC, without whitespace."""
+    return "".join(unicodedata.normalize("NFC", text).split())
+
+
+class Gazetteer:
+    """
+    Entity surfaces and their types, matched over sentences of morphemes.
+
+    An entry matches a contiguous run of morphemes whose forms, concatenated, equal its surface (both compared as
+    [`gazetteer_key`]: NFC, spaces removed, so "이순신 장군" matches 이순신 + 장군 and "세종대왕" matches 세종 +
+    대왕). Forms are not surface text: a surface that a contraction changes (지난 = 지나 + ㄴ) does not match.
+    Matches are found left to right, the longest at each position (leftmost-longest, no overlaps); a match gives
+    its first morpheme the flag B and the others the flag I of each type of the entry. Surfaces shorter than
+    `MIN_GAZETTEER_SURFACE_LENGTH` characters are left out.
+
+    Args:
+        types: the entity types, in the order of the flags (`B-types[0]`, `I-types[0]`, `B-types[1]`, ...).
+        entries: `(surface, type)` pairs; a surface may have several types.
+    """
+
+    def __init__(self, types: Sequence[str], entries: Iterable[tuple[str, str]] = ()):
+        types = tuple(types)
+        if not types or len(set(types)) != len(types):
+            raise ValueError(f"Gazetteer types: expected distinct entity types, received {types!r}.")
+        self.types = types
+        index = {entity_type: i for i, entity_type in enumerate(types)}
+        found: dict[str, set[int]] = {}
+        for surface, entity_type in entries:
+            if entity_type not in index:
+                raise ValueError(f"Gazetteer entry {surface!r}: expected a type in {types}, received {entity_type!r}.")
+            key = gazetteer_key(surface)
+            if len(key) >= MIN_GAZETTEER_SURFACE_LENGTH:
+                found.setdefault(key, set()).add(index[entity_type])
+        self.entries = {key: tuple(sorted(found[key])) for key in sorted(found)}
+        self.max_key_length = max(map(len, self.entries), default=0)
+
+    @property
+    def num_flags(self) -> int:
+        return gazetteer_flag_count(self.types)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Gazetteer) and (self.types, self.entries) == (other.types, other.entries)
+
+    def matches(self, morphemes: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+        """`(first, end, types)` of each match: morphemes `first` to `end - 1` spell an entry of `types`."""
+        keys = [gazetteer_key(morpheme) for morpheme in morphemes]
+        found, first = [], 0
+        while first < len(keys):
+            longest, spelled = None, ""
+            for end in range(first + 1, len(keys) + 1):
+                spelled += keys[end - 1]
+                if len(spelled) > self.max_key_length:
+                    break
+                if spelled in self.entries:
+                    longest = (end, spelled)
+            if longest is None:
+                first += 1
+                continue
+            end, key = longest
+            found.append((first, end, tuple(self.types[i] for i in self.entries[key])))
+            first = end
+        return found
+
+    def flags(self, morphemes: Sequence[str]) -> list[list[int]]:
+        """The `gazetteer_flags` of a sentence: per morpheme, `num_flags` 0/1 values (B and I of each type)."""
+        flags = [[0] * self.num_flags for _ in morphemes]
+        width = len(GAZETTEER_FLAG_PREFIXES)
+        for first, end, types in self.matches(morphemes):
+            for entity_type in types:
+                column = width * self.types.index(entity_type)
+                flags[first][column] = 1
+                for position in range(first + 1, end):
+                    flags[position][column + 1] = 1
+        return flags
+
+    def to_dict(self) -> dict:
+        return {
+            "types": list(self.types),
+            "entries": {key: [self.types[i] for i in ids] for key, ids in self.entries.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "gazetteer") -> "Gazetteer":
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("types"), list)
+            or not isinstance(data.get("entries"), dict)
+        ):
+            raise ValueError(
+                f"{source}: expected a JSON object with a list under 'types' and an object under 'entries'."
+            )
+        return cls(data["types"], ((surface, t) for surface, types in data["entries"].items() for t in types))
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Gazetteer":
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")), source=str(path))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(types={self.types}, entries={len(self)})"
 
 
 class MTLBiLSTMTokenizer:
@@ -31,6 +172,10 @@ class MTLBiLSTMTokenizer:
 
     Id 0 is padding and id 1 the unknown entry in both vocabularies. Build one from a training split
     with [`~MTLBiLSTMTokenizer.build`], then save it next to the model with `save_pretrained`.
+
+    Optional features, for models whose config asks for them: `eojeol_features=True` adds `eojeol_ids` (see
+    [`eojeol_ids_of`]; unknown where `encode` gets no `word_ids`), and a `gazetteer` adds `gazetteer_flags` (see
+    [`Gazetteer`]); the gazetteer is saved with the tokenizer, as `gazetteer.json`.
 
     Example:
 
@@ -42,7 +187,7 @@ class MTLBiLSTMTokenizer:
     ```
     """
 
-    model_input_names = ["input_ids", "attention_mask", "char_ids"]
+    vocab_files_names = {"vocab_file": VOCAB_FILE, "gazetteer_file": GAZETTEER_FILE}
     _auto_class = None
 
     def __init__(
@@ -51,6 +196,8 @@ class MTLBiLSTMTokenizer:
         characters: Sequence[str] = (),
         char_unit: str = "syllable",
         max_chars_per_morpheme: int = 20,
+        eojeol_features: bool = False,
+        gazetteer: "Gazetteer | None" = None,
         **kwargs,
     ):
         if char_unit not in CHAR_UNITS:
@@ -63,6 +210,8 @@ class MTLBiLSTMTokenizer:
         self.char_to_id = {c: i for i, c in enumerate(self.id_to_char)}
         self.char_unit = char_unit
         self.max_chars_per_morpheme = max_chars_per_morpheme
+        self.eojeol_features = bool(eojeol_features)
+        self.gazetteer = gazetteer
         self.pad_token_id = 0
         self.unk_token_id = 1
         self.name_or_path = kwargs.get("name_or_path", "")
@@ -76,10 +225,12 @@ class MTLBiLSTMTokenizer:
         char_unit: str = "syllable",
         char_min_frequency: int = 1,
         max_chars_per_morpheme: int = 20,
+        **features,
     ) -> "MTLBiLSTMTokenizer":
         """Builds the vocabularies from tokenised sentences (a training split): morphemes seen at least
         `min_frequency` times (the `max_vocab_size` most frequent), characters seen `char_min_frequency`
-        times. Ties are broken by first appearance, so the same corpus always gives the same ids."""
+        times. Ties are broken by first appearance, so the same corpus always gives the same ids. `features`
+        (`eojeol_features`, `gazetteer`) go to the constructor."""
         morpheme_counts, char_counts = Counter(), Counter()
         for morphemes in sentences:
             morpheme_counts.update(morphemes)
@@ -89,7 +240,16 @@ class MTLBiLSTMTokenizer:
         if max_vocab_size is not None:
             kept = kept[: max(0, max_vocab_size - 2)]
         chars = [c for c, n in char_counts.most_common() if n >= char_min_frequency]
-        return cls(kept, chars, char_unit=char_unit, max_chars_per_morpheme=max_chars_per_morpheme)
+        return cls(kept, chars, char_unit=char_unit, max_chars_per_morpheme=max_chars_per_morpheme, **features)
+
+    @property
+    def model_input_names(self) -> list[str]:
+        names = ["input_ids", "attention_mask", "char_ids"]
+        if self.eojeol_features:
+            names.append("eojeol_ids")
+        if self.gazetteer is not None:
+            names.append("gazetteer_flags")
+        return names
 
     @property
     def vocab_size(self) -> int:
@@ -120,9 +280,14 @@ class MTLBiLSTMTokenizer:
         morphemes: Sequence[str],
         pos_tags: Sequence[int] | None = None,
         ner_tags: Sequence[int] | None = None,
+        word_ids: Sequence[int] | None = None,
+        gazetteer: "Gazetteer | None" = None,
     ) -> dict[str, list]:
-        """One sentence, unpadded: `input_ids`, `attention_mask`, `char_ids` (a list per morpheme) and,
-        when tags are given, `pos_labels` / `ner_labels` (one tag id per morpheme)."""
+        """One sentence, unpadded: `input_ids`, `attention_mask`, `char_ids` (a list per morpheme), the optional
+        features (`eojeol_ids` from `word_ids`, each morpheme's eojeol index or -1; `gazetteer_flags`, a list per
+        morpheme) and, when tags are given, `pos_labels` / `ner_labels` (one tag id per morpheme). `gazetteer`
+        replaces the tokenizer's own for this sentence (training sentences get one without their own entities);
+        it must have the same types."""
         if isinstance(morphemes, str):
             raise TypeError("encode: expected a list of morphemes, received a str (split the sentence first).")
         if not morphemes:
@@ -132,6 +297,17 @@ class MTLBiLSTMTokenizer:
             "attention_mask": [1] * len(morphemes),
             "char_ids": [self.char_ids_of(m) for m in morphemes],
         }
+        if word_ids is not None and len(word_ids) != len(morphemes):
+            raise ValueError(
+                f"word_ids: expected {len(morphemes)} eojeol indexes (one per morpheme), received {len(word_ids)}."
+            )
+        if self.eojeol_features:
+            encoded["eojeol_ids"] = eojeol_ids_of([-1] * len(morphemes) if word_ids is None else word_ids)
+        if gazetteer is not None and (self.gazetteer is None or gazetteer.types != self.gazetteer.types):
+            expected = "no gazetteer (this tokenizer has none)" if self.gazetteer is None else self.gazetteer.types
+            raise ValueError(f"gazetteer: expected one with the types {expected}, received types {gazetteer.types}.")
+        if self.gazetteer is not None:
+            encoded["gazetteer_flags"] = (gazetteer or self.gazetteer).flags(morphemes)
         for name, tags in (("pos_labels", pos_tags), ("ner_labels", ner_tags)):
             if tags is not None:
                 if len(tags) != len(morphemes):
@@ -147,17 +323,19 @@ class MTLBiLSTMTokenizer:
         pos_tags: Sequence[Sequence[int]] | None = None,
         ner_tags: Sequence[Sequence[int]] | None = None,
         return_tensors: str | None = "pt",
+        word_ids: Sequence[Sequence[int]] | None = None,
     ) -> BatchEncoding:
-        """Encodes one sentence (a list of morphemes) or a batch of them, padded when `return_tensors="pt"`."""
+        """Encodes one sentence (a list of morphemes) or a batch of them, padded when `return_tensors="pt"`;
+        `word_ids` (the eojeol index of each morpheme) feed `eojeol_ids`."""
         if sentences and isinstance(sentences[0], str):
             return self.__call__(
                 [sentences],
-                None if pos_tags is None else [pos_tags],
-                None if ner_tags is None else [ner_tags],
+                *(None if values is None else [values] for values in (pos_tags, ner_tags)),
                 return_tensors,
+                None if word_ids is None else [word_ids],
             )
         features = [
-            self.encode(s, None if pos_tags is None else pos_tags[i], None if ner_tags is None else ner_tags[i])
+            self.encode(s, *(None if values is None else values[i] for values in (pos_tags, ner_tags, word_ids)))
             for i, s in enumerate(sentences)
         ]
         if return_tensors is None:
@@ -166,7 +344,8 @@ class MTLBiLSTMTokenizer:
 
     def pad(self, features: Sequence[dict], return_tensors: str = "pt") -> BatchEncoding:
         """Pads encoded sentences into tensors: ids and masks with 0, labels with -100, `char_ids` to
-        (batch, longest sentence, longest morpheme)."""
+        (batch, longest sentence, longest morpheme), `eojeol_ids` with the unknown id, `gazetteer_flags` to
+        (batch, longest sentence, flags) with zeros."""
         if return_tensors != "pt":
             raise ValueError(f"return_tensors: expected 'pt', received {return_tensors!r}.")
         seq_len = max(len(f["input_ids"]) for f in features)
@@ -183,20 +362,32 @@ class MTLBiLSTMTokenizer:
                 + [empty] * (seq_len - len(f["char_ids"]))
                 for f in features
             ]
+        if "eojeol_ids" in features[0]:
+            batch["eojeol_ids"] = [
+                f["eojeol_ids"] + [EOJEOL_UNKNOWN_ID] * (seq_len - len(f["eojeol_ids"])) for f in features
+            ]
+        if "gazetteer_flags" in features[0]:
+            no_match = [0] * len(features[0]["gazetteer_flags"][0])
+            batch["gazetteer_flags"] = [
+                f["gazetteer_flags"] + [no_match] * (seq_len - len(f["gazetteer_flags"])) for f in features
+            ]
         for name in ("pos_labels", "ner_labels"):
             if name in features[0]:
                 batch[name] = [f[name] + [IGNORE_INDEX] * (seq_len - len(f[name])) for f in features]
         batch = {name: torch.tensor(rows, dtype=torch.long) for name, rows in batch.items()}
         return BatchEncoding(batch)
 
-    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> tuple[str, str]:
-        """Writes `tokenizer_config.json` and `vocab.json` (both vocabularies, in id order)."""
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> tuple[str, ...]:
+        """Writes `tokenizer_config.json`, `vocab.json` (both vocabularies, in id order) and, where the tokenizer
+        has a gazetteer, `gazetteer.json`; returns their paths."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         config = {
             "tokenizer_class": type(self).__name__,
             "char_unit": self.char_unit,
             "max_chars_per_morpheme": self.max_chars_per_morpheme,
+            "eojeol_features": self.eojeol_features,
+            "gazetteer_file": None if self.gazetteer is None else GAZETTEER_FILE,
             "model_input_names": self.model_input_names,
         }
         if self._auto_class is not None:
@@ -209,7 +400,10 @@ class MTLBiLSTMTokenizer:
         config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         vocab = {"morphemes": self.id_to_morpheme, "characters": self.id_to_char}
         vocab_path.write_text(json.dumps(vocab, ensure_ascii=False) + "\n", encoding="utf-8")
-        return str(config_path), str(vocab_path)
+        if self.gazetteer is None:
+            return str(config_path), str(vocab_path)
+        self.gazetteer.save(directory / GAZETTEER_FILE)
+        return str(config_path), str(vocab_path), str(directory / GAZETTEER_FILE)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> "MTLBiLSTMTokenizer":
@@ -227,11 +421,19 @@ class MTLBiLSTMTokenizer:
         for key in ("morphemes", "characters"):
             if not isinstance(vocab.get(key), list):
                 raise ValueError(f"{vocab_path}: expected a JSON object with a list under {key!r}.")
+        gazetteer = None
+        if config.get("gazetteer_file"):
+            # Named in the config, so a folder that lost its gazetteer fails here rather than tagging without it.
+            gazetteer = Gazetteer.load(
+                cached_file(pretrained_model_name_or_path, config["gazetteer_file"], **hub_kwargs)
+            )
         return cls(
             vocab["morphemes"][2:],
             vocab["characters"][2:],
             char_unit=config.get("char_unit", "syllable"),
             max_chars_per_morpheme=config.get("max_chars_per_morpheme", 20),
+            eojeol_features=config.get("eojeol_features", False),
+            gazetteer=gazetteer,
             name_or_path=str(pretrained_model_name_or_path),
         )
 
@@ -244,21 +446,49 @@ class MTLBiLSTMTokenizer:
         cls._auto_class = auto_class
 
     def __repr__(self) -> str:
+        features = "".join(
+            (
+                ", eojeol_features=True" if self.eojeol_features else "",
+                f", gazetteer={self.gazetteer!r}" if self.gazetteer else "",
+            )
+        )
         return (
             f"{type(self).__name__}(vocab_size={self.vocab_size}, char_vocab_size={self.char_vocab_size}, "
-            f"char_unit={self.char_unit!r})"
+            f"char_unit={self.char_unit!r}{features})"
         )
 
 
 class DataCollatorForMTLBiLSTM:
-    """Trainer data collator: pads features produced by [`MTLBiLSTMTokenizer.encode`]."""
+    """
+    Trainer data collator: pads features produced by [`MTLBiLSTMTokenizer.encode`].
 
-    def __init__(self, tokenizer: MTLBiLSTMTokenizer):
+    Args:
+        tokenizer ([`MTLBiLSTMTokenizer`]): pads the batches.
+        word_dropout (`float`, defaults to 0.0): word dropout (Lample et al., 2016): the morphemes that a feature's
+            `singleton_mask` marks (those seen once in the training data; the training split alone carries the
+            mask) become [UNK] with this probability, drawn anew for each batch from torch's global generator, which
+            `Trainer` seeds. Their syllables and other features stay. Features without a mask (evaluation) are
+            left alone.
+    """
+
+    def __init__(self, tokenizer: MTLBiLSTMTokenizer, word_dropout: float = 0.0):
+        if not 0.0 <= word_dropout <= 1.0:
+            raise ValueError(f"word_dropout: expected a probability in [0, 1], received {word_dropout!r}.")
         self.tokenizer = tokenizer
+        self.word_dropout = word_dropout
 
     def __call__(self, features: Sequence[dict]) -> BatchEncoding:
-        keep = ("input_ids", "attention_mask", "char_ids", "pos_labels", "ner_labels")
-        return self.tokenizer.pad([{k: f[k] for k in keep if k in f} for f in features])
+        keep = ("input_ids", "attention_mask", "char_ids", "eojeol_ids", "gazetteer_flags", "pos_labels", "ner_labels")
+        batch = self.tokenizer.pad([{k: f[k] for k in keep if k in f} for f in features])
+        if self.word_dropout and SINGLETON_MASK in features[0]:
+            seq_len = batch["input_ids"].size(1)
+            singletons = torch.tensor(
+                [list(f[SINGLETON_MASK]) + [0] * (seq_len - len(f[SINGLETON_MASK])) for f in features],
+                dtype=torch.bool,
+            )
+            dropped = singletons & (torch.rand(singletons.shape) < self.word_dropout)
+            batch["input_ids"] = batch["input_ids"].masked_fill(dropped, self.tokenizer.unk_token_id)
+        return batch
 
 
 def _characters(morpheme: str, char_unit: str) -> list[str]:
@@ -279,4 +509,4 @@ def _with_specials(entries: Sequence[str], what: str) -> list[str]:
     return [PAD_TOKEN, UNK_TOKEN, *entries]
 
 
-__all__ = ["MTLBiLSTMTokenizer", "DataCollatorForMTLBiLSTM"]
+__all__ = ["MTLBiLSTMTokenizer", "DataCollatorForMTLBiLSTM", "Gazetteer", "eojeol_ids_of"]
