@@ -1,5 +1,6 @@
 """Named entities in raw Korean text: Kiwi morphemes -> the MTL Bi-LSTM's tags -> character-offset entities."""
 
+import itertools
 import os
 import warnings
 from collections.abc import Sequence
@@ -150,26 +151,39 @@ class KoreanNERPredictor:
         texts = _checked_texts(inputs)
         documents = self.analyzer.analyze(texts)
         sentences = [sentence for document in documents for sentence in document]
-        tags = iter(self.tag(sentences))
+        sentence_texts = [text for text, document in zip(texts, documents) for _ in document]
+        tags = iter(self.tag(sentences, sentence_texts))
         return [
             self.result(text, document, [next(tags) for _ in document]) for text, document in zip(texts, documents)
         ]
 
-    def tag(self, sentences: Sequence[Sequence[Morpheme]]) -> list[SentenceTags]:
-        """The model's tags for analysed sentences; long ones are cut between words where possible."""
-        return self._tag(
-            [[morpheme.form for morpheme in sentence] for sentence in sentences],
-            [[_starts_word(sentence, i) for i in range(len(sentence))] for sentence in sentences],
-        )
+    def tag(self, sentences: Sequence[Sequence[Morpheme]], texts: Sequence[str] | None = None) -> list[SentenceTags]:
+        """The model's tags for analysed sentences; long ones are cut between words where possible. For a model with
+        eojeol features, `texts` (the text whose offsets each sentence's morphemes hold) give each morpheme the
+        eojeol index that Kiwi-analysed training data has: the whitespace-separated word of the text where the
+        morpheme starts. Without them, a morpheme starts a new eojeol where text lies between it and the previous
+        morpheme, which differs only where Kiwi makes one morpheme across a space (91- 92)."""
+        word_starts = [[_starts_word(sentence, i) for i in range(len(sentence))] for sentence in sentences]
+        word_ids = None
+        if self.tokenizer.eojeol_features:
+            word_ids = [list(itertools.accumulate(int(start) for start in starts)) for starts in word_starts]
+            if texts is not None:
+                if len(texts) != len(sentences):
+                    raise ValueError(f"texts: expected {len(sentences)} (one per sentence), received {len(texts)}.")
+                word_ids = [_eojeol_word_ids(text, sentence) for text, sentence in zip(texts, sentences)]
+        return self._tag([[morpheme.form for morpheme in sentence] for sentence in sentences], word_starts, word_ids)
 
-    def predict_morphemes(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str] | None, list[str]]]:
+    def predict_morphemes(
+        self, sentences: Sequence[Sequence[str]], word_ids: Sequence[Sequence[int]] | None = None
+    ) -> list[tuple[list[str] | None, list[str]]]:
         """Model-only tagging of pre-split morphemes (e.g. a corpus): `(pos_tags, ner_tags)` per sentence,
-        `pos_tags` being `None` for a model without a POS head. Sentences longer than `max_length` are tagged
-        in chunks of `max_length` morphemes."""
+        `pos_tags` being `None` for a model without a POS head. `word_ids` (a corpus's eojeol index of each
+        morpheme, -1 where unknown) feed the eojeol features of a model that has them; without them the eojeol
+        positions are unknown. Sentences longer than `max_length` are tagged in chunks of `max_length` morphemes."""
         for index, sentence in enumerate(sentences):
             if isinstance(sentence, str):
                 raise TypeError(f"sentences[{index}]: expected a list of morphemes, received a str (split it first).")
-        tags = self._tag([list(sentence) for sentence in sentences], [[False] * len(s) for s in sentences])
+        tags = self._tag([list(sentence) for sentence in sentences], [[False] * len(s) for s in sentences], word_ids)
         return [(sentence_tags.pos, sentence_tags.ner) for sentence_tags in tags]
 
     def result(self, text: str, sentences: Sequence[Sequence[Morpheme]], tags: Sequence[SentenceTags]) -> dict:
@@ -198,7 +212,20 @@ class KoreanNERPredictor:
                     )
         return {"text": text, "entities": entities, "tokens": tokens}
 
-    def _tag(self, sentences: list[list[str]], word_starts: list[list[bool]]) -> list[SentenceTags]:
+    def _tag(
+        self,
+        sentences: list[list[str]],
+        word_starts: list[list[bool]],
+        word_ids: Sequence[Sequence[int]] | None = None,
+    ) -> list[SentenceTags]:
+        # Whole sentences are encoded, then cut: a chunk's features (gazetteer matches, eojeol positions) are those
+        # of its sentence, as in training.
+        encoded = [
+            self.tokenizer.encode(sentence, word_ids=None if word_ids is None else word_ids[index])
+            if sentence
+            else None
+            for index, sentence in enumerate(sentences)
+        ]
         chunks = [
             (index, begin, end)
             for index, starts in enumerate(word_starts)
@@ -209,7 +236,9 @@ class KoreanNERPredictor:
         chunk_tags = {}
         for batch_start in range(0, len(chunks), self.batch_size):
             batch = chunks[batch_start : batch_start + self.batch_size]
-            tags = self._tag_batch([sentences[index][begin:end] for index, begin, end in batch])
+            tags = self._tag_batch(
+                [{name: values[begin:end] for name, values in encoded[index].items()} for index, begin, end in batch]
+            )
             chunk_tags.update(zip(batch, tags))
 
         results = [SentenceTags(pos=[] if self.pos_id2label else None, ner=[], ner_scores=[]) for _ in sentences]
@@ -222,8 +251,9 @@ class KoreanNERPredictor:
         return results
 
     @torch.inference_mode()
-    def _tag_batch(self, sentences: list[list[str]]) -> list[SentenceTags]:
-        inputs = self.tokenizer.pad([self.tokenizer.encode(sentence) for sentence in sentences])
+    def _tag_batch(self, features: list[dict]) -> list[SentenceTags]:
+        """Tags of sentences (or chunks of them) encoded by the tokenizer."""
+        inputs = self.tokenizer.pad(features)
         if not self.model.config.char_vocab_size:
             del inputs["char_ids"]
         inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
@@ -295,6 +325,14 @@ def _check_iob2(id2label: dict[int, str]):
             raise ValueError(
                 f"config.ner_id2label: expected IOB2 tags ('O', 'B-<type>', 'I-<type>'), received {label!r}."
             )
+
+
+def _eojeol_word_ids(text: str, sentence: Sequence[Morpheme]) -> list[int]:
+    """The eojeol index of each morpheme of a sentence of `text`, as the corpus builder gives Kiwi-analysed training
+    text (`analyzer="kiwi"`): the same function computes both."""
+    from ..data_scripts.korean_ner import project_entities  # imports `datasets`: only for models that need it
+
+    return project_entities(text, (), sentence).word_ids
 
 
 def _starts_word(sentence: Sequence[Morpheme], index: int) -> bool:
