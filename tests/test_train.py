@@ -322,3 +322,78 @@ def test_fine_tuning_a_saved_model_on_a_subset_of_entity_types(comparison, train
     }
     with pytest.raises(ArgumentError, match=r"--ner_types: expected types of the corpus .*received \['XX'\]"):
         train(["--init_from", str(initial), "--ner_types", "XX", "--output_dir", str(tmp_path / "bad")])
+
+
+# ---------------------------------------------------------------- input features (issue 13)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--use_eojeol_features", "--eojeol_embedding_dim", "4"],
+        ["--gazetteer_from_training", "--gazetteer_folds", "3", "--gazetteer", "GAZETTE"],
+        ["--word_dropout", "0.5"],
+    ],
+    ids=["eojeol", "gazetteer", "word_dropout"],
+)
+def test_training_with_each_input_feature(train, tiny_training_flags, tmp_path, flags):
+    gazette = tmp_path / "gazette.txt"
+    gazette.write_text("광화문 광장\tLC\n세종대왕\tPS\n홍길동\tXX\n", encoding="utf-8")
+    flags = [str(gazette) if flag == "GAZETTE" else flag for flag in flags]
+    output_dir = tmp_path / "run"
+    train(["--task", "mtl", "--num_train_epochs", "1", "--output_dir", str(output_dir), *tiny_training_flags, *flags])
+    best = output_dir / "best_model"
+    model = AutoModelForTokenClassification.from_pretrained(best)
+    tokenizer_config = json.loads((best / "tokenizer_config.json").read_text())
+    assert (
+        model.config.use_eojeol_features == ("--use_eojeol_features" in flags) == tokenizer_config["eojeol_features"]
+    )
+    if "--gazetteer" in flags:
+        assert model.config.gazetteer_types == ("DT", "LC", "OG", "PS", "TI")
+        gazetteer = json.loads((best / "gazetteer.json").read_text(encoding="utf-8"))
+        assert gazetteer["entries"]["광화문광장"] == ["LC"] and "홍길동" not in gazetteer["entries"]
+        assert gazetteer["entries"]["경복궁"] == ["LC"]  # an entity of the training data
+    else:
+        assert model.config.gazetteer_types is None and not (best / "gazetteer.json").exists()
+    info = json.loads((output_dir / "run_info.json").read_text())
+    assert info["arguments"]["model"]["word_dropout"] == (0.5 if "--word_dropout" in flags else 0.0)
+
+
+def test_word_dropout_acts_on_training_batches_only_and_is_seeded(train, tiny_training_flags, tmp_path, monkeypatch):
+    from modeling_mtl_bilstm.tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM
+
+    batches = []
+    original = DataCollatorForMTLBiLSTM.__call__
+
+    def spy(self, features):
+        batch = original(self, features)
+        plain = original(DataCollatorForMTLBiLSTM(self.tokenizer), features)["input_ids"]
+        dropped = batch["input_ids"] != plain
+        assert (batch["input_ids"][dropped] == self.tokenizer.unk_token_id).all()
+        batches.append((SINGLETON_MASK in features[0], int(dropped.sum())))
+        return batch
+
+    monkeypatch.setattr(DataCollatorForMTLBiLSTM, "__call__", spy)
+    flags = ["--word_dropout", "1.0", *tiny_training_flags]
+    reference = run_task(train, flags, tmp_path / "reference", seeds=("1",))["1"]
+    training = [dropped for marked, dropped in batches if marked]
+    evaluation = [dropped for marked, dropped in batches if not marked]
+    assert len(training) == 3 * 19 and all(training)  # 588 sentences in batches of 32, 3 epochs; singletons everywhere
+    assert len(evaluation) > 0 and sum(evaluation) == 0
+    again = run_task(train, flags, tmp_path / "again", seeds=("1",))["1"]
+    assert again["ner_f1"] == reference["ner_f1"] and again["dev_ner_f1"] == reference["dev_ner_f1"]
+    weights = [load_file(tmp_path / run / "best_model" / "model.safetensors") for run in ("reference", "again")]
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])  # same seed, same draws
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--gazetteer_from_training", "--gazetteer_folds", "1"], "--gazetteer_folds: expected at least 2 folds"),
+        (["--word_dropout", "1.5"], r"--word_dropout: expected a probability in \[0, 1\], received 1.5"),
+        (["--init_from", "some/model", "--use_eojeol_features"], "--init_from keeps the saved model's input features"),
+    ],
+)
+def test_feature_arguments_fail_clearly(train, tmp_path, argv, message):
+    with pytest.raises(ArgumentError, match=message):
+        train([*argv, "--output_dir", str(tmp_path)])

@@ -77,6 +77,31 @@ class DataArguments:
         default="syllable",
         metadata={"help": "Character features over syllables or jamo.", "choices": ["syllable", "jamo"]},
     )
+    gazetteer: str | None = field(
+        default=None,
+        metadata={
+            "help": "Gazetteer feature from an entity dictionary, one '<surface>\\t<TYPE>' line per entry (the 2016 "
+            "competition's gazette.txt): B/I flags per entity type where entries match morphemes. The entries are "
+            "saved with the model (gazetteer.json): do not publish a model built from a dictionary you may not "
+            "redistribute."
+        },
+    )
+    gazetteer_from_training: bool = field(
+        default=False,
+        metadata={
+            "help": "Gazetteer feature from the entities of the training split (with --gazetteer: added to its "
+            "entries), built k-fold for the training sentences so that none sees its own entities; the model keeps "
+            "the gazetteer of all of them, a list of the corpus's entities that travels with it (mind the corpus's "
+            "licence before publishing the model)."
+        },
+    )
+    gazetteer_folds: int = field(
+        default=5,
+        metadata={
+            "help": "With --gazetteer_from_training: training sentences are split into this many folds, and each "
+            "sentence's gazetteer holds the entities of the other folds only."
+        },
+    )
 
 
 @dataclass
@@ -116,6 +141,21 @@ class ModelArguments:
     )
     pos_features_for_ner: bool = field(
         default=False, metadata={"help": "Multi-task models: feed the POS tag distribution to the NER Bi-LSTM."}
+    )
+    use_eojeol_features: bool = field(
+        default=False,
+        metadata={
+            "help": "Embed whether each morpheme starts an eojeol, continues one or that is unknown (from the corpus's "
+            "eojeol indexes; at inference from the spaces of the raw text)."
+        },
+    )
+    eojeol_embedding_dim: int = field(default=8, metadata={"help": "Size of the eojeol-position embeddings."})
+    word_dropout: float = field(
+        default=0.0,
+        metadata={
+            "help": "Word dropout: in training batches, each morpheme seen once in the training split becomes [UNK] "
+            "with this probability (its syllables stay), so that the [UNK] embedding learns from rare words."
+        },
     )
 
 

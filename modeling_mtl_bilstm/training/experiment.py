@@ -5,11 +5,13 @@ keeps the best model on the development split in `best_model/` (with its tokeniz
 the comparison report (results.json, run_info.json, results.md, results.png) into the output folder.
 """
 
+import hashlib
 import json
 import logging
 import math
 import shutil
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -21,10 +23,12 @@ from transformers.trainer_utils import get_last_checkpoint
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
 from ..data import load_korean_ner
 from ..data_scripts import tag_schemes
+from ..data_scripts.formats import read_gazette
 from ..data_scripts.korean_ner import shared_label_names
 from ..hub.model_card import BEST_MODEL_DIR, write_model_card
+from ..inference.predictor import _entity_spans
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
-from ..tokenization_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
+from ..tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM, Gazetteer, MTLBiLSTMTokenizer
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
 from .kiwi_embeddings import write_kiwi_vectors
 from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
@@ -75,6 +79,7 @@ def run_experiment(
         ArgumentError: contradictory or incomplete arguments (checked before anything is trained).
     """
     check_arguments(experiment, data_args, training_args)
+    check_feature_arguments(data_args, model_args)
     if experiment.torch_num_threads:
         torch.set_num_threads(experiment.torch_num_threads)
     output_dir = Path(training_args.output_dir)
@@ -86,11 +91,20 @@ def run_experiment(
         "ner": corpus["train"].features["ner_tags"].feature.names,
     }
     vectors_path = pretrained_vectors(model_args, output_dir)
+    gazetteer, fold_gazetteers = build_gazetteers(corpus, data_args)
     if model_args.init_from:
         tokenizer = MTLBiLSTMTokenizer.from_pretrained(model_args.init_from)
     else:
-        tokenizer = build_tokenizer(corpus, data_args, vectors_path if model_args.extend_vocabulary else None)
-    encoded = encode_corpus(corpus, tokenizer)
+        tokenizer = build_tokenizer(
+            corpus,
+            data_args,
+            vectors_path if model_args.extend_vocabulary else None,
+            eojeol_features=model_args.use_eojeol_features,
+            gazetteer=gazetteer,
+        )
+    encoded = encode_corpus(
+        corpus, tokenizer, fold_gazetteers, singletons=training_singletons(corpus) if model_args.word_dropout else None
+    )
     metric = load_metric()
     plan = run_plan(experiment, model_args, training_args.seed)
     selection_metric = plan_selection_metric(plan)
@@ -186,6 +200,23 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
             )
     if experiment.compare and experiment.task != "mtl":
         raise ArgumentError("--compare trains mtl, ner and pos itself: drop --task.")
+
+
+def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments):
+    if model_args.init_from and (
+        model_args.use_eojeol_features or data_args.gazetteer or data_args.gazetteer_from_training
+    ):
+        raise ArgumentError(
+            "--init_from keeps the saved model's input features (its eojeol features and gazetteer): drop "
+            "--use_eojeol_features, --gazetteer and --gazetteer_from_training."
+        )
+    if data_args.gazetteer_from_training and data_args.gazetteer_folds < 2:
+        raise ArgumentError(
+            f"--gazetteer_folds: expected at least 2 folds (a sentence's gazetteer comes from the other folds), "
+            f"received {data_args.gazetteer_folds}."
+        )
+    if not 0.0 <= model_args.word_dropout <= 1.0:
+        raise ArgumentError(f"--word_dropout: expected a probability in [0, 1], received {model_args.word_dropout}.")
 
 
 def run_plan(experiment: ExperimentArguments, model_args: ModelArguments, default_seed: int) -> list[PlannedRun]:
@@ -292,11 +323,18 @@ def pretrained_vectors(model_args: ModelArguments, output_dir: Path) -> Path | N
     return path
 
 
-def build_tokenizer(corpus, data_args: DataArguments, vectors_path: Path | None) -> MTLBiLSTMTokenizer:
+def build_tokenizer(
+    corpus,
+    data_args: DataArguments,
+    vectors_path: Path | None,
+    eojeol_features: bool = False,
+    gazetteer: Gazetteer | None = None,
+) -> MTLBiLSTMTokenizer:
     """Vocabulary of the training split, plus (optionally) every morpheme of a pretrained vector file, so that
-    morphemes unseen in training still get a meaningful embedding."""
+    morphemes unseen in training still get a meaningful embedding; with the input features the model will take."""
+    features = {"eojeol_features": eojeol_features, "gazetteer": gazetteer}
     tokenizer = MTLBiLSTMTokenizer.build(
-        corpus["train"]["tokens"], min_frequency=data_args.min_frequency, char_unit=data_args.char_unit
+        corpus["train"]["tokens"], min_frequency=data_args.min_frequency, char_unit=data_args.char_unit, **features
     )
     if vectors_path is None:
         return tokenizer
@@ -308,16 +346,101 @@ def build_tokenizer(corpus, data_args: DataArguments, vectors_path: Path | None)
         tokenizer.id_to_char[2:],
         char_unit=tokenizer.char_unit,
         max_chars_per_morpheme=tokenizer.max_chars_per_morpheme,
+        **features,
     )
 
 
-def encode_corpus(corpus, tokenizer: MTLBiLSTMTokenizer):
-    """Every split as model inputs and labels (`input_ids`, `char_ids`, `pos_labels`, `ner_labels`)."""
+def encode_corpus(
+    corpus,
+    tokenizer: MTLBiLSTMTokenizer,
+    fold_gazetteers: list[Gazetteer] | None = None,
+    singletons: set[str] | None = None,
+):
+    """Every split as model inputs and labels (`input_ids`, `char_ids`, the tokenizer's features from `word_ids`
+    and its gazetteer, `pos_labels`, `ner_labels`). Training sentences take the gazetteer of their fold where
+    `fold_gazetteers` are given (see `build_gazetteers`), and with `singletons` a `singleton_mask` (1 where the
+    morpheme is one of them), which word dropout reads."""
 
-    def encode(example):
-        return tokenizer.encode(example["tokens"], example["pos_tags"], example["ner_tags"])
+    def encode(example, training=False):
+        gazetteer = None
+        if training and fold_gazetteers is not None:
+            gazetteer = fold_gazetteers[gazetteer_fold(example["text"], example["tokens"], len(fold_gazetteers))]
+        encoded = tokenizer.encode(
+            example["tokens"], example["pos_tags"], example["ner_tags"], example.get("word_ids"), gazetteer
+        )
+        if training and singletons is not None:
+            encoded[SINGLETON_MASK] = [int(token in singletons) for token in example["tokens"]]
+        return encoded
 
-    return corpus.map(encode, remove_columns=corpus["train"].column_names, desc="Encoding")
+    return datasets.DatasetDict(
+        {
+            split: dataset.map(
+                encode,
+                fn_kwargs={"training": split == "train"},
+                remove_columns=dataset.column_names,
+                desc=f"Encoding {split}",
+            )
+            for split, dataset in corpus.items()
+        }
+    )
+
+
+def training_singletons(corpus) -> set[str]:
+    """The morphemes seen exactly once in the training split: those word dropout replaces."""
+    counts = Counter(token for tokens in corpus["train"]["tokens"] for token in tokens)
+    return {token for token, count in counts.items() if count == 1}
+
+
+def build_gazetteers(corpus, data_args: DataArguments) -> tuple[Gazetteer | None, list[Gazetteer] | None]:
+    """The gazetteer the model keeps (--gazetteer's entries and, with --gazetteer_from_training, the entities of
+    every training sentence) and, with --gazetteer_from_training, one per fold for the training sentences: fold k's
+    holds the entities of the sentences of the other folds only (and --gazetteer's). `(None, None)` without a
+    gazetteer. Its types are the corpus's entity types; dictionary entries of other types are left out (logged).
+    A training entity's surface is its morphemes' forms, concatenated, which is what the gazetteer matches."""
+    if not data_args.gazetteer and not data_args.gazetteer_from_training:
+        return None, None
+    names = corpus["train"].features["ner_tags"].feature.names
+    types = sorted({tag_schemes.entity_type(name) for name in names if name != tag_schemes.OUTSIDE})
+    if not types:
+        raise ArgumentError("--gazetteer / --gazetteer_from_training: the training split has no entity type.")
+    entries = []
+    if data_args.gazetteer:
+        read = read_gazette(data_args.gazetteer)
+        entries = [(entry.surface, entry.type) for entry in read if entry.type in types]
+        left_out = Counter(entry.type for entry in read if entry.type not in types)
+        logger.info(
+            "Gazetteer %s: %d entries of the types %s, %d of other types left out %s",
+            data_args.gazetteer,
+            len(entries),
+            types,
+            len(read) - len(entries),
+            dict(left_out),
+        )
+    if not data_args.gazetteer_from_training:
+        return Gazetteer(types, entries), None
+    folds = data_args.gazetteer_folds
+    by_fold = [[] for _ in range(folds)]
+    train = corpus["train"]
+    for text, tokens, tags in zip(train["text"], train["tokens"], train["ner_tags"]):
+        by_fold[gazetteer_fold(text, tokens, folds)] += sentence_entities(tokens, [names[tag] for tag in tags])
+    fold_gazetteers = [
+        Gazetteer(types, entries + [entry for other in range(folds) if other != fold for entry in by_fold[other]])
+        for fold in range(folds)
+    ]
+    return Gazetteer(types, entries + [entry for fold_entries in by_fold for entry in fold_entries]), fold_gazetteers
+
+
+def gazetteer_fold(text: str, tokens: list[str], folds: int) -> int:
+    """The fold of a training sentence, from its text (its morphemes where it has none): copies of a sentence, such
+    as its corpus and its Kiwi analyses (--analyzer both), share a fold, so none lends its entities to another."""
+    key = text or " ".join(tokens)
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % folds
+
+
+def sentence_entities(tokens: list[str], tags: list[str]) -> list[tuple[str, str]]:
+    """`(surface, type)` of the entities of a sentence with IOB2 tags (read as the metric and the predictor read
+    them), the surface being the forms concatenated."""
+    return [("".join(tokens[first:last]), entity_type) for entity_type, first, last in _entity_spans(tags)]
 
 
 def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_crf) -> MTLBiLSTMConfig:
@@ -335,6 +458,10 @@ def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_
         dropout=model_args.dropout,
         tasks=tasks,
         pos_features_for_ner=model_args.pos_features_for_ner and tasks == MODEL_TASKS["mtl"],
+        # The input features are the tokenizer's: the model takes what it produces.
+        use_eojeol_features=tokenizer.eojeol_features,
+        eojeol_embedding_dim=model_args.eojeol_embedding_dim,
+        gazetteer_types=tokenizer.gazetteer.types if tokenizer.gazetteer is not None else None,
         use_crf={"ner": use_crf, "pos": model_args.pos_crf},
         loss_weights={"pos": model_args.pos_loss_weight, "ner": model_args.ner_loss_weight},
         pos_id2label=dict(enumerate(label_names["pos"])),
@@ -393,6 +520,9 @@ def train_one(
         greater_is_better=True,
         resume_from_checkpoint=None,
     )
+    if model_args.word_dropout:
+        # The collator reads the training split's singleton_mask, a column the model does not take.
+        args["remove_unused_columns"] = False
     args = TrainingArguments(**args)
     patience = experiment.early_stopping_patience
     trainer = MTLBiLSTMTrainer(
@@ -400,7 +530,7 @@ def train_one(
         args=args,
         train_dataset=encoded["train"],
         eval_dataset=encoded["validation"],
-        data_collator=DataCollatorForMTLBiLSTM(tokenizer),
+        data_collator=DataCollatorForMTLBiLSTM(tokenizer, word_dropout=model_args.word_dropout),
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(model, metric),
         preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(model),
