@@ -8,6 +8,7 @@ import unicodedata
 
 import pytest
 import torch
+from remote_code import run_without_package
 from transformers import AutoTokenizer
 
 from modeling_mtl_bilstm import (
@@ -482,6 +483,35 @@ def test_features_reach_the_model_and_round_trip_with_it(tmp_path):
     torch.testing.assert_close(loaded(**batch).ner_logits, output.ner_logits, rtol=1e-5, atol=1e-6)
 
 
+def test_a_saved_feature_model_and_its_gazetteer_load_without_the_package(tmp_path):
+    """A Hub folder stays self-contained: the remote code computes the features from the saved gazetteer."""
+    tokenizer = feature_tokenizer()
+    model = feature_model(tokenizer, seed=6)
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    with torch.no_grad():
+        expected = model(**feature_batch(tokenizer, SENTENCES, WORD_IDS)).ner_logits
+    torch.save(expected, tmp_path / "expected.pt")
+    result = run_without_package(
+        f"""
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        model = AutoModelForTokenClassification.from_pretrained({str(folder)!r}, trust_remote_code=True).eval()
+        tokenizer = AutoTokenizer.from_pretrained({str(folder)!r}, trust_remote_code=True)
+        batch = tokenizer({SENTENCES!r}, word_ids={WORD_IDS!r})
+        assert batch["gazetteer_flags"][0, 0].tolist() == [0, 0, 1, 0, 1, 0]
+        with torch.no_grad():
+            logits = model(**batch).ner_logits
+        torch.testing.assert_close(logits, torch.load({str(tmp_path / "expected.pt")!r}), rtol=1e-5, atol=1e-6)
+        print("REMOTE_OK")
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REMOTE_OK" in result.stdout
+
+
 def test_feature_inputs_are_checked():
     tokenizer = feature_tokenizer()
     model = feature_model(tokenizer)
@@ -524,3 +554,22 @@ def test_torch_compile_fullgraph_with_features_equals_eager():
     got = torch.compile(model, fullgraph=True, backend="aot_eager")(**batch)
     for name in ("loss", "ner_logits", "pos_logits"):
         torch.testing.assert_close(got[name], expected[name])
+
+
+def test_torch_export_with_features_equals_eager():
+    tokenizer = feature_tokenizer()
+    model = feature_model(tokenizer, seed=5)
+    batch = feature_batch(tokenizer, SENTENCES, WORD_IDS)
+    names = ("input_ids", "attention_mask", "char_ids", "eojeol_ids", "gazetteer_flags")
+
+    class Tagger(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs):
+            return self.model(**dict(zip(names, inputs))).ner_logits
+
+    args = tuple(batch[name] for name in names)
+    exported = torch.export.export(Tagger().eval(), args)
+    torch.testing.assert_close(exported.module()(*args), Tagger()(*args))

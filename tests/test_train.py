@@ -353,10 +353,26 @@ def test_training_with_each_input_feature(train, tiny_training_flags, tmp_path, 
         gazetteer = json.loads((best / "gazetteer.json").read_text(encoding="utf-8"))
         assert gazetteer["entries"]["광화문광장"] == ["LC"] and "홍길동" not in gazetteer["entries"]
         assert gazetteer["entries"]["경복궁"] == ["LC"]  # an entity of the training data
+        assert_predictor_uses_the_saved_gazetteer(best)
     else:
         assert model.config.gazetteer_types is None and not (best / "gazetteer.json").exists()
     info = json.loads((output_dir / "run_info.json").read_text())
     assert info["arguments"]["model"]["word_dropout"] == (0.5 if "--word_dropout" in flags else 0.0)
+
+
+def assert_predictor_uses_the_saved_gazetteer(folder):
+    pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip install -e '.[korean]'")
+    from modeling_mtl_bilstm import KoreanNERPredictor
+
+    predictor = KoreanNERPredictor.from_pretrained(folder)
+    seen, forward = [], predictor.model.forward
+    predictor.model.forward = lambda **inputs: seen.append(inputs) or forward(**inputs)
+    result = predictor("광화문 광장에서 경복궁을 보았다.")
+    forms = [token["form"] for token in result["tokens"]]
+    flags = seen[0]["gazetteer_flags"][0].tolist()
+    lc = predictor.model.config.gazetteer_types.index("LC")
+    starts = [form for form, row in zip(forms, flags) if row[2 * lc]]
+    assert starts == ["광화문", "경복궁"], list(zip(forms, flags))
 
 
 def test_word_dropout_acts_on_training_batches_only_and_is_seeded(train, tiny_training_flags, tmp_path, monkeypatch):
