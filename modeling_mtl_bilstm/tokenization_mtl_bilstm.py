@@ -28,7 +28,7 @@ VOCAB_FILE = "vocab.json"
 GAZETTEER_FILE = "gazetteer.json"
 # `eojeol_ids`: the eojeol position of each morpheme. Unknown (no eojeol index, or padding) is the padding id.
 EOJEOL_UNKNOWN_ID, EOJEOL_INITIAL_ID, EOJEOL_INTERNAL_ID = 0, 1, 2
-NUM_EOJEOL_IDS = 3
+NUM_EOJEOL_IDS = len((EOJEOL_UNKNOWN_ID, EOJEOL_INITIAL_ID, EOJEOL_INTERNAL_ID))
 # `gazetteer_flags`: per entity type, whether a match of that type starts (B) or continues (I) at a morpheme.
 GAZETTEER_FLAG_PREFIXES = ("B", "I")
 # Shorter gazetteer surfaces (one syllable: 일, 중, 미) are mostly other words: they are left out.
@@ -38,11 +38,11 @@ SINGLETON_MASK = "singleton_mask"
 
 
 def eojeol_ids_of(word_ids: Sequence[int]) -> list[int]:
-    """The `eojeol_ids` of a sentence from each morpheme's eojeol index (`word_ids`, -1 where unknown). A morpheme is eojeol-initial when it is the sentence's first or its eojeol index
-    differs from the previous morpheme's, eojeol-internal otherwise: of the morphemes of a contraction (했 = 하 +
-    었, one shared span) only the first can start an eojeol. At inference the predictor gives each morpheme the
-    index of the whitespace-separated word of the text where it starts, as the corpus builder does for Kiwi-analysed
-    training text."""
+    """The `eojeol_ids` of a sentence from each morpheme's eojeol index (`word_ids`, -1 where unknown). A morpheme is
+    eojeol-initial when it is the sentence's first or its eojeol index differs from the previous morpheme's,
+    eojeol-internal otherwise: of the morphemes of a contraction (했 = 하 + 었, one shared span) only the first can
+    start an eojeol. At inference the predictor gives each morpheme the index of the whitespace-separated word of the
+    text where it starts, as the corpus builder does for Kiwi-analysed training text."""
     return [
         EOJEOL_UNKNOWN_ID
         if word_id < 0
@@ -303,9 +303,12 @@ class MTLBiLSTMTokenizer:
             )
         if self.eojeol_features:
             encoded["eojeol_ids"] = eojeol_ids_of([-1] * len(morphemes) if word_ids is None else word_ids)
-        if gazetteer is not None and (self.gazetteer is None or gazetteer.types != self.gazetteer.types):
-            expected = "no gazetteer (this tokenizer has none)" if self.gazetteer is None else self.gazetteer.types
-            raise ValueError(f"gazetteer: expected one with the types {expected}, received types {gazetteer.types}.")
+        if gazetteer is not None and self.gazetteer is None:
+            raise ValueError("gazetteer: expected None, since this tokenizer has no gazetteer feature; received one.")
+        if gazetteer is not None and gazetteer.types != self.gazetteer.types:
+            raise ValueError(
+                f"gazetteer: expected one with the types {self.gazetteer.types}, received types {gazetteer.types}."
+            )
         if self.gazetteer is not None:
             encoded["gazetteer_flags"] = (gazetteer or self.gazetteer).flags(morphemes)
         for name, tags in (("pos_labels", pos_tags), ("ner_labels", ner_tags)):

@@ -161,6 +161,8 @@ def test_gazetteer_errors_say_expected_and_received():
     tokenizer = feature_tokenizer()
     with pytest.raises(ValueError, match=r"gazetteer: expected one with the types \('DT', 'LC', 'PS'\)"):
         tokenizer.encode(["세종"], gazetteer=Gazetteer(("PS",)))
+    with pytest.raises(ValueError, match="gazetteer: expected None, since this tokenizer has no gazetteer feature"):
+        MTLBiLSTMTokenizer.build([["세종"]]).encode(["세종"], gazetteer=ORACLE_GAZETTEER)
 
 
 def test_tokenizer_saves_and_loads_its_gazetteer_and_features(tmp_path):
