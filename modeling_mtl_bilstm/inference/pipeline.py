@@ -93,7 +93,9 @@ class KoreanNERPipeline(Pipeline):
         return {"text": text, "sentences": self.predictor.analyzer.analyze([text])[0]}
 
     def _forward(self, model_inputs: dict) -> dict:
-        return {**model_inputs, "tags": self.predictor.tag(model_inputs["sentences"])}
+        sentences = model_inputs["sentences"]
+        # The text gives eojeol features exactly as the predictor computes them.
+        return {**model_inputs, "tags": self.predictor.tag(sentences, [model_inputs["text"]] * len(sentences))}
 
     def postprocess(self, model_outputs: dict) -> list[dict]:
         result = self.predictor.result(model_outputs["text"], model_outputs["sentences"], model_outputs["tags"])
