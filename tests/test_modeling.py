@@ -267,6 +267,9 @@ def test_single_task_model_trains_under_ddp_without_unused_parameters(tester, tm
             optimizer.zero_grad()
             model(**tester.batch(seed=step)).loss.backward()
             optimizer.step()
+        # DDP's reducer holds the process group: free it first, or its destructor may wait on gloo's threads
+        # after the group is destroyed.
+        del model, optimizer
     finally:
         torch.distributed.destroy_process_group()
 
