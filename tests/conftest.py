@@ -1,6 +1,7 @@
 """Shared fixtures: the tiny model sizes every test trains with, and a training run as examples/train.py does it."""
 
 import pytest
+import torch
 from transformers import HfArgumentParser
 
 from modeling_mtl_bilstm import MTLBiLSTMConfig
@@ -26,6 +27,24 @@ TINY_MODEL_CONFIG = {
     "pos_hidden_size": 8,
     "ner_hidden_size": 8,
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and a test machine's two cores are shared with subprocesses."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def kiwi_analyzer():
+    """One Kiwi analyser for the session: a new one takes seconds to load."""
+    pytest.importorskip("kiwipiepy", reason="raw-text analysis needs kiwipiepy: pip install -e '.[korean]'")
+    from modeling_mtl_bilstm import KiwiMorphemeAnalyzer
+
+    return KiwiMorphemeAnalyzer()
 
 
 @pytest.fixture(scope="session")

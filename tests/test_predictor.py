@@ -16,10 +16,10 @@ import torch
 
 pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip install -e '.[korean]'")
 
+from tiny_models import train_marked_model, unmark  # noqa: E402
 from transformers import pipeline  # noqa: E402
 
 from modeling_mtl_bilstm import (  # noqa: E402
-    KiwiMorphemeAnalyzer,
     KoreanNERPipeline,
     KoreanNERPredictor,
     MTLBiLSTMConfig,
@@ -45,7 +45,6 @@ MARKED_SENTENCES = [
     "<장영실:PS>은 측우기를 만들었다.",
     "그는 <제주도:LC>에서 귤을 먹었어요.",
 ]
-_MARK = re.compile(r"<([^:>]+):([A-Z]+)>")
 
 TRICKY_INPUTS = [
     "",
@@ -73,17 +72,6 @@ TRICKY_INPUTS = [
 ]
 
 
-def unmark(marked: str) -> tuple[str, list[tuple[str, str, int, int]]]:
-    """The plain text of a marked sentence and its entities as (text, type, start, end)."""
-    text, entities, position = "", [], 0
-    for match in _MARK.finditer(marked):
-        text += marked[position : match.start()]
-        entities.append((match.group(1), match.group(2), len(text), len(text) + len(match.group(1))))
-        text += match.group(1)
-        position = match.end()
-    return text + marked[position:], entities
-
-
 def entity_tuples(result: dict) -> list[tuple[str, str, int, int]]:
     return [(e["text"], e["type"], e["start"], e["end"]) for e in result["entities"]]
 
@@ -98,69 +86,15 @@ def assert_same_results(results, expected):
     assert scores == pytest.approx([e["score"] for r in expected for e in r["entities"]], abs=1e-5)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny models run fastest on one thread, and the test machine's cores are shared.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def analyzer():
-    return KiwiMorphemeAnalyzer()
+def analyzer(kiwi_analyzer):
+    return kiwi_analyzer
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, analyzer):
     """A tiny multi-task model (CRF NER head, syllable CNN) trained until it tags MARKED_SENTENCES as marked."""
-    sentences, pos_tags, ner_tags = [], [], []
-    for marked in MARKED_SENTENCES:
-        text, entities = unmark(marked)
-        (morphemes,) = analyzer.analyze([text])[0]
-        sentences.append([m.form for m in morphemes])
-        pos_tags.append([m.tag for m in morphemes])
-        tags, previous = [], None
-        for morpheme in morphemes:
-            entity = next((e for e in entities if e[2] <= morpheme.start < e[3]), None)
-            tags.append("O" if entity is None else ("I-" if entity == previous else "B-") + entity[1])
-            previous = entity
-        ner_tags.append(tags)
-
-    tokenizer = MTLBiLSTMTokenizer.build(sentences)
-    pos_labels = sorted({tag for tags in pos_tags for tag in tags})
-    ner_labels = sorted({tag for tags in ner_tags for tag in tags})
-    config = MTLBiLSTMConfig(
-        vocab_size=tokenizer.vocab_size,
-        char_vocab_size=tokenizer.char_vocab_size,
-        embedding_dim=16,
-        char_embedding_dim=8,
-        char_cnn_filters=8,
-        shared_hidden_size=16,
-        pos_hidden_size=8,
-        ner_hidden_size=8,
-        dropout=0.0,
-        pos_id2label=dict(enumerate(pos_labels)),
-        ner_id2label=dict(enumerate(ner_labels)),
-    )
-    torch.manual_seed(0)
-    model = MTLBiLSTMForTokenClassification(config).train()
-    batch = tokenizer(
-        sentences,
-        pos_tags=[[config.pos_label2id[t] for t in tags] for tags in pos_tags],
-        ner_tags=[[config.ner_label2id[t] for t in tags] for tags in ner_tags],
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(150):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
-
-    directory = tmp_path_factory.mktemp("tiny-ner-model")
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return train_marked_model(tmp_path_factory.mktemp("tiny-ner-model"), analyzer, MARKED_SENTENCES)
 
 
 @pytest.fixture(scope="module")

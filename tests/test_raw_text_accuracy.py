@@ -11,17 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 
 pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip install -e '.[korean]'")
 
-from modeling_mtl_bilstm import (  # noqa: E402
-    KiwiMorphemeAnalyzer,
-    MTLBiLSTMConfig,
-    MTLBiLSTMForTokenClassification,
-    MTLBiLSTMTokenizer,
-)
+from tiny_models import train_tagger  # noqa: E402
+
 from modeling_mtl_bilstm.data_scripts.formats import load_entity_spans  # noqa: E402
 from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, reanalyse_with_kiwi  # noqa: E402
 
@@ -87,17 +82,9 @@ def load_script():
 benchmark = load_script()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def analyzer():
-    return KiwiMorphemeAnalyzer()
+def analyzer(kiwi_analyzer):
+    return kiwi_analyzer
 
 
 @pytest.fixture(scope="module")
@@ -105,42 +92,15 @@ def model_dir(tmp_path_factory, analyzer):
     """A tiny multi-task model trained on Kiwi's analysis of the sample's test split, gold spans projected."""
     sentences, _ = load_entity_spans(SAMPLE_DIR / "test.txt")
     projections, _ = reanalyse_with_kiwi(sentences, analyzer)
-    tokens = [projection.tokens for projection in projections]
-    pos_tags = [projection.pos_tags for projection in projections]
-    ner_tags = [projection.ner_tags for projection in projections]
-
-    tokenizer = MTLBiLSTMTokenizer.build(tokens)
-    config = MTLBiLSTMConfig(
-        vocab_size=tokenizer.vocab_size,
-        char_vocab_size=tokenizer.char_vocab_size,
-        embedding_dim=16,
-        char_embedding_dim=8,
-        char_cnn_filters=8,
-        shared_hidden_size=16,
-        pos_hidden_size=8,
-        ner_hidden_size=8,
-        dropout=0.0,
-        pos_id2label=dict(enumerate(sorted({tag for tags in pos_tags for tag in tags}))),
+    return train_tagger(
+        tmp_path_factory.mktemp("tiny-raw-text-model"),
+        [projection.tokens for projection in projections],
+        [projection.pos_tags for projection in projections],
+        [projection.ner_tags for projection in projections],
         # Every type of the corpus, so that the gold morphemes' tags all have ids.
-        ner_id2label=dict(enumerate(["O"] + [f"{p}-{t}" for t in ("DT", "LC", "OG", "PS", "TI") for p in "BI"])),
+        ner_labels=["O"] + [f"{p}-{t}" for t in ("DT", "LC", "OG", "PS", "TI") for p in "BI"],
+        steps=100,
     )
-    torch.manual_seed(0)
-    model = MTLBiLSTMForTokenClassification(config).train()
-    batch = tokenizer(
-        tokens,
-        pos_tags=[[config.pos_label2id[t] for t in tags] for tags in pos_tags],
-        ner_tags=[[config.ner_label2id[t] for t in tags] for tags in ner_tags],
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(100):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
-
-    directory = tmp_path_factory.mktemp("tiny-raw-text-model")
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
 
 
 def run(argv: list[str], output: Path) -> dict:

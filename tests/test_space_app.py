@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 
 pytest.importorskip("kiwipiepy", reason="the demo needs kiwipiepy: pip install -e '.[demo]'")
@@ -25,13 +24,11 @@ pytest.importorskip("gradio", reason="the demo needs gradio: pip install -e '.[d
 
 from gradio_client import Client  # noqa: E402
 from huggingface_hub import CommitInfo, SpaceCard  # noqa: E402
+from tiny_models import train_marked_model, unmark  # noqa: E402
 
 from modeling_mtl_bilstm import (  # noqa: E402
     KiwiMorphemeAnalyzer,
     KoreanNERPredictor,
-    MTLBiLSTMConfig,
-    MTLBiLSTMForTokenClassification,
-    MTLBiLSTMTokenizer,
 )
 
 
@@ -51,67 +48,6 @@ MARKED_SENTENCES = [
     "<이순신:PS>은 <한산도:LC>에서 크게 이겼다.",
     "떡국은 새해 첫날 먹는 음식이다.",
 ]
-_MARK = re.compile(r"<([^:>]+):([A-Z]+)>")
-
-
-def unmark(marked: str) -> tuple[str, list[tuple[str, str, int, int]]]:
-    """The plain text of a marked sentence and its entities as (text, type, start, end)."""
-    text, entities, position = "", [], 0
-    for match in _MARK.finditer(marked):
-        text += marked[position : match.start()]
-        entities.append((match.group(1), match.group(2), len(text), len(text) + len(match.group(1))))
-        text += match.group(1)
-        position = match.end()
-    return text + marked[position:], entities
-
-
-def train_tiny_model(directory: Path, analyzer: KiwiMorphemeAnalyzer) -> Path:
-    """Saves into `directory` a tiny multi-task model (CRF NER head, syllable CNN) trained until it tags
-    MARKED_SENTENCES as marked, with the POS tags of Kiwi."""
-    sentences, pos_tags, ner_tags = [], [], []
-    for marked in MARKED_SENTENCES:
-        text, entities = unmark(marked)
-        (morphemes,) = analyzer.analyze([text])[0]
-        sentences.append([m.form for m in morphemes])
-        pos_tags.append([m.tag for m in morphemes])
-        tags, previous = [], None
-        for morpheme in morphemes:
-            entity = next((e for e in entities if e[2] <= morpheme.start < e[3]), None)
-            tags.append("O" if entity is None else ("I-" if entity == previous else "B-") + entity[1])
-            previous = entity
-        ner_tags.append(tags)
-
-    tokenizer = MTLBiLSTMTokenizer.build(sentences)
-    pos_labels = sorted({tag for tags in pos_tags for tag in tags})
-    ner_labels = sorted({tag for tags in ner_tags for tag in tags})
-    config = MTLBiLSTMConfig(
-        vocab_size=tokenizer.vocab_size,
-        char_vocab_size=tokenizer.char_vocab_size,
-        embedding_dim=16,
-        char_embedding_dim=8,
-        char_cnn_filters=8,
-        shared_hidden_size=16,
-        pos_hidden_size=8,
-        ner_hidden_size=8,
-        dropout=0.0,
-        pos_id2label=dict(enumerate(pos_labels)),
-        ner_id2label=dict(enumerate(ner_labels)),
-    )
-    torch.manual_seed(0)
-    model = MTLBiLSTMForTokenClassification(config).train()
-    batch = tokenizer(
-        sentences,
-        pos_tags=[[config.pos_label2id[t] for t in tags] for tags in pos_tags],
-        ner_tags=[[config.ner_label2id[t] for t in tags] for tags in ner_tags],
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(150):
-        optimizer.zero_grad()
-        model(**batch).loss.backward()
-        optimizer.step()
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
 
 
 def load_script(path: Path, name: str):
@@ -125,15 +61,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny models run fastest on one thread, and the test machine's cores are shared.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +86,8 @@ def shared_analyzer() -> KiwiMorphemeAnalyzer:
 
 def shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if "model_dir" not in _SHARED:
-        _SHARED["model_dir"] = train_tiny_model(tmp_path_factory.mktemp("tiny-test-model"), shared_analyzer())
+        directory = tmp_path_factory.mktemp("tiny-test-model")
+        _SHARED["model_dir"] = train_marked_model(directory, shared_analyzer(), MARKED_SENTENCES)
     return _SHARED["model_dir"]
 
 
