@@ -63,14 +63,6 @@ ORACLE_GAZETTEER = Gazetteer(
 ORACLE_FLAGS = [[0, 0, 1, 0, 1, 0], NONE, B_DT, I_DT, *[NONE] * 5, B_DT, I_DT, *[NONE] * 6]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def feature_tokenizer(sentences=(ORACLE_MORPHEMES,), gazetteer=ORACLE_GAZETTEER) -> MTLBiLSTMTokenizer:
     return MTLBiLSTMTokenizer.build(sentences, eojeol_features=True, gazetteer=gazetteer)
 
