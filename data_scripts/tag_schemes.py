@@ -14,6 +14,7 @@ Schemes (``TYPE`` is an entity type such as ``PS``):
 
 from collections.abc import Iterable, Sequence
 
+
 TAG_SCHEMES = ("iob1", "iob2", "bioes", "klp")
 OUTSIDE = "O"
 
