@@ -1,12 +1,14 @@
 """The `mtl-bilstm-ner` command.
 
     mtl-bilstm-ner predict --model DIR [--input FILE] [--output FILE] [--batch_size N] [--max_length N] [--quantize]
+                           [--backend torch|onnx]
+    mtl-bilstm-ner export-onnx --model DIR [--output OUT] [--int8] [--tasks ner [pos]]
     mtl-bilstm-ner push --model_dir DIR --repo_id NAME [--dry_run --local_dir OUT] [--revision R] [--private]
     mtl-bilstm-ner push-dataset --dataset NAME [--data_dir DIR] --repo_id NAME [--dry_run --local_dir OUT]
 
 `predict` reads one text per line (UTF-8, from FILE or standard input) and writes one JSON object per line (the
 [`KoreanNERPredictor`] output: text, entities, tokens), in input order; a blank line gives a result with no
-entities and no tokens.
+entities and no tokens. `export-onnx` writes `model.onnx` (and `model.int8.onnx`) for `predict --backend onnx`.
 """
 
 import argparse
@@ -37,13 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.command(args)
-    except (InputError, OSError) as error:  # unreadable input, missing model or file
+    except (InputError, OSError, ImportError) as error:  # unreadable input, missing model, file or extra
         parser.exit(1, f"{PROGRAM}: error: {error}\n")
 
 
 def predict(args: argparse.Namespace) -> int:
     predictor = KoreanNERPredictor.from_pretrained(
-        args.model, quantize=args.quantize, batch_size=args.batch_size, max_length=args.max_length
+        args.model,
+        quantize=args.quantize,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        backend=args.backend,
     )
     with contextlib.ExitStack() as stack:
         if args.input is None:
@@ -64,6 +70,18 @@ def predict(args: argparse.Namespace) -> int:
             output.flush()
             if progress is not None:
                 progress.update(len(block))
+    return 0
+
+
+def export_onnx(args: argparse.Namespace) -> int:
+    from .inference.onnx_export import export_onnx_from_pretrained
+
+    try:
+        paths = export_onnx_from_pretrained(args.model, args.output, tasks=args.tasks, int8=args.int8)
+    except (ImportError, ValueError) as error:  # no onnx extra, or a model that cannot be exported
+        raise SystemExit(f"{PROGRAM} export-onnx: {error}") from error
+    for path in paths.values():
+        print(path)
     return 0
 
 
@@ -96,8 +114,36 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_LENGTH,
         help="morphemes per forward pass; longer sentences are chunked (default: %(default)s)",
     )
-    predict_parser.add_argument("--quantize", action="store_true", help="dynamic int8 quantization (CPU)")
+    predict_parser.add_argument(
+        "--quantize", action="store_true", help="int8: torch's dynamic quantization, or model.int8.onnx (CPU)"
+    )
+    predict_parser.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="run the model with torch, or with ONNX Runtime from the files of export-onnx (default: %(default)s)",
+    )
     predict_parser.set_defaults(command=predict)
+    export_parser = commands.add_parser(
+        "export-onnx",
+        help="write model.onnx (and model.int8.onnx) for predict --backend onnx",
+        description="Exports a saved model to ONNX (dynamic batch and length; each Bi-LSTM one ONNX LSTM node with "
+        "the sentence lengths) and, with --int8, its int8 quantisation for ONNX Runtime.",
+    )
+    export_parser.add_argument(
+        "--model", required=True, help="folder written by save_pretrained, or a Hub repository id"
+    )
+    export_parser.add_argument(
+        "--output", type=Path, help="folder to write to (default: the --model folder); gets config and tokenizer too"
+    )
+    export_parser.add_argument("--int8", action="store_true", help="also write model.int8.onnx (dynamic int8)")
+    export_parser.add_argument(
+        "--tasks",
+        nargs="+",
+        choices=("ner", "pos"),
+        help="tasks whose tag scores the graph outputs (default: all of the model's; `ner` leaves POS out)",
+    )
+    export_parser.set_defaults(command=export_onnx)
     add_push_model_arguments(
         commands.add_parser(
             "push",

@@ -20,6 +20,11 @@ def add_push_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--revision", default="main", help="Branch to upload to, created from main if needed; pinned in the card."
     )
     parser.add_argument("--commit_message", default="Upload mtl-bilstm-ner model")
+    parser.add_argument(
+        "--with_onnx",
+        action="store_true",
+        help="Also publish model.onnx and model.int8.onnx, for ONNX Runtime (needs the onnx extra).",
+    )
     parser.set_defaults(command=push_model)
 
 
@@ -53,7 +58,11 @@ def push_model(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="mtl-bilstm-hub-") as scratch:
         try:
             folder = build_hub_folder(
-                args.model_dir, args.local_dir or scratch, repo_id=args.repo_id, revision=args.revision
+                args.model_dir,
+                args.local_dir or scratch,
+                repo_id=args.repo_id,
+                revision=args.revision,
+                with_onnx=args.with_onnx,
             )
             print(folder_listing(folder))
             if args.dry_run:
@@ -65,8 +74,8 @@ def push_model(args: argparse.Namespace) -> int:
                 private=args.private or None,
                 commit_message=args.commit_message,
             )
-        # Bad folders, and Hub errors (HfHubHTTPError is an OSError): a message, not a traceback.
-        except (OSError, ValueError) as error:
+        # Bad folders, Hub errors (HfHubHTTPError is an OSError), --with_onnx without the onnx extra: a message.
+        except (OSError, ValueError, ImportError) as error:
             raise SystemExit(f"push: {error}") from error
     print(f"Uploaded to {commit.commit_url}")
     print(f"Pin this commit to load it: revision={commit.oid!r}")

@@ -43,7 +43,12 @@ class RestrictedLicenseError(PermissionError):
 
 
 def build_hub_folder(
-    model_dir: PathLike, local_dir: PathLike, *, repo_id: str, revision: str = DEFAULT_REVISION
+    model_dir: PathLike,
+    local_dir: PathLike,
+    *,
+    repo_id: str,
+    revision: str = DEFAULT_REVISION,
+    with_onnx: bool = False,
 ) -> Path:
     """Writes the Hub-ready folder of a saved model into `local_dir`.
 
@@ -55,6 +60,8 @@ def build_hub_folder(
         local_dir: a new or empty folder, so that no stale file is uploaded with the model.
         repo_id: the Hub repository, named in the card's loading examples.
         revision: the branch the folder goes to, pinned in the card's loading examples.
+        with_onnx: also write `model.onnx` and `model.int8.onnx` (`export_onnx`, the `onnx` extra), so that the
+            published model runs with ONNX Runtime (`KoreanNERPredictor.from_pretrained(repo_id, backend="onnx")`).
 
     Returns:
         `local_dir` as a `Path`, holding the model's safetensors weights, config and tokenizer files, modeling
@@ -96,6 +103,12 @@ def build_hub_folder(
         results_figure=RESULTS_PNG if RESULTS_PNG in run_files else None,
     )
     card.save(local_dir / CARD_FILE)
+    if with_onnx:
+        from ..inference.onnx_export import export_onnx
+        from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
+
+        # Exported from the folder's own files, so the ONNX files match what is published.
+        export_onnx(model.eval(), MTLBiLSTMTokenizer.from_pretrained(local_dir), local_dir, int8=True)
     return local_dir
 
 

@@ -121,11 +121,31 @@ class KoreanNERPredictor:
         device: str | torch.device | None = None,
         max_length: int = DEFAULT_MAX_LENGTH,
         analyzer: KiwiMorphemeAnalyzer | None = None,
+        backend: str = "torch",
         **hub_kwargs,
     ) -> "KoreanNERPredictor":
         """Loads the model and its tokenizer from a folder written by `save_pretrained` or a Hub repository
         (`revision`, and `cache_dir`, `token`, `local_files_only`... in `hub_kwargs`). Other arguments as in
-        the class."""
+        the class.
+
+        `backend="onnx"` runs the model with ONNX Runtime on CPU instead (the `onnx` extra), from the folder's
+        `model.onnx`, or `model.int8.onnx` with `quantize=True`, written by `mtl-bilstm-ner export-onnx`; same
+        output. `num_threads` in `hub_kwargs` then sets onnxruntime's intra-op threads."""
+        if backend == "onnx":
+            from .onnx_predictor import ONNXKoreanNERPredictor
+
+            return ONNXKoreanNERPredictor.from_pretrained(
+                pretrained_model_name_or_path,
+                revision=revision,
+                quantize=quantize,
+                batch_size=batch_size,
+                device=device,
+                max_length=max_length,
+                analyzer=analyzer,
+                **hub_kwargs,
+            )
+        if backend != "torch":
+            raise ValueError(f"backend: expected 'torch' or 'onnx', received {backend!r}.")
         model = MTLBiLSTMForTokenClassification.from_pretrained(
             pretrained_model_name_or_path, revision=revision, **hub_kwargs
         )
