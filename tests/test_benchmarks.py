@@ -218,3 +218,38 @@ def test_accuracy_report_rejects_other_json(tmp_path):
     path.write_text(json.dumps({"mtl": {"ner_f1": 0.8}}))
     with pytest.raises(SystemExit, match=r"results.json: expected \{model: \{'seeds'"):
         load_script("accuracy_report").main([str(path)])
+
+
+def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
+    def run_folder(name, models):
+        folder = tmp_path / name
+        folder.mkdir()
+        results = {
+            model: {
+                "seeds": {
+                    seed: {"dev_ner_f1": dev, "ner_f1": test, "train_seconds": 10.0}
+                    for seed, (dev, test) in seeds.items()
+                },
+                "mean": {},
+                "std": {},
+            }
+            for model, seeds in models.items()
+        }
+        (folder / "results.json").write_text(json.dumps(results))
+        return folder
+
+    baseline = run_folder("baseline", {"mtl": {"1": (0.70, 0.72), "2": (0.74, 0.76)}, "ner": {"1": (0.68, 0.70)}})
+    extra_mtl = run_folder("extra_mtl", {"mtl": {"1": (0.80, 0.81)}})
+    extra_ner = run_folder("extra_ner", {"ner": {"1": (0.78, 0.79)}})
+    argv = [f"baseline={baseline}", f"+ data={extra_mtl}", f"+ data={extra_ner}"]
+    result = run_script("accuracy_ablation", argv, tmp_path / "ablation.json")
+
+    rows = {(row["configuration"], row["model"]): row for row in result["rows"]}
+    assert list(rows) == [("baseline", "mtl"), ("baseline", "ner"), ("+ data", "mtl"), ("+ data", "ner")]
+    assert rows["baseline", "mtl"]["dev_ner_f1"]["mean"] == pytest.approx(0.72)
+    assert rows["baseline", "mtl"]["ner_f1"]["std"] == pytest.approx(0.04 / math.sqrt(2))
+    assert rows["+ data", "ner"]["seeds"] == ["1"] and rows["+ data", "ner"]["ner_f1"]["std"] == 0.0
+    table = (tmp_path / "ablation.md").read_text()
+    assert "| baseline | mtl | 2 | 72.00 ± 2.83 | 74.00 ± 2.83 | 10 |" in table
+    with pytest.raises(SystemExit, match="already has mtl seed 1"):
+        load_script("accuracy_ablation").main([f"x={extra_mtl}", f"x={extra_mtl}"])
