@@ -74,18 +74,18 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> list[dict]:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="LABEL=FOLDER, FOLDER holding a results.json")
     parser.add_argument("--output", type=Path, help="Write OUTPUT.json and OUTPUT.md.")
     args = parser.parse_args(argv)
-    rows = summarize(merge_runs(args.runs))
-    table = markdown(rows)
-    emit({"rows": rows}, args.output.with_suffix(".json") if args.output else None)
+    result = {"rows": summarize(merge_runs(args.runs))}
+    table = markdown(result["rows"])
+    emit(result, args.output.with_suffix(".json") if args.output else None)
     if args.output:
         args.output.with_suffix(".md").write_text(table, encoding="utf-8")
     print(table)
-    return rows
+    return result
 
 
 if __name__ == "__main__":
