@@ -389,7 +389,12 @@ def test_export_errors_say_expected_and_received(tmp_path, tiny_config, tokenize
         export_onnx(model, tokenizer, tmp_path, tasks=("pos",))
     with pytest.raises(ValueError, match="expected float bidirectional batch-first nn.LSTMs"):
         export_onnx(quantize_dynamic_int8(model), tokenizer, tmp_path)
-    path = export_onnx(model, tokenizer, tmp_path)["fp32"]
+    model.train()
+    assert set(export_onnx(model, tokenizer, tmp_path, int8=True)) == {"fp32", "int8"}
+    assert model.training  # the caller's model keeps its mode
+    # A later export without int8 removes the int8 file of the earlier one, which may be of another model.
+    path = export_onnx(model.eval(), tokenizer, tmp_path)["fp32"]
+    assert not (tmp_path / "model.int8.onnx").exists()
     with pytest.raises(
         ValueError,
         match=r"expected the inputs of model.onnx \['input_ids', 'attention_mask', 'char_ids'\], missing \['char_ids'\]",

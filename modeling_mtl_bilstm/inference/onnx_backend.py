@@ -66,7 +66,7 @@ def resolve_onnx_file(
             )
         return path
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, HFValidationError, LocalEntryNotFoundError
 
     download_kwargs = {
         key: hub_kwargs[key]
@@ -75,6 +75,12 @@ def resolve_onnx_file(
     }
     try:
         return Path(hf_hub_download(str(pretrained_model_name_or_path), name, revision=revision, **download_kwargs))
+    except HFValidationError:
+        raise FileNotFoundError(
+            f"{pretrained_model_name_or_path}: expected a model folder or a Hub repository id, found neither."
+        ) from None
+    except LocalEntryNotFoundError:
+        raise  # offline, or not in the cache: its message says so
     except EntryNotFoundError:
         raise FileNotFoundError(
             f"{pretrained_model_name_or_path}: expected {name} in the repository for the ONNX Runtime backend, found "

@@ -31,8 +31,6 @@ from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .onnx_backend import METADATA_FORMAT, METADATA_KEY, ONNX_EXTRA_INSTALL, ONNX_FILE, ONNX_INT8_FILE
 
 
-logger = logging.getLogger(__name__)
-
 # The operators quantize_dynamic makes int8: the LSTMs (DynamicQuantizeLSTM), the linear heads (MatMulInteger) and
 # the embedding lookups (int8 tables, rows dequantised once gathered: a third of the file size, same tags).
 INT8_OPERATORS = ("LSTM", "MatMul", "Gather")
@@ -62,7 +60,9 @@ def export_onnx(
         model ([`MTLBiLSTMForTokenClassification`]): a float model (not torch-quantised); it is not modified.
         tokenizer ([`MTLBiLSTMTokenizer`]): its tokenizer: the graph's inputs are the tokenizer outputs that the
             model's `forward` takes.
-        output_dir: the folder to write to (created where needed); existing ONNX files there are replaced.
+        output_dir: the folder to write to (created where needed). Existing ONNX files there are replaced, and a
+            `model.int8.onnx` of an earlier export is removed when `int8=False`, so that the folder never holds the
+            files of two models.
         tasks (*optional*): the tasks whose tag scores the graph outputs; all of the model's by default. `("ner",)`
             leaves the POS branch out (smaller and faster; the predictor then reports Kiwi's POS tags).
         int8 (`bool`): also write `model.int8.onnx`, `onnxruntime.quantization.quantize_dynamic` of the LSTMs,
@@ -82,7 +82,14 @@ def export_onnx(
     tasks = _checked_tasks(model, tasks)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    model = model.eval()
+    training = model.training
+    try:
+        return _export(onnx, model.eval(), tokenizer, output_dir, tasks, int8, example_inputs, check)
+    finally:
+        model.train(training)
+
+
+def _export(onnx, model, tokenizer, output_dir: Path, tasks, int8: bool, example_inputs, check: bool):
     if example_inputs is None:
         example_inputs = example_batch(model, tokenizer)
     input_names = graph_input_names(model, example_inputs)
@@ -112,11 +119,13 @@ def export_onnx(
     paths = {"fp32": fp32_path}
     if check:
         check_onnx_file(fp32_path, model, example_inputs)
+    int8_path = output_dir / ONNX_INT8_FILE
     if int8:
-        int8_path = output_dir / ONNX_INT8_FILE
         quantize_onnx_int8(fp32_path, int8_path)
         _write_metadata(onnx, int8_path, {**metadata, "int8": True, "int8_operators": list(INT8_OPERATORS)})
         paths["int8"] = int8_path
+    else:
+        int8_path.unlink(missing_ok=True)
     return paths
 
 
