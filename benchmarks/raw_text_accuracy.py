@@ -7,9 +7,9 @@
 * Raw text: `KoreanNERPredictor` on each sentence's raw text (the `;` line), analysed by Kiwi. Its entities are
   scored against the entities marked on the `$` line by strict span match: a predicted entity is correct when
   its start, end (character offsets) and type all equal a gold entity's.
-* Gold morphemes: `model.decode` on the tokenizer's encoding of the corpus's own morphemes, scored as
-  metrics/korean_ner_pos scores it: seqeval entities in strict IOB2 mode (an `I-` that continues no entity
-  starts none). Precision, recall and F1 are micro averages over entities, overall and per type.
+* Gold morphemes: the predictor's model-only path (`predict_morphemes`, with the corpus's eojeol index) on the
+  corpus's own morphemes, scored as metrics/korean_ner_pos scores it: seqeval entities in strict IOB2 mode (an
+  `I-` that continues no entity starts none). Precision, recall and F1 are micro averages over entities, overall and per type.
 * Segmentation: a gold entity with a boundary strictly inside one of Kiwi's morphemes (중국 in 중국인/NNG)
   cannot be found exactly by any tagger of Kiwi's morphemes. Their number bounds raw-text recall. Setting
   them aside (with the predictions that overlap them) gives the raw-text F1 on the reachable entities; the
@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import torch
 from benchmark_common import add_common_arguments, emit, environment, setup_torch
 from seqeval.scheme import IOB2, Entities
 
@@ -128,24 +127,6 @@ def gold_iob2(sentence) -> list[str]:
         ) from None
 
 
-@torch.inference_mode()
-def decode_morphemes(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: int) -> list[list[str]]:
-    """The model's IOB2 tags for pre-split morphemes, by `model.decode`, in batches of similar lengths."""
-    id2label = model.config.ner_id2label
-    order = sorted(range(len(sentences)), key=lambda index: len(sentences[index]), reverse=True)
-    tags: list[list[str] | None] = [None] * len(sentences)
-    for begin in range(0, len(order), batch_size):
-        indexes = order[begin : begin + batch_size]
-        batch = tokenizer([list(sentences[index]) for index in indexes])
-        if not model.config.char_vocab_size:
-            del batch["char_ids"]
-        batch = {name: tensor.to(model.device) for name, tensor in batch.items() if name != "token_type_ids"}
-        ner_ids = model.decode(**batch)["ner"].tolist()
-        for index, ids in zip(indexes, ner_ids):
-            tags[index] = [id2label[i] for i in ids[: len(sentences[index])]]
-    return tags
-
-
 def segmentation(
     sentences: Sequence, gold: Sequence[set], tokens: Sequence[Sequence[dict]], examples: int = 0
 ) -> tuple[list[set], dict]:
@@ -225,7 +206,10 @@ def run(args: argparse.Namespace) -> dict:
     morphemes = [sentence.sentence.tokens for sentence in sentences]
     gold_tags = [gold_iob2(sentence.sentence) for sentence in sentences]
     started = time.perf_counter()
-    predicted_tags = decode_morphemes(predictor.model, predictor.tokenizer, morphemes, args.batch_size)
+    # The predictor's model-only path computes the model's input features (eojeol positions from the corpus's
+    # eojeol index, gazetteer matches) as training did.
+    word_ids = [sentence.sentence.word_ids for sentence in sentences]
+    predicted_tags = [ner for _, ner in predictor.predict_morphemes(morphemes, word_ids)]
     morpheme_seconds = time.perf_counter() - started
     on_gold_morphemes = span_scores(iob2_entities(gold_tags), iob2_entities(predicted_tags))
 
