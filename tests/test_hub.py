@@ -21,7 +21,7 @@ from remote_code import run_without_package
 import modeling_mtl_bilstm
 from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer, cli, load_korean_ner
 from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR
-from modeling_mtl_bilstm.hub import build_hub_folder, check_self_contained
+from modeling_mtl_bilstm.hub import RestrictedLicenseError, build_hub_folder, check_self_contained
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -531,3 +531,22 @@ def test_dataset_dry_run_loads_back_with_load_dataset(dataset, push_dataset_to_h
     assert card.data.license == ("apache-2.0" if dataset == "sample" else "other")
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
     assert listed == files_under(local_dir)
+
+
+def test_a_gazetteer_of_restricted_entries_is_refused_unless_allowed(model_copy, tmp_path):
+    """The gazetteer is published verbatim with the model: entities of a corpus that may not be redistributed, or
+    a dictionary of unknown terms, need --allow_restricted_license."""
+    (model_copy / "best_model" / "gazetteer.json").write_text("{}")
+    run_info = json.loads((model_copy / "run_info.json").read_text())
+    run_info["arguments"]["data"].update(gazetteer_from_training=True, extra_train_corpora=["ner2016=somewhere"])
+    (model_copy / "run_info.json").write_text(json.dumps(run_info))
+    with pytest.raises(RestrictedLicenseError, match=r"entities of ner2016 \(the 2016 competition data"):
+        build_hub_folder(model_copy, tmp_path / "refused", repo_id=REPO_ID)
+    run_info["arguments"]["data"].update(gazetteer_from_training=False, gazetteer="gazette.txt")
+    (model_copy / "run_info.json").write_text(json.dumps(run_info))
+    with pytest.raises(RestrictedLicenseError, match="the dictionary gazette.txt"):
+        build_hub_folder(model_copy, tmp_path / "refused", repo_id=REPO_ID)
+    build_hub_folder(model_copy, tmp_path / "allowed", repo_id=REPO_ID, allow_restricted_license=True)
+    (model_copy / "run_info.json").unlink()
+    with pytest.raises(RestrictedLicenseError, match="sources unknown"):
+        build_hub_folder(model_copy, tmp_path / "unknown", repo_id=REPO_ID)

@@ -25,6 +25,7 @@ def add_push_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Also publish model.onnx and model.int8.onnx, for ONNX Runtime (needs the onnx extra).",
     )
+    _add_restricted_license_argument(parser, "a model whose gazetteer holds entries of a restricted corpus")
     parser.set_defaults(command=push_model)
 
 
@@ -32,13 +33,15 @@ def add_push_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--data_dir", help="Corpus folder with train.txt, dev.txt, test.txt (klp2016, conll).")
     _add_common_arguments(parser, repo_help="Hub dataset repository, e.g. your-name/korean-ner-sample.")
-    parser.add_argument(
-        "--allow_restricted_license",
-        action="store_true",
-        help="Publish a corpus whose licence restricts redistribution (klp2016): only if you hold the right to.",
-    )
+    _add_restricted_license_argument(parser, "a corpus whose licence restricts redistribution (klp2016)")
     parser.add_argument("--commit_message", default="Upload Korean NER corpus")
     parser.set_defaults(command=push_dataset)
+
+
+def _add_restricted_license_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--allow_restricted_license", action="store_true", help=f"Publish {what}: only if you hold the right to."
+    )
 
 
 def _add_common_arguments(parser: argparse.ArgumentParser, repo_help: str) -> None:
@@ -63,6 +66,7 @@ def push_model(args: argparse.Namespace) -> int:
                 repo_id=args.repo_id,
                 revision=args.revision,
                 with_onnx=args.with_onnx,
+                allow_restricted_license=args.allow_restricted_license,
             )
             print(folder_listing(folder))
             if args.dry_run:

@@ -20,6 +20,7 @@ from transformers.dynamic_module_utils import get_imports, get_relative_imports
 from ..data import PathLike, export_to_parquet, load_korean_ner
 from ..data_scripts.corpora import CORPORA
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from ..tokenization_mtl_bilstm import GAZETTEER_FILE
 from .model_card import BEST_MODEL_DIR, RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON, render_model_card
 
 
@@ -49,6 +50,7 @@ def build_hub_folder(
     repo_id: str,
     revision: str = DEFAULT_REVISION,
     with_onnx: bool = False,
+    allow_restricted_license: bool = False,
 ) -> Path:
     """Writes the Hub-ready folder of a saved model into `local_dir`.
 
@@ -62,6 +64,8 @@ def build_hub_folder(
         revision: the branch the folder goes to, pinned in the card's loading examples.
         with_onnx: also write `model.onnx` and `model.int8.onnx` (`export_onnx`, the `onnx` extra), so that the
             published model runs with ONNX Runtime (`KoreanNERPredictor.from_pretrained(repo_id, backend="onnx")`).
+        allow_restricted_license: publish a model whose gazetteer holds entries of a corpus or dictionary that
+            may not be redistributed anyway, for when you hold the rights to.
 
     Returns:
         `local_dir` as a `Path`, holding the model's safetensors weights, config and tokenizer files, modeling
@@ -85,6 +89,8 @@ def build_hub_folder(
         )
     check_self_contained(model_path)
     run_files = find_run_files(model_path)
+    if not allow_restricted_license:
+        check_gazetteer_terms(model_path, _read_json(run_files.get(RUN_INFO_JSON)))
     local_dir = _empty_folder(local_dir)
     for path in model_files:
         shutil.copy2(path, local_dir / path.name)
@@ -110,6 +116,33 @@ def build_hub_folder(
         # Exported from the folder's own files, so the ONNX files match what is published.
         export_onnx(model.eval(), MTLBiLSTMTokenizer.from_pretrained(local_dir), local_dir, int8=True)
     return local_dir
+
+
+def check_gazetteer_terms(model_path: Path, run_info: dict | None) -> None:
+    """Raises `RestrictedLicenseError` where the model's gazetteer (published verbatim with it) may hold entries
+    that may not be redistributed: entities of a restricted training corpus (`--gazetteer_from_training`), a
+    dictionary file (`--gazetteer`, whose terms are unknown here), or unknown sources (no run_info.json)."""
+    if not (model_path / GAZETTEER_FILE).is_file():
+        return
+    if run_info is None:
+        sources = ["sources unknown: no run_info.json beside the model says where its entries come from"]
+    else:
+        data = run_info.get("arguments", {}).get("data", {})
+        sources = [f"the dictionary {data['gazetteer']}"] if data.get("gazetteer") else []
+        if data.get("gazetteer_from_training"):
+            corpora = [run_info.get("dataset", "conll")]
+            corpora += [entry.partition("=")[0] for entry in data.get("extra_train_corpora") or []]
+            sources += [
+                f"entities of {name} ({CORPORA[name].redistribution_forbidden})"
+                for name in corpora
+                if name in CORPORA and CORPORA[name].redistribution_forbidden
+            ]
+    if sources:
+        raise RestrictedLicenseError(
+            f"{model_path / GAZETTEER_FILE}: the model's gazetteer is published with it, and its entries come from "
+            f"{'; '.join(sources)}. Pass --allow_restricted_license (allow_restricted_license=True) only if you "
+            "may redistribute them."
+        )
 
 
 def locate_model(model_dir: PathLike) -> Path:
