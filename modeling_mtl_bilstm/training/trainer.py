@@ -12,7 +12,7 @@ from ..modeling_mtl_bilstm import IGNORE_INDEX, MTLBiLSTMForTokenClassification
 
 
 # The evaluate module metrics/korean_ner_pos, installed as modeling_mtl_bilstm.metrics (evaluate loads it by path:
-# `evaluate.load("seqeval")` would need the Hub).
+# loading seqeval by name would need the Hub).
 METRIC_MODULE = "modeling_mtl_bilstm.metrics.korean_ner_pos"
 # Order of the label tensors Trainer hands back (TrainingArguments.label_names).
 LABEL_NAMES = ["pos_labels", "ner_labels"]
