@@ -9,6 +9,7 @@ import unicodedata
 import pytest
 import torch
 from remote_code import run_without_package
+from tiny_models import RANDOM_MODEL_SIZES
 from transformers import AutoTokenizer
 
 from modeling_mtl_bilstm import (
@@ -72,13 +73,7 @@ def feature_model(tokenizer: MTLBiLSTMTokenizer, seed=0, **overrides) -> MTLBiLS
     config = MTLBiLSTMConfig(
         vocab_size=tokenizer.vocab_size,
         char_vocab_size=tokenizer.char_vocab_size,
-        embedding_dim=8,
-        char_embedding_dim=4,
-        char_cnn_filters=6,
-        shared_hidden_size=10,
-        pos_hidden_size=6,
-        ner_hidden_size=7,
-        dropout=0.0,
+        **RANDOM_MODEL_SIZES,
         pos_id2label={0: "NNG", 1: "NNP", 2: "JX"},
         ner_id2label=NER_TAGS,
         use_eojeol_features=tokenizer.eojeol_features,

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 from remote_code import run_without_package
+from tiny_models import NER_TAGS, POS_TAGS, RANDOM_MODEL_SIZES
 from transformers import AutoConfig, AutoModelForTokenClassification
 
 from modeling_mtl_bilstm import (
@@ -15,8 +16,6 @@ from modeling_mtl_bilstm import (
 )
 
 
-POS_TAGS = {0: "NNG", 1: "NNP", 2: "JKS", 3: "VV", 4: "EF"}
-NER_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
 # fp32 results may differ in the last bits across save/load, processes and CPUs (AVX2 vs AVX-512).
 FP32_TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 
@@ -32,14 +31,8 @@ class MTLBiLSTMModelTester:
     def config(self, **overrides) -> MTLBiLSTMConfig:
         kwargs = dict(
             vocab_size=self.vocab_size,
-            embedding_dim=8,
             char_vocab_size=self.char_vocab_size,
-            char_embedding_dim=4,
-            char_cnn_filters=6,
-            shared_hidden_size=10,
-            pos_hidden_size=6,
-            ner_hidden_size=7,
-            dropout=0.0,
+            **RANDOM_MODEL_SIZES,
             pos_id2label=POS_TAGS,
             ner_id2label=NER_TAGS,
         )

@@ -6,28 +6,21 @@ import json
 
 import pytest
 import torch
+from tiny_models import NER_TAGS, POS_TAGS, RANDOM_MODEL_SIZES
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import AutoConfig, AutoModelForTokenClassification
 
 from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification
 
 
-POS_TAGS = {0: "NNG", 1: "NNP", 2: "JKS", 3: "VV", 4: "EF"}
-NER_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
 LENGTHS = [7, 2, 5]  # a padded batch of different lengths, longest first and not
 
 
 def tiny_config(**overrides) -> MTLBiLSTMConfig:
     kwargs = dict(
         vocab_size=50,
-        embedding_dim=8,
         char_vocab_size=30,
-        char_embedding_dim=4,
-        char_cnn_filters=6,
-        shared_hidden_size=10,
-        pos_hidden_size=6,
-        ner_hidden_size=7,
-        dropout=0.0,
+        **RANDOM_MODEL_SIZES,
         pos_id2label=POS_TAGS,
         ner_id2label=NER_TAGS,
     )

@@ -10,6 +10,20 @@ from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.data_scripts.formats import parse_entity_marks
 
 
+# Random-weight models for the model tests: sizes all different, so a wrong dimension fails loudly; no dropout.
+RANDOM_MODEL_SIZES = {
+    "embedding_dim": 8,
+    "char_embedding_dim": 4,
+    "char_cnn_filters": 6,
+    "shared_hidden_size": 10,
+    "pos_hidden_size": 6,
+    "ner_hidden_size": 7,
+    "dropout": 0.0,
+}
+POS_TAGS = {0: "NNG", 1: "NNP", 2: "JKS", 3: "VV", 4: "EF"}
+NER_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
+
+
 def unmark(marked: str) -> tuple[str, list[tuple[str, str, int, int]]]:
     """The plain text of a sentence marked `<surface:TYPE>` (as the KLP 2016 `$` lines and the sample's
     sentences.txt mark them) and its entities as (surface, type, start, end)."""
