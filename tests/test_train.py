@@ -328,36 +328,41 @@ def test_fine_tuning_a_saved_model_on_a_subset_of_entity_types(comparison, train
 
 
 @pytest.mark.parametrize(
-    "flags",
+    "flags, eojeol, word_dropout",
     [
-        ["--use_eojeol_features", "--eojeol_embedding_dim", "4"],
-        ["--gazetteer_from_training", "--gazetteer_folds", "3", "--gazetteer", "GAZETTE"],
-        ["--word_dropout", "0.5"],
+        ([], True, 0.3),  # the defaults: eojeol features, the training gazetteer and word dropout
+        (["--use_eojeol_features", "false", "--gazetteer_from_training", "false", "--word_dropout", "0"], False, 0.0),
+        (["--gazetteer_folds", "3", "--gazetteer", "GAZETTE", "--eojeol_embedding_dim", "4"], True, 0.3),
+        (["--word_dropout", "0.5", "--no_use_eojeol_features"], False, 0.5),
     ],
-    ids=["eojeol", "gazetteer", "word_dropout"],
+    ids=["defaults", "all_off", "gazette", "word_dropout"],
 )
-def test_training_with_each_input_feature(train, tiny_training_flags, tmp_path, flags):
+def test_training_with_each_input_feature(train, tiny_training_flags, tmp_path, flags, eojeol, word_dropout):
     gazette = tmp_path / "gazette.txt"
-    gazette.write_text("광화문 광장\tLC\n세종대왕\tPS\n홍길동\tXX\n", encoding="utf-8")
+    gazette.write_text("가나다 라마\tOG\n세종대왕\tPS\n홍길동\tXX\n", encoding="utf-8")
     flags = [str(gazette) if flag == "GAZETTE" else flag for flag in flags]
     output_dir = tmp_path / "run"
     train(["--task", "mtl", "--num_train_epochs", "1", "--output_dir", str(output_dir), *tiny_training_flags, *flags])
     best = output_dir / "best_model"
     model = AutoModelForTokenClassification.from_pretrained(best)
     tokenizer_config = json.loads((best / "tokenizer_config.json").read_text())
-    assert (
-        model.config.use_eojeol_features == ("--use_eojeol_features" in flags) == tokenizer_config["eojeol_features"]
-    )
-    if "--gazetteer" in flags:
-        assert model.config.gazetteer_types == ("DT", "LC", "OG", "PS", "TI")
-        gazetteer = json.loads((best / "gazetteer.json").read_text(encoding="utf-8"))
-        assert gazetteer["entries"]["광화문광장"] == ["LC"] and "홍길동" not in gazetteer["entries"]
-        assert gazetteer["entries"]["경복궁"] == ["LC"]  # an entity of the training data
-        assert_predictor_uses_the_saved_gazetteer(best)
-    else:
-        assert model.config.gazetteer_types is None and not (best / "gazetteer.json").exists()
+    assert model.config.use_eojeol_features == eojeol == tokenizer_config["eojeol_features"]
     info = json.loads((output_dir / "run_info.json").read_text())
-    assert info["arguments"]["model"]["word_dropout"] == (0.5 if "--word_dropout" in flags else 0.0)
+    assert info["arguments"]["model"]["word_dropout"] == word_dropout
+    assert info["arguments"]["model"]["use_eojeol_features"] == eojeol
+    if "false" in flags:
+        assert model.config.gazetteer_types is None and not (best / "gazetteer.json").exists()
+        assert info["arguments"]["data"]["gazetteer_from_training"] is False
+        return
+    assert info["arguments"]["data"]["gazetteer_from_training"] is True
+    assert model.config.gazetteer_types == ("DT", "LC", "OG", "PS", "TI")
+    gazetteer = json.loads((best / "gazetteer.json").read_text(encoding="utf-8"))
+    assert (
+        gazetteer["entries"]["경복궁"] == gazetteer["entries"]["광화문광장"] == ["LC"]
+    )  # entities of the training data
+    assert "홍길동" not in gazetteer["entries"]  # XX is not a type of the corpus
+    assert (gazetteer["entries"].get("가나다라마") == ["OG"]) == ("--gazetteer" in flags)
+    assert_predictor_uses_the_saved_gazetteer(best)
 
 
 def assert_predictor_uses_the_saved_gazetteer(folder):
@@ -407,7 +412,7 @@ def test_word_dropout_acts_on_training_batches_only_and_is_seeded(train, tiny_tr
     [
         (["--gazetteer_from_training", "--gazetteer_folds", "1"], "--gazetteer_folds: expected at least 2 folds"),
         (["--word_dropout", "1.5"], r"--word_dropout: expected a probability in \[0, 1\], received 1.5"),
-        (["--init_from", "some/model", "--use_eojeol_features"], "--init_from keeps the saved model's input features"),
+        (["--init_from", "some/model", "--gazetteer", "g.txt"], "--init_from keeps the saved model's input features"),
     ],
 )
 def test_feature_arguments_fail_clearly(train, tmp_path, argv, message):

@@ -87,12 +87,12 @@ class DataArguments:
         },
     )
     gazetteer_from_training: bool = field(
-        default=False,
+        default=True,
         metadata={
             "help": "Gazetteer feature from the entities of the training split (with --gazetteer: added to its "
             "entries), built k-fold for the training sentences so that none sees its own entities; the model keeps "
             "the gazetteer of all of them, a list of the corpus's entities that travels with it (mind the corpus's "
-            "licence before publishing the model)."
+            "licence before publishing the model). With --init_from, the saved model's gazetteer applies instead."
         },
     )
     gazetteer_folds: int = field(
@@ -143,15 +143,16 @@ class ModelArguments:
         default=False, metadata={"help": "Multi-task models: feed the POS tag distribution to the NER Bi-LSTM."}
     )
     use_eojeol_features: bool = field(
-        default=False,
+        default=True,
         metadata={
             "help": "Embed whether each morpheme starts an eojeol, continues one or that is unknown (from the corpus's "
-            "eojeol indexes; at inference from the spaces of the raw text)."
+            "eojeol indexes; at inference from the spaces of the raw text). With --init_from, the saved model's "
+            "setting applies instead."
         },
     )
     eojeol_embedding_dim: int = field(default=8, metadata={"help": "Size of the eojeol-position embeddings."})
     word_dropout: float = field(
-        default=0.0,
+        default=0.3,
         metadata={
             "help": "Word dropout: in training batches, each morpheme seen once in the training split becomes [UNK] "
             "with this probability (its syllables stay), so that the [UNK] embedding learns from rare words."

@@ -12,7 +12,7 @@ import math
 import shutil
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import datasets
@@ -91,10 +91,12 @@ def run_experiment(
         "ner": corpus["train"].features["ner_tags"].feature.names,
     }
     vectors_path = pretrained_vectors(model_args, output_dir)
-    gazetteer, fold_gazetteers = build_gazetteers(corpus, data_args)
     if model_args.init_from:
         tokenizer = MTLBiLSTMTokenizer.from_pretrained(model_args.init_from)
+        model_args = keep_saved_features(model_args, tokenizer)
+        fold_gazetteers = None  # the saved gazetteer marks the training sentences too
     else:
+        gazetteer, fold_gazetteers = build_gazetteers(corpus, data_args)
         tokenizer = build_tokenizer(
             corpus,
             data_args,
@@ -203,12 +205,9 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
 
 
 def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments):
-    if model_args.init_from and (
-        model_args.use_eojeol_features or data_args.gazetteer or data_args.gazetteer_from_training
-    ):
+    if model_args.init_from and data_args.gazetteer:
         raise ArgumentError(
-            "--init_from keeps the saved model's input features (its eojeol features and gazetteer): drop "
-            "--use_eojeol_features, --gazetteer and --gazetteer_from_training."
+            "--init_from keeps the saved model's input features (its eojeol features and gazetteer): drop --gazetteer."
         )
     if data_args.gazetteer_from_training and data_args.gazetteer_folds < 2:
         raise ArgumentError(
@@ -217,6 +216,20 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         )
     if not 0.0 <= model_args.word_dropout <= 1.0:
         raise ArgumentError(f"--word_dropout: expected a probability in [0, 1], received {model_args.word_dropout}.")
+
+
+def keep_saved_features(model_args: ModelArguments, tokenizer: MTLBiLSTMTokenizer) -> ModelArguments:
+    """`--init_from` fine-tunes the saved model with its own input features: its eojeol setting and gazetteer
+    (saved with its tokenizer) replace those the arguments ask for new models, which the log says."""
+    if model_args.use_eojeol_features != tokenizer.eojeol_features:
+        logger.warning(
+            "--init_from %s: keeping the saved model's eojeol features (%s); --use_eojeol_features=%s applies to new "
+            "models only.",
+            model_args.init_from,
+            "on" if tokenizer.eojeol_features else "off",
+            model_args.use_eojeol_features,
+        )
+    return replace(model_args, use_eojeol_features=tokenizer.eojeol_features)
 
 
 def run_plan(experiment: ExperimentArguments, model_args: ModelArguments, default_seed: int) -> list[PlannedRun]:
