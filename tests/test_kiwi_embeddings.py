@@ -56,3 +56,16 @@ def test_vectors_keep_kiwi_geometry_and_scale(monkeypatch, tmp_path):
     path = kiwi_embeddings.write_kiwi_vectors(tmp_path / "kiwi.txt", dim=8, num_anchors=40)
     assert (tmp_path / "kiwi.txt").read_text(encoding="utf-8").splitlines()[0] == "248 8"
     assert set(read_text_vectors(path)) == set(vectors)
+
+
+def test_forms_are_written_in_compatibility_jamo_as_the_corpora_write_them(monkeypatch):
+    assert kiwi_embeddings.compatibility_jamo("\u11ab") == "\u3134"  # ᆫ (ETM) -> ㄴ
+    assert kiwi_embeddings.compatibility_jamo("\u11bb\u11af") == "\u3146\u3139"  # ᆻ, ᆯ -> ㅆ, ㄹ
+    assert kiwi_embeddings.compatibility_jamo("한국\u3134") == "한국\u3134"  # syllables and ㄴ stay
+    forms = [("", "UN"), ("m0", "NNG"), ("\u11ab", "ETM"), ("\u3134", "JKS"), ("m1", "NNG")] + [
+        (f"m{i}", "NNG") for i in range(2, 60)
+    ]
+    monkeypatch.setattr(kiwi_embeddings, "_load_kiwi", lambda: FakeKiwi(forms, embedded=len(forms), dim=8))
+    vectors = kiwi_embeddings.kiwi_morpheme_vectors(dim=4, num_anchors=20)
+    assert "\u3134" in vectors and "\u11ab" not in vectors
+    assert len(vectors) == len(forms) - 2  # the two readings of ㄴ are one form: the first (more frequent) kept

@@ -9,12 +9,33 @@ embedding size.
 
 import logging
 import math
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 
 logger = logging.getLogger(__name__)
+
+
+def _compatibility_letter(final_jamo: str) -> str:
+    name = unicodedata.name(final_jamo).replace("HANGUL JONGSEONG ", "HANGUL LETTER ")
+    try:
+        return unicodedata.lookup(name)
+    except KeyError:  # a final with no compatibility letter (archaic): kept as it is
+        return final_jamo
+
+
+# Kiwi's model writes a morpheme that is a lone final consonant (ㄴ/ETM, ㅆ/EP) with a conjoining jamo (U+11A8 to
+# U+11FF); the corpora and the analyser's output (compatible_jamo=True) use compatibility jamo (U+3131 to U+318E).
+_FINAL_TO_COMPATIBILITY = str.maketrans(
+    {chr(code): _compatibility_letter(chr(code)) for code in range(0x11A8, 0x1200)}
+)
+
+
+def compatibility_jamo(form: str) -> str:
+    """`form` with each conjoining final consonant (ᆫ, U+11AB) replaced by its compatibility letter (ㄴ, U+3134)."""
+    return form.translate(_FINAL_TO_COMPATIBILITY)
 
 
 def _load_kiwi():
@@ -42,7 +63,8 @@ def _embedded_morpheme_count(kiwi, probe: int) -> int:
 
 def kiwi_morpheme_vectors(dim: int = 100, num_anchors: int = 400, scale: float = 0.1) -> dict[str, np.ndarray]:
     """`{form: vector}` for every morpheme form with a CoNg embedding (the most frequent reading of a
-    form wins), each vector of size `dim`, with an overall standard deviation of `scale`."""
+    form wins; forms in compatibility jamo, as the corpora write them), each vector of size `dim`, with an overall
+    standard deviation of `scale`."""
     kiwi = _load_kiwi()
     probe = next(i for i in range(1000) if kiwi.morpheme(i).form)
     count = _embedded_morpheme_count(kiwi, probe)
@@ -50,7 +72,7 @@ def kiwi_morpheme_vectors(dim: int = 100, num_anchors: int = 400, scale: float =
     for morpheme_id in range(count):
         token = kiwi.morpheme(morpheme_id)
         if token.form and token.tag != "UN":
-            ids_by_form.setdefault(token.form, morpheme_id)  # lower id = more frequent reading
+            ids_by_form.setdefault(compatibility_jamo(token.form), morpheme_id)  # lower id = more frequent reading
     ids = list(ids_by_form.values())
     anchors = ids[:num_anchors]
     similarity = np.empty((len(ids), len(anchors)), dtype=np.float32)
