@@ -179,6 +179,9 @@ class MTLTrainingArguments(TrainingArguments):
     train_sampling_strategy: str = field(default="group_by_length")
     report_to: None | str | list[str] = field(default="none")
     dataloader_drop_last: bool = field(default=False)
+    # Every parameter of a model takes part in its loss (a single-task model has no head for the other task), so
+    # DDP need not walk the autograd graph after each step looking for unused ones (the library's default does).
+    ddp_find_unused_parameters: bool | None = field(default=False)
     # On a machine without CUDA, train on CPU; under `accelerate launch --multi_gpu` this also makes
     # the processes join one gloo group instead of each training alone.
     use_cpu: bool = field(default=not torch.cuda.is_available())
