@@ -33,6 +33,7 @@ HUB_MODEL_FILES = sorted(
     [
         "README.md",
         "config.json",
+        "gazetteer.json",  # the default features include the training gazetteer, which travels with the model
         "model.safetensors",
         "results.json",
         "results.png",
@@ -325,11 +326,16 @@ def test_non_empty_local_dir_is_refused(model_copy, tmp_path):
 
 def test_any_saved_model_folder_publishes_without_run_files(run_dir, tmp_path):
     """A folder saved by save_pretrained alone (no results.json, run_info.json): the card has the model, its
-    usage and no scores."""
+    usage and no scores. Nothing says where its gazetteer's entries come from, so only the owner's word publishes
+    it."""
     saved = tmp_path / "saved"
     MTLBiLSTMForTokenClassification.from_pretrained(run_dir / "best_model").save_pretrained(saved)
     MTLBiLSTMTokenizer.from_pretrained(run_dir / "best_model").save_pretrained(saved)
-    folder = build_hub_folder(saved, tmp_path / "hub", repo_id=REPO_ID, revision=REVISION)
+    with pytest.raises(RestrictedLicenseError, match="gazetteer.json: the model's gazetteer is published with it"):
+        build_hub_folder(saved, tmp_path / "refused", repo_id=REPO_ID, revision=REVISION)
+    folder = build_hub_folder(
+        saved, tmp_path / "hub", repo_id=REPO_ID, revision=REVISION, allow_restricted_license=True
+    )
     assert files_under(folder) == sorted(set(HUB_MODEL_FILES) - {"results.json", "results.png"})
     card = ModelCard.load(folder / "README.md")
     assert card.data.eval_results is None and card.data.datasets is None
