@@ -324,6 +324,24 @@ def test_fine_tuning_a_saved_model_on_a_subset_of_entity_types(comparison, train
         train(["--init_from", str(initial), "--ner_types", "XX", "--output_dir", str(tmp_path / "bad")])
 
 
+def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_flags, tmp_path, caplog):
+    """The feature defaults are for new models: `--init_from` keeps the saved model's, and the log says so."""
+    plain = tmp_path / "plain"
+    features_off = ["--no_use_eojeol_features", "--no_gazetteer_from_training"]
+    train(
+        ["--task", "mtl", "--num_train_epochs", "1", "--output_dir", str(plain), *tiny_training_flags, *features_off]
+    )
+    tuned = tmp_path / "tuned"
+    with caplog.at_level("WARNING", logger="modeling_mtl_bilstm.training.experiment"):
+        train(["--task", "mtl", "--init_from", str(plain / "best_model"), "--num_train_epochs", "1"]
+              + ["--output_dir", str(tuned), "--disable_tqdm", "true", "--torch_num_threads", "1"])  # fmt: skip
+    assert "keeping the saved model's eojeol features (off)" in caplog.text
+    model = AutoModelForTokenClassification.from_pretrained(tuned / "best_model")
+    assert model.config.use_eojeol_features is False and model.config.gazetteer_types is None
+    assert not (tuned / "best_model" / "gazetteer.json").exists()
+    assert json.loads((tuned / "run_info.json").read_text())["arguments"]["model"]["use_eojeol_features"] is False
+
+
 # ---------------------------------------------------------------- input features (issue 13)
 
 
