@@ -63,11 +63,21 @@ class MemoryLog:
         self.phases.append({"phase": phase, "rss_mb": current_rss_mb(), "peak_rss_mb": peak_rss_mb()})
 
 
-def encode_batches(tokenizer, sentences: list[list[str]], batch_size: int, device: torch.device) -> list[dict]:
-    return [
-        {name: tensor.to(device) for name, tensor in tokenizer(sentences[start : start + batch_size]).items()}
-        for start in range(0, len(sentences), batch_size)
-    ]
+def encode_batches(
+    tokenizer,
+    sentences: list[list[str]],
+    batch_size: int,
+    device: torch.device,
+    word_ids: list[list[int]] | None = None,
+) -> list[dict]:
+    """The sentences in batches of `batch_size`, encoded; `word_ids` (the corpus's eojeol indexes) feed the eojeol
+    features of a model that has them, as in training and evaluation."""
+    batches = []
+    for start in range(0, len(sentences), batch_size):
+        end = start + batch_size
+        encoded = tokenizer(sentences[start:end], word_ids=None if word_ids is None else word_ids[start:end])
+        batches.append({name: tensor.to(device) for name, tensor in encoded.items()})
+    return batches
 
 
 def time_decoding(models: dict, batches: list[dict], num_sentences: int, repeats: int, device: torch.device) -> dict:
@@ -218,8 +228,9 @@ def main(argv=None) -> dict:
     tokens, ner_tags = test["tokens"], test["ner_tags"]
     order = sorted(range(test.num_rows), key=lambda i: len(tokens[i]))
     sentences = [tokens[i] for i in order]
+    word_ids = [test["word_ids"][i] for i in order] if "word_ids" in test.column_names else None
     references = [[reference_names[tag] for tag in ner_tags[i]] for i in order]
-    batches = {size: encode_batches(tokenizer, sentences, size, device) for size in args.batch_sizes}
+    batches = {size: encode_batches(tokenizer, sentences, size, device, word_ids) for size in args.batch_sizes}
     memory.mark("test batches encoded")
 
     models = {"fp32": model}

@@ -93,7 +93,8 @@ class Gazetteer:
             if len(key) >= MIN_GAZETTEER_SURFACE_LENGTH:
                 found.setdefault(key, set()).add(index[entity_type])
         self.entries = {key: tuple(sorted(found[key])) for key in sorted(found)}
-        self.max_key_length = max(map(len, self.entries), default=0)
+        # The proper prefixes of the entries: a run of morphemes that spells none cannot grow into a match.
+        self._prefixes = frozenset(key[:length] for key in self.entries for length in range(1, len(key)))
 
     @property
     def num_flags(self) -> int:
@@ -113,10 +114,10 @@ class Gazetteer:
             longest, spelled = None, ""
             for end in range(first + 1, len(keys) + 1):
                 spelled += keys[end - 1]
-                if len(spelled) > self.max_key_length:
-                    break
                 if spelled in self.entries:
                     longest = (end, spelled)
+                if spelled not in self._prefixes:
+                    break
             if longest is None:
                 first += 1
                 continue

@@ -4,6 +4,7 @@ The features of a sentence are computed from the same inputs in training and at 
 down the features of known sentences and check every path that computes them against that."""
 
 import json
+import random
 import unicodedata
 
 import pytest
@@ -138,6 +139,30 @@ def test_gazetteer_matches_leftmost_longest_over_morpheme_forms():
     ]
     # Surfaces and forms are compared in NFC without spaces.
     assert Gazetteer(("LC",), [(unicodedata.normalize("NFD", "서울"), "LC")]).matches(["서울"]) == [(0, 1, ("LC",))]
+
+
+def brute_force_matches(entries: dict, keys: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Leftmost-longest by trying every end of every run: the oracle of `Gazetteer.matches`."""
+    found, first = [], 0
+    while first < len(keys):
+        ends = [end for end in range(first + 1, len(keys) + 1) if "".join(keys[first:end]) in entries]
+        if not ends:
+            first += 1
+            continue
+        found.append((first, max(ends), entries["".join(keys[first : max(ends)])]))
+        first = max(ends)
+    return found
+
+
+def test_gazetteer_matches_equal_the_brute_force_oracle():
+    rng = random.Random(0)
+    syllables = ["가", "나", "다", "라", "마"]
+    for _ in range(200):
+        surfaces = {"".join(rng.choices(syllables, k=rng.randint(2, 6))) for _ in range(rng.randint(1, 12))}
+        gazetteer = Gazetteer(("LC", "PS"), [(surface, rng.choice(["LC", "PS"])) for surface in surfaces])
+        morphemes = ["".join(rng.choices(syllables, k=rng.randint(1, 3))) for _ in range(rng.randint(0, 12))]
+        entries = {key: tuple(gazetteer.types[i] for i in ids) for key, ids in gazetteer.entries.items()}
+        assert gazetteer.matches(morphemes) == brute_force_matches(entries, morphemes), (surfaces, morphemes)
 
 
 def test_gazetteer_errors_say_expected_and_received():
