@@ -90,7 +90,9 @@ def run_experiment(
         "pos": corpus["train"].features["pos_tags"].feature.names,
         "ner": corpus["train"].features["ner_tags"].feature.names,
     }
-    vectors_path = pretrained_vectors(model_args, output_dir)
+    # Under several processes one computes the Kiwi vectors; the others then read its file.
+    with training_args.main_process_first(desc="Kiwi vectors"):
+        vectors_path = pretrained_vectors(model_args, output_dir)
     if model_args.init_from:
         tokenizer = MTLBiLSTMTokenizer.from_pretrained(model_args.init_from)
         model_args = keep_saved_features(model_args, tokenizer)
