@@ -16,6 +16,9 @@ from .tokenization_mtl_bilstm import EOJEOL_UNKNOWN_ID, NUM_EOJEOL_IDS, gazettee
 
 
 IGNORE_INDEX = -100
+# The least share of real (unpadded) positions at which CPU inference runs the LSTMs unpacked: below it, packing
+# saves more than oneDNN's padded kernel gains (`benchmarks/lstm_paths.py`).
+UNPACKED_MIN_FILL = 0.5
 
 
 @dataclass
@@ -129,11 +132,13 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
     """
     A Bi-LSTM whose output at a sentence's positions does not depend on the other sentences of its batch.
 
-    Eager runs pack the sequences, so padding never reaches the recurrence. `torch.compile` and `torch.export`
+    Training runs pack the sequences, so padding never reaches the recurrence. `torch.compile` and `torch.export`
     cannot trace packed sequences (their sizes depend on the data), so there the same weights run over the padded
     batch instead: the forward direction left to right (padding follows every real position, so it cannot reach
     them) and the backward direction over each sequence reversed within its length by index gathers (so real
-    positions come first there too). Both paths give the same outputs, zero at padding.
+    positions come first there too). Inference on CPU does the same with torch's fused LSTM kernel, one call per
+    direction, where padding fills at most half the batch: oneDNN runs that kernel on padded input only, and faster
+    than the packed kernel (`benchmarks/lstm_paths.py`). Every path gives the same outputs, zero at padding.
 
     With activation (gradient) checkpointing enabled (`model.activation_checkpointing_enable()`, or `Trainer`'s
     `gradient_checkpointing=True`), each encoder is one checkpointed unit: its activations are recomputed in the
@@ -181,6 +186,8 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
             traceable = torch.compiler.is_compiling()
         if traceable:
             layers = self._padded_layers(inputs, mask)
+        elif self._runs_unpacked(mask):
+            layers = self._unpacked_layers(inputs, mask)
         elif output_layers and self.num_layers > 1:
             layers = self._packed_layers(inputs, mask)
         else:
@@ -190,6 +197,36 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
             outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.size(1))
             layers = (self.output_dropout(outputs),)
         return layers[-1], layers if output_layers else ()
+
+    def _runs_unpacked(self, mask: torch.BoolTensor) -> bool:
+        """Whether an eager run takes the unpacked path: inference on CPU with float weights (int8 quantisation
+        replaces the whole-stack packed call), with real positions filling at least `UNPACKED_MIN_FILL` of the
+        batch (padding costs the unpacked path what packing saves)."""
+        return (
+            not self.training
+            and mask.device.type == "cpu"
+            and type(self.lstm) is nn.LSTM
+            and mask.numel() > 0
+            and mask.sum().item() >= UNPACKED_MIN_FILL * mask.numel()
+        )
+
+    def _unpacked_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
+        """Each direction of each layer as one fused `torch.lstm` call over the padded batch: the backward
+        direction reads each sequence reversed within its length, as the traceable path does."""
+        reverse_index = _reverse_within_length(mask)
+        zeros = inputs.new_zeros(1, inputs.size(0), self.hidden_size)
+        layers = []
+        for layer in range(self.num_layers):
+            layer_inputs = layers[-1] if layers else inputs
+            directions = []
+            for suffix, sequence in (("", layer_inputs), ("_reverse", _gather_time(layer_inputs, reverse_index))):
+                weights = self._layer_parameters(layer, suffix)
+                # (input, (h0, c0), weights, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+                outputs, _, _ = torch.lstm(sequence, (zeros, zeros), weights, True, 1, 0.0, False, False, True)
+                directions.append(outputs)
+            outputs = torch.cat([directions[0], _gather_time(directions[1], reverse_index)], dim=2)
+            layers.append(self.output_dropout(outputs.masked_fill(~mask.unsqueeze(2), 0.0)))
+        return tuple(layers)
 
     def _layer_parameters(self, layer: int, suffix: str = "") -> list[torch.Tensor]:
         if torch.compiler.is_dynamo_compiling():
@@ -226,11 +263,7 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
 
     def _padded_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
         """The traceable path: no packing, no Python branch on tensor values."""
-        lengths = mask.sum(dim=1, keepdim=True)
-        positions = torch.arange(inputs.size(1), device=inputs.device)
-        # Position t of a sequence of length n holds position n - 1 - t once reversed within its length; padding
-        # stays in place. Reversing twice restores the order.
-        reverse_index = torch.where(positions < lengths, lengths - 1 - positions, positions)
+        reverse_index = _reverse_within_length(mask)
         layers = []
         for layer in range(self.num_layers):
             outputs = self._padded_layer(layers[-1] if layers else inputs, reverse_index, layer)
@@ -264,6 +297,14 @@ class _ParameterDictRef:
 
     def __init__(self, parameters: dict[str, nn.Parameter]):
         self.parameters = parameters
+
+
+def _reverse_within_length(mask: torch.BoolTensor) -> torch.LongTensor:
+    """(batch, time) index that reverses each left-aligned sequence within its length: position t of a sequence of
+    length n holds position n - 1 - t; padding stays in place. Reversing twice restores the order."""
+    lengths = mask.sum(dim=1, keepdim=True)
+    positions = torch.arange(mask.size(1), device=mask.device)
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)
 
 
 def _gather_time(values: torch.Tensor, index: torch.LongTensor) -> torch.Tensor:

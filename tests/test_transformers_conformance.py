@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import AutoConfig, AutoModelForTokenClassification
 
 from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification
+from modeling_mtl_bilstm import modeling_mtl_bilstm as modeling
 
 
 LENGTHS = [7, 2, 5]  # a padded batch of different lengths, longest first and not
@@ -228,6 +229,42 @@ def test_traceable_lstm_path_equals_the_packed_path_in_both_directions():
     torch.testing.assert_close(packed, reference)
     naive, _ = encoder.lstm(inputs)
     assert not torch.allclose(naive[1, :2, hidden:], reference[1, :2, hidden:], atol=1e-4)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_cpu_inference_runs_the_lstm_unpacked_with_the_packed_outputs(monkeypatch, num_layers):
+    model = tiny_model(seed=5, shared_num_layers=num_layers)
+    encoder = model.shared_encoder
+    batch = make_batch(with_labels=False)  # real positions fill 14 of 21
+    mask = batch["attention_mask"].bool()
+    inputs = model.embeddings(batch["input_ids"], batch["char_ids"])
+    unpacked_runs = []
+    run_unpacked = encoder._unpacked_layers
+    monkeypatch.setattr(encoder, "_unpacked_layers", lambda *args: unpacked_runs.append(1) or run_unpacked(*args))
+    with torch.inference_mode():
+        unpacked, unpacked_layers = encoder(inputs, mask, output_layers=True)
+        assert len(unpacked_runs) == 1
+        monkeypatch.setattr(modeling, "UNPACKED_MIN_FILL", 1.01)  # never unpacked: the packed path
+        packed, packed_layers = encoder(inputs, mask, output_layers=True)
+    assert len(unpacked_runs) == 1
+    for unpacked_layer, packed_layer in zip(unpacked_layers, packed_layers, strict=True):
+        torch.testing.assert_close(unpacked_layer, packed_layer)
+    torch.testing.assert_close(unpacked, packed)
+    assert unpacked[~mask].abs().max() == 0
+
+
+def test_the_lstm_runs_packed_in_training_and_where_padding_fills_most_of_the_batch(monkeypatch):
+    model = tiny_model(seed=6)
+    encoder = model.shared_encoder
+    unpacked_runs = []
+    run_unpacked = encoder._unpacked_layers
+    monkeypatch.setattr(encoder, "_unpacked_layers", lambda *args: unpacked_runs.append(1) or run_unpacked(*args))
+    for lengths, training, unpacked in (([7, 2, 5], False, True), ([8, 1, 1], False, False), ([7, 2, 5], True, False)):
+        batch = make_batch(lengths=lengths, with_labels=False)
+        model.train(training)
+        runs = len(unpacked_runs)
+        encoder(model.embeddings(batch["input_ids"], batch["char_ids"]), batch["attention_mask"].bool())
+        assert (len(unpacked_runs) > runs) == unpacked, (lengths, training)
 
 
 def test_model_outputs_on_the_traceable_path_equal_eager(traceable_path):

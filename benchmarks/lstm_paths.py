@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""CPU inference through the Bi-LSTMs: packed sequences against the unpacked fused kernel, by batch size and by the
+share of real (unpadded) positions in the batch. It sets `UNPACKED_MIN_FILL`, the least share at which
+`MTLBiLSTMEncoder` runs unpacked.
+
+    python benchmarks/lstm_paths.py --threads 2 --output benchmarks/results/lstm_paths.json
+
+The three encoders of a default-size multi-task model (examples/train.py's sizes: the shared Bi-LSTM over the
+morpheme, syllable-CNN and eojeol inputs, then the POS and NER Bi-LSTMs over its output), random weights and inputs,
+under `torch.inference_mode()`. Each batch holds one sentence of `--max_length` positions and the others of the
+length that gives the batch its fill. Per setting the two paths take turns, `--repeats` times; sentences per second
+are medians. `max_abs_difference` compares the two paths' outputs.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+from benchmark_common import emit, environment, setup_torch
+
+from modeling_mtl_bilstm import modeling_mtl_bilstm as modeling
+from modeling_mtl_bilstm.modeling_mtl_bilstm import MTLBiLSTMEncoder
+from modeling_mtl_bilstm.training.arguments import ModelArguments
+
+
+PATHS = {"packed": 2.0, "unpacked": 0.0}  # UNPACKED_MIN_FILL that forces each path
+DEFAULT_MIN_FILL = modeling.UNPACKED_MIN_FILL
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice).")
+    parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--fills", type=float, nargs="+", default=[0.25, 0.4, 0.5, 0.6, 0.8, 1.0])
+    parser.add_argument("--max_length", type=int, default=48, help="Positions of the longest sentence of a batch.")
+    parser.add_argument("--sentences", type=int, default=512, help="Sentences per timed pass.")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args()
+    args.device = "cpu"
+    if min(args.fills) <= 0 or max(args.fills) > 1:
+        parser.error(f"--fills: expected shares in (0, 1], received {args.fills}.")
+    return args
+
+
+def default_encoders() -> list[MTLBiLSTMEncoder]:
+    sizes = ModelArguments()
+    shared_input = sizes.embedding_dim + sizes.char_cnn_filters + sizes.eojeol_embedding_dim
+    shared = MTLBiLSTMEncoder(shared_input, sizes.shared_hidden_size, sizes.shared_num_layers, sizes.dropout)
+    tasks = [
+        MTLBiLSTMEncoder(shared.output_size, sizes.task_hidden_size, sizes.task_num_layers, sizes.dropout)
+        for _ in ("pos", "ner")
+    ]
+    return [encoder.eval() for encoder in (shared, *tasks)]
+
+
+def run_encoders(encoders: list[MTLBiLSTMEncoder], inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    shared = encoders[0](inputs, mask)[0]
+    return torch.cat([encoder(shared, mask)[0] for encoder in encoders[1:]], dim=2)
+
+
+def batch_mask(batch_size: int, max_length: int, fill: float) -> torch.Tensor:
+    """One sentence of `max_length`, the others as long as the fill asks (at least one position)."""
+    others = round((fill * batch_size * max_length - max_length) / max(batch_size - 1, 1))
+    lengths = torch.full((batch_size,), min(max(others, 1), max_length))
+    lengths[0] = max_length
+    return torch.arange(max_length) < lengths.unsqueeze(1)
+
+
+def main() -> None:
+    args = parse_args()
+    setup_torch(args)
+    torch.manual_seed(0)
+    encoders = default_encoders()
+    input_size = encoders[0].lstm.input_size
+    settings = []
+    with torch.inference_mode():
+        for batch_size in args.batch_sizes:
+            for fill in args.fills if batch_size > 1 else [1.0]:
+                mask = batch_mask(batch_size, args.max_length, fill)
+                inputs = torch.randn(batch_size, args.max_length, input_size)
+                outputs, rates = {}, {name: [] for name in PATHS}
+                for name, min_fill in PATHS.items():  # warm-up, and each path's output
+                    modeling.UNPACKED_MIN_FILL = min_fill
+                    outputs[name] = run_encoders(encoders, inputs, mask)
+                passes = max(1, args.sentences // batch_size)
+                for _ in range(args.repeats):
+                    for name, min_fill in PATHS.items():
+                        modeling.UNPACKED_MIN_FILL = min_fill
+                        started = time.perf_counter()
+                        for _ in range(passes):
+                            run_encoders(encoders, inputs, mask)
+                        rates[name].append(passes * batch_size / (time.perf_counter() - started))
+                medians = {name: statistics.median(values) for name, values in rates.items()}
+                settings.append(
+                    {
+                        "batch_size": batch_size,
+                        "fill": mask.float().mean().item(),
+                        "sentences_per_second": medians,
+                        "sentences_per_second_runs": rates,
+                        "unpacked_over_packed": medians["unpacked"] / medians["packed"],
+                        "max_abs_difference": (outputs["unpacked"] - outputs["packed"]).abs().max().item(),
+                    }
+                )
+                print(
+                    f"batch {batch_size:4d} fill {settings[-1]['fill']:.2f}: unpacked/packed "
+                    f"{settings[-1]['unpacked_over_packed']:.2f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    result = {
+        "benchmark": "lstm_paths",
+        "environment": environment(torch.device("cpu")),
+        "settings": {
+            "max_length": args.max_length,
+            "sentences_per_pass": args.sentences,
+            "repeats": args.repeats,
+            "encoder_input_size": input_size,
+            "unpacked_min_fill": DEFAULT_MIN_FILL,
+        },
+        "results": settings,
+    }
+    emit(result, args.output)
+
+
+if __name__ == "__main__":
+    main()
