@@ -1,15 +1,16 @@
 #!/usr/bin/env python
-"""CPU inference through the Bi-LSTMs: packed sequences against the unpacked fused kernel, by batch size and by the
-share of real (unpadded) positions in the batch. It sets `UNPACKED_MIN_FILL`, the least share at which
-`MTLBiLSTMEncoder` runs unpacked.
+"""CPU inference and training through the Bi-LSTMs: packed sequences against the unpacked fused kernel, by batch
+size and by the share of real (unpadded) positions in the batch. It sets `UNPACKED_MIN_FILL`, the least share at
+which `MTLBiLSTMEncoder` runs unpacked.
 
     python benchmarks/lstm_paths.py --threads 2 --output benchmarks/results/lstm_paths.json
 
 The three encoders of a default-size multi-task model (examples/train.py's sizes: the shared Bi-LSTM over the
 morpheme, syllable-CNN and eojeol inputs, then the POS and NER Bi-LSTMs over its output), random weights and inputs,
-under `torch.inference_mode()`. Each batch holds one sentence of `--max_length` positions and the others of the
-length that gives the batch its fill. Per setting the two paths take turns, `--repeats` times; sentences per second
-are medians. `max_abs_difference` compares the two paths' outputs.
+in inference (eval mode, `torch.inference_mode()`) and in training (train mode, forward and backward). Each batch
+holds one sentence of `--max_length` positions and the others of the length that gives the batch its fill. Per
+setting the two paths take turns, `--repeats` times; sentences per second are medians. `max_abs_difference`
+compares the two paths' inference outputs.
 """
 
 import argparse
@@ -61,12 +62,36 @@ def run_encoders(encoders: list[MTLBiLSTMEncoder], inputs: torch.Tensor, mask: t
     return torch.cat([encoder(shared, mask)[0] for encoder in encoders[1:]], dim=2)
 
 
+def training_step(encoders: list[MTLBiLSTMEncoder], inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Forward and backward (of the outputs' sum) in training mode; the gradients are left to accumulate."""
+    outputs = run_encoders(encoders, inputs, mask)
+    outputs.sum().backward()
+    return outputs.detach()
+
+
 def batch_mask(batch_size: int, max_length: int, fill: float) -> torch.Tensor:
     """One sentence of `max_length`, the others as long as the fill asks (at least one position)."""
     others = round((fill * batch_size * max_length - max_length) / max(batch_size - 1, 1))
     lengths = torch.full((batch_size,), min(max(others, 1), max_length))
     lengths[0] = max_length
     return torch.arange(max_length) < lengths.unsqueeze(1)
+
+
+def time_paths(step, encoders, inputs, mask, passes: int, repeats: int) -> tuple[dict, dict]:
+    """Each path's output (after a warm-up call) and its sentences per second over `repeats` turns."""
+    outputs, rates = {}, {name: [] for name in PATHS}
+    for name, min_fill in PATHS.items():
+        modeling.UNPACKED_MIN_FILL = min_fill
+        outputs[name] = step(encoders, inputs, mask)
+    for _ in range(repeats):
+        for name, min_fill in PATHS.items():
+            modeling.UNPACKED_MIN_FILL = min_fill
+            started = time.perf_counter()
+            for _ in range(passes):
+                step(encoders, inputs, mask)
+            rates[name].append(passes * inputs.size(0) / (time.perf_counter() - started))
+    modeling.UNPACKED_MIN_FILL = DEFAULT_MIN_FILL
+    return outputs, rates
 
 
 def main() -> None:
@@ -76,36 +101,35 @@ def main() -> None:
     encoders = default_encoders()
     input_size = encoders[0].lstm.input_size
     settings = []
-    with torch.inference_mode():
+    for mode in ("inference", "training"):
+        for encoder in encoders:
+            encoder.train(mode == "training")
         for batch_size in args.batch_sizes:
             for fill in args.fills if batch_size > 1 else [1.0]:
                 mask = batch_mask(batch_size, args.max_length, fill)
                 inputs = torch.randn(batch_size, args.max_length, input_size)
-                outputs, rates = {}, {name: [] for name in PATHS}
-                for name, min_fill in PATHS.items():  # warm-up, and each path's output
-                    modeling.UNPACKED_MIN_FILL = min_fill
-                    outputs[name] = run_encoders(encoders, inputs, mask)
                 passes = max(1, args.sentences // batch_size)
-                for _ in range(args.repeats):
-                    for name, min_fill in PATHS.items():
-                        modeling.UNPACKED_MIN_FILL = min_fill
-                        started = time.perf_counter()
-                        for _ in range(passes):
-                            run_encoders(encoders, inputs, mask)
-                        rates[name].append(passes * batch_size / (time.perf_counter() - started))
+                if mode == "inference":
+                    with torch.inference_mode():
+                        outputs, rates = time_paths(run_encoders, encoders, inputs, mask, passes, args.repeats)
+                    difference = (outputs["unpacked"] - outputs["packed"]).abs().max().item()
+                else:  # dropout draws differ between the calls: the tests compare the paths' gradients
+                    _, rates = time_paths(training_step, encoders, inputs, mask, passes, args.repeats)
+                    difference = None
                 medians = {name: statistics.median(values) for name, values in rates.items()}
                 settings.append(
                     {
+                        "mode": mode,
                         "batch_size": batch_size,
                         "fill": mask.float().mean().item(),
                         "sentences_per_second": medians,
                         "sentences_per_second_runs": rates,
                         "unpacked_over_packed": medians["unpacked"] / medians["packed"],
-                        "max_abs_difference": (outputs["unpacked"] - outputs["packed"]).abs().max().item(),
+                        "max_abs_difference": difference,
                     }
                 )
                 print(
-                    f"batch {batch_size:4d} fill {settings[-1]['fill']:.2f}: unpacked/packed "
+                    f"{mode:9s} batch {batch_size:4d} fill {settings[-1]['fill']:.2f}: unpacked/packed "
                     f"{settings[-1]['unpacked_over_packed']:.2f}",
                     file=sys.stderr,
                     flush=True,

@@ -16,8 +16,8 @@ from .tokenization_mtl_bilstm import EOJEOL_UNKNOWN_ID, NUM_EOJEOL_IDS, gazettee
 
 
 IGNORE_INDEX = -100
-# The least share of real (unpadded) positions at which CPU inference runs the LSTMs unpacked: below it, packing
-# saves more than oneDNN's padded kernel gains (`benchmarks/lstm_paths.py`).
+# The least share of real (unpadded) positions at which the LSTMs run unpacked on CPU: below it, packing saves more
+# than oneDNN's padded kernel gains (`benchmarks/lstm_paths.py`).
 UNPACKED_MIN_FILL = 0.5
 
 
@@ -132,13 +132,14 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
     """
     A Bi-LSTM whose output at a sentence's positions does not depend on the other sentences of its batch.
 
-    Training runs pack the sequences, so padding never reaches the recurrence. `torch.compile` and `torch.export`
-    cannot trace packed sequences (their sizes depend on the data), so there the same weights run over the padded
-    batch instead: the forward direction left to right (padding follows every real position, so it cannot reach
-    them) and the backward direction over each sequence reversed within its length by index gathers (so real
-    positions come first there too). Inference on CPU does the same with torch's fused LSTM kernel, one call per
-    direction, where padding fills at most half the batch: oneDNN runs that kernel on padded input only, and faster
-    than the packed kernel (`benchmarks/lstm_paths.py`). Every path gives the same outputs, zero at padding.
+    Padding must never reach a real position's recurrence. Runs on GPU pack the sequences. On CPU each direction
+    runs as one call of torch's fused LSTM kernel over the padded batch: the forward direction left to right
+    (padding follows every real position, so it cannot reach them) and the backward direction over each sequence
+    reversed within its length by index gathers (so real positions come first there too). oneDNN runs that kernel
+    on padded input only, and faster than the packed one, for training and inference alike, unless padding fills
+    most of the batch, where packing wins again (`UNPACKED_MIN_FILL`, `benchmarks/lstm_paths.py`). `torch.compile`
+    and `torch.export` cannot trace packed sequences or the fused kernel, so there the same recurrence runs step by
+    step over the padded, reversed batch. Every path gives the same outputs, zero at padding.
 
     With activation (gradient) checkpointing enabled (`model.activation_checkpointing_enable()`, or `Trainer`'s
     `gradient_checkpointing=True`), each encoder is one checkpointed unit: its activations are recomputed in the
@@ -199,12 +200,11 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
         return layers[-1], layers if output_layers else ()
 
     def _runs_unpacked(self, mask: torch.BoolTensor) -> bool:
-        """Whether an eager run takes the unpacked path: inference on CPU with float weights (int8 quantisation
-        replaces the whole-stack packed call), with real positions filling at least `UNPACKED_MIN_FILL` of the
-        batch (padding costs the unpacked path what packing saves)."""
+        """Whether an eager run takes the unpacked path: on CPU with float weights (int8 quantisation replaces the
+        whole-stack packed call), with real positions filling at least `UNPACKED_MIN_FILL` of the batch (padding
+        costs the unpacked path what packing saves)."""
         return (
-            not self.training
-            and mask.device.type == "cpu"
+            mask.device.type == "cpu"
             and type(self.lstm) is nn.LSTM
             and mask.numel() > 0
             and mask.sum().item() >= UNPACKED_MIN_FILL * mask.numel()
@@ -222,9 +222,10 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
             for suffix, sequence in (("", layer_inputs), ("_reverse", _gather_time(layer_inputs, reverse_index))):
                 weights = self._layer_parameters(layer, suffix)
                 # (input, (h0, c0), weights, has_biases, num_layers, dropout, train, bidirectional, batch_first)
-                outputs, _, _ = torch.lstm(sequence, (zeros, zeros), weights, True, 1, 0.0, False, False, True)
+                outputs, _, _ = torch.lstm(sequence, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
                 directions.append(outputs)
             outputs = torch.cat([directions[0], _gather_time(directions[1], reverse_index)], dim=2)
+            # The dropout nn.LSTM applies between layers, and the encoder after the last.
             layers.append(self.output_dropout(outputs.masked_fill(~mask.unsqueeze(2), 0.0)))
         return tuple(layers)
 

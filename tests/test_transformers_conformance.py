@@ -253,13 +253,32 @@ def test_cpu_inference_runs_the_lstm_unpacked_with_the_packed_outputs(monkeypatc
     assert unpacked[~mask].abs().max() == 0
 
 
-def test_the_lstm_runs_packed_in_training_and_where_padding_fills_most_of_the_batch(monkeypatch):
+def test_unpacked_training_gives_the_packed_gradients(monkeypatch):
+    model = tiny_model(seed=7, shared_num_layers=2, task_num_layers=2).train()
+    batch = make_batch()
+
+    def loss_and_gradients():
+        model.zero_grad()
+        loss = model(**batch).loss
+        loss.backward()
+        return loss.detach(), {name: parameter.grad.clone() for name, parameter in model.named_parameters()}
+
+    unpacked_loss, unpacked = loss_and_gradients()
+    monkeypatch.setattr(modeling, "UNPACKED_MIN_FILL", 1.01)  # never unpacked: the packed path
+    packed_loss, packed = loss_and_gradients()
+    torch.testing.assert_close(unpacked_loss, packed_loss)
+    for name, gradient in packed.items():
+        assert gradient.abs().sum() > 0 or "eojeol" in name or "gazetteer" in name, name
+        torch.testing.assert_close(unpacked[name], gradient, msg=name)
+
+
+def test_the_lstm_runs_unpacked_in_training_and_inference_unless_padding_fills_most_of_the_batch(monkeypatch):
     model = tiny_model(seed=6)
     encoder = model.shared_encoder
     unpacked_runs = []
     run_unpacked = encoder._unpacked_layers
     monkeypatch.setattr(encoder, "_unpacked_layers", lambda *args: unpacked_runs.append(1) or run_unpacked(*args))
-    for lengths, training, unpacked in (([7, 2, 5], False, True), ([8, 1, 1], False, False), ([7, 2, 5], True, False)):
+    for lengths, training, unpacked in (([7, 2, 5], False, True), ([8, 1, 1], False, False), ([7, 2, 5], True, True)):
         batch = make_batch(lengths=lengths, with_labels=False)
         model.train(training)
         runs = len(unpacked_runs)
