@@ -137,9 +137,9 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
     (padding follows every real position, so it cannot reach them) and the backward direction over each sequence
     reversed within its length by index gathers (so real positions come first there too). oneDNN runs that kernel
     on padded input only, and faster than the packed one, for training and inference alike, unless padding fills
-    most of the batch, where packing wins again (`UNPACKED_MIN_FILL`, `benchmarks/lstm_paths.py`). `torch.compile`
-    and `torch.export` cannot trace packed sequences or the fused kernel, so there the same recurrence runs step by
-    step over the padded, reversed batch. Every path gives the same outputs, zero at padding.
+    most of the batch, where packing wins again (`UNPACKED_MIN_FILL`, `benchmarks/lstm_paths.py`). Under
+    `torch.compile` and `torch.export` (the traceable path) the same recurrence runs step by step over the padded and
+    reversed batch. Every path gives the same outputs, zero at padding.
 
     With activation (gradient) checkpointing enabled (`model.activation_checkpointing_enable()`, or `Trainer`'s
     `gradient_checkpointing=True`), each encoder is one checkpointed unit: its activations are recomputed in the
