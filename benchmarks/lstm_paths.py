@@ -17,6 +17,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 from benchmark_common import emit, environment, setup_torch
@@ -30,16 +31,16 @@ PATHS = {"packed": 2.0, "unpacked": 0.0}  # UNPACKED_MIN_FILL that forces each p
 DEFAULT_MIN_FILL = modeling.UNPACKED_MIN_FILL
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice).")
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--fills", type=float, nargs="+", default=[0.25, 0.4, 0.5, 0.6, 0.8, 1.0])
     parser.add_argument("--max_length", type=int, default=48, help="Positions of the longest sentence of a batch.")
-    parser.add_argument("--sentences", type=int, default=512, help="Sentences per timed pass.")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--output", default=None)
-    args = parser.parse_args()
+    parser.add_argument("--sentences", type=int, default=256, help="Sentences per timed pass.")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
+    args = parser.parse_args(argv)
     args.device = "cpu"
     if min(args.fills) <= 0 or max(args.fills) > 1:
         parser.error(f"--fills: expected shares in (0, 1], received {args.fills}.")
@@ -94,8 +95,8 @@ def time_paths(step, encoders, inputs, mask, passes: int, repeats: int) -> tuple
     return outputs, rates
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
     setup_torch(args)
     torch.manual_seed(0)
     encoders = default_encoders()
@@ -147,6 +148,7 @@ def main() -> None:
         "results": settings,
     }
     emit(result, args.output)
+    return result
 
 
 if __name__ == "__main__":

@@ -166,6 +166,27 @@ def test_int8_headroom_replays_every_matmul_of_the_decode(tmp_path, memory_run):
     assert result["batch_sizes"]["4"]["matmuls_replayed"] > result["batch_sizes"]["32"]["matmuls_replayed"]
 
 
+def test_lstm_paths_times_both_paths_in_inference_and_training(tmp_path):
+    argv = ["--threads", "1", "--batch_sizes", "1", "4", "--fills", "0.5", "1.0", "--sentences", "8", "--repeats", "1"]
+    result = run_script("lstm_paths", argv, tmp_path / "lstm_paths.json")
+    rows = result["results"]
+    # Batch 1 has no padding: one fill; batch 4 one per --fills entry; both modes.
+    assert [(row["mode"], row["batch_size"]) for row in rows] == [
+        (mode, size) for mode in ("inference", "training") for size in (1, 4, 4)
+    ]
+    assert [row["fill"] for row in rows[:3]] == [1.0, 0.5, 1.0]
+    for row in rows:
+        assert set(row["sentences_per_second"]) == {"packed", "unpacked"}
+        assert row["unpacked_over_packed"] == pytest.approx(
+            row["sentences_per_second"]["unpacked"] / row["sentences_per_second"]["packed"]
+        )
+        if row["mode"] == "inference":
+            assert row["max_abs_difference"] < 1e-5  # both paths compute the same outputs
+    from modeling_mtl_bilstm import modeling_mtl_bilstm
+
+    assert modeling_mtl_bilstm.UNPACKED_MIN_FILL == result["settings"]["unpacked_min_fill"]  # restored
+
+
 def test_int8_headroom_is_cpu_only(capsys):
     with pytest.raises(SystemExit):
         load_script("int8_headroom").parse_args(["--model_dir", "x", "--dataset", "sample", "--device", "cuda"])
