@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """CPU inference and training through the Bi-LSTMs: packed sequences against the unpacked fused kernel, by batch
-size and by the share of real (unpadded) positions in the batch. It sets `UNPACKED_MIN_FILL`, the least share at
-which `MTLBiLSTMEncoder` runs unpacked.
+size and by the share of real (unpadded) positions in the batch. It sets `UNPACKED_MIN_FILL` and
+`UNPACKED_MIN_FILL_TRAINING`, the least shares at which `MTLBiLSTMEncoder` runs unpacked, and shows why a batch
+with no padding runs packed.
 
     python benchmarks/lstm_paths.py --threads 2 --output benchmarks/results/lstm_paths.json
 
@@ -27,8 +28,8 @@ from modeling_mtl_bilstm.modeling_mtl_bilstm import MTLBiLSTMEncoder
 from modeling_mtl_bilstm.training.arguments import ModelArguments
 
 
-PATHS = {"packed": 2.0, "unpacked": 0.0}  # UNPACKED_MIN_FILL that forces each path
-DEFAULT_MIN_FILL = modeling.UNPACKED_MIN_FILL
+PATHS = ("packed", "unpacked")
+CHOOSE_PATH = MTLBiLSTMEncoder._runs_unpacked  # the model's own choice, restored after each timing
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,18 +82,22 @@ def batch_mask(batch_size: int, max_length: int, fill: float) -> torch.Tensor:
 def time_paths(step, encoders, inputs, mask, passes: int, repeats: int) -> tuple[dict, dict]:
     """Each path's output (after a warm-up call) and its sentences per second over `repeats` turns."""
     outputs, rates = {}, {name: [] for name in PATHS}
-    for name, min_fill in PATHS.items():
-        modeling.UNPACKED_MIN_FILL = min_fill
+    for name in PATHS:
+        force_path(name)
         outputs[name] = step(encoders, inputs, mask)
     for _ in range(repeats):
-        for name, min_fill in PATHS.items():
-            modeling.UNPACKED_MIN_FILL = min_fill
+        for name in PATHS:
+            force_path(name)
             started = time.perf_counter()
             for _ in range(passes):
                 step(encoders, inputs, mask)
             rates[name].append(passes * inputs.size(0) / (time.perf_counter() - started))
-    modeling.UNPACKED_MIN_FILL = DEFAULT_MIN_FILL
+    MTLBiLSTMEncoder._runs_unpacked = CHOOSE_PATH
     return outputs, rates
+
+
+def force_path(name: str) -> None:
+    MTLBiLSTMEncoder._runs_unpacked = lambda self, mask: name == "unpacked"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -143,7 +148,10 @@ def main(argv: list[str] | None = None) -> dict:
             "sentences_per_pass": args.sentences,
             "repeats": args.repeats,
             "encoder_input_size": input_size,
-            "unpacked_min_fill": DEFAULT_MIN_FILL,
+            "unpacked_min_fill": {
+                "inference": modeling.UNPACKED_MIN_FILL,
+                "training": modeling.UNPACKED_MIN_FILL_TRAINING,
+            },
         },
         "results": settings,
     }

@@ -16,9 +16,11 @@ from .tokenization_mtl_bilstm import EOJEOL_UNKNOWN_ID, NUM_EOJEOL_IDS, gazettee
 
 
 IGNORE_INDEX = -100
-# The least share of real (unpadded) positions at which the LSTMs run unpacked on CPU: below it, packing saves more
-# than oneDNN's padded kernel gains (`benchmarks/lstm_paths.py`).
+# The least share of real (unpadded) positions at which the LSTMs run unpacked on CPU, in inference and in training
+# (forward and backward gain more, at examples/train.py's batch sizes): below it, packing saves more than oneDNN's
+# padded kernel gains (`benchmarks/lstm_paths.py`).
 UNPACKED_MIN_FILL = 0.5
+UNPACKED_MIN_FILL_TRAINING = 0.25
 
 
 @dataclass
@@ -137,7 +139,8 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
     (padding follows every real position, so it cannot reach them) and the backward direction over each sequence
     reversed within its length by index gathers (so real positions come first there too). oneDNN runs that kernel
     on padded input only, and faster than the packed one, for training and inference alike, unless padding fills
-    most of the batch, where packing wins again (`UNPACKED_MIN_FILL`, `benchmarks/lstm_paths.py`). Under
+    most of the batch, where packing wins again (`UNPACKED_MIN_FILL`, `benchmarks/lstm_paths.py`), or the batch has
+    no padding at all, where torch's packed call runs the fused kernel itself. Under
     `torch.compile` and `torch.export` (the traceable path) the same recurrence runs step by step over the padded and
     reversed batch. Every path gives the same outputs, zero at padding.
 
@@ -201,14 +204,14 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
 
     def _runs_unpacked(self, mask: torch.BoolTensor) -> bool:
         """Whether an eager run takes the unpacked path: on CPU with float weights (int8 quantisation replaces the
-        whole-stack packed call), with real positions filling at least `UNPACKED_MIN_FILL` of the batch (padding
-        costs the unpacked path what packing saves)."""
-        return (
-            mask.device.type == "cpu"
-            and type(self.lstm) is nn.LSTM
-            and mask.numel() > 0
-            and mask.sum().item() >= UNPACKED_MIN_FILL * mask.numel()
-        )
+        whole-stack packed call), with real positions filling at least `UNPACKED_MIN_FILL` of the batch
+        (`UNPACKED_MIN_FILL_TRAINING` in training), since padding costs the unpacked path what packing saves, and
+        not all of it: torch runs a packed batch of one length through the fused kernel already, both directions in
+        one call."""
+        if mask.device.type != "cpu" or type(self.lstm) is not nn.LSTM or mask.numel() == 0:
+            return False
+        min_fill = UNPACKED_MIN_FILL_TRAINING if self.training else UNPACKED_MIN_FILL
+        return min_fill * mask.numel() <= mask.sum().item() < mask.numel()
 
     def _unpacked_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
         """Each direction of each layer as one fused `torch.lstm` call over the padded batch: the backward

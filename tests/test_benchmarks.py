@@ -182,9 +182,13 @@ def test_lstm_paths_times_both_paths_in_inference_and_training(tmp_path):
         )
         if row["mode"] == "inference":
             assert row["max_abs_difference"] < 1e-5  # both paths compute the same outputs
-    from modeling_mtl_bilstm import modeling_mtl_bilstm
+    from modeling_mtl_bilstm import modeling_mtl_bilstm as modeling
 
-    assert modeling_mtl_bilstm.UNPACKED_MIN_FILL == result["settings"]["unpacked_min_fill"]  # restored
+    assert modeling.MTLBiLSTMEncoder._runs_unpacked is load_script("lstm_paths").CHOOSE_PATH  # restored
+    assert result["settings"]["unpacked_min_fill"] == {
+        "inference": modeling.UNPACKED_MIN_FILL,
+        "training": modeling.UNPACKED_MIN_FILL_TRAINING,
+    }
 
 
 def test_int8_headroom_is_cpu_only(capsys):

@@ -264,7 +264,7 @@ def test_unpacked_training_gives_the_packed_gradients(monkeypatch):
         return loss.detach(), {name: parameter.grad.clone() for name, parameter in model.named_parameters()}
 
     unpacked_loss, unpacked = loss_and_gradients()
-    monkeypatch.setattr(modeling, "UNPACKED_MIN_FILL", 1.01)  # never unpacked: the packed path
+    monkeypatch.setattr(modeling, "UNPACKED_MIN_FILL_TRAINING", 1.01)  # never unpacked: the packed path
     packed_loss, packed = loss_and_gradients()
     torch.testing.assert_close(unpacked_loss, packed_loss)
     for name, gradient in packed.items():
@@ -272,13 +272,21 @@ def test_unpacked_training_gives_the_packed_gradients(monkeypatch):
         torch.testing.assert_close(unpacked[name], gradient, msg=name)
 
 
-def test_the_lstm_runs_unpacked_in_training_and_inference_unless_padding_fills_most_of_the_batch(monkeypatch):
+def test_the_lstm_runs_unpacked_unless_padding_fills_most_of_the_batch_or_none_of_it(monkeypatch):
     model = tiny_model(seed=6)
     encoder = model.shared_encoder
     unpacked_runs = []
     run_unpacked = encoder._unpacked_layers
     monkeypatch.setattr(encoder, "_unpacked_layers", lambda *args: unpacked_runs.append(1) or run_unpacked(*args))
-    for lengths, training, unpacked in (([7, 2, 5], False, True), ([8, 1, 1], False, False), ([7, 2, 5], True, True)):
+    cases = [
+        ([7, 2, 5], False, True),
+        ([8, 1, 1], False, False),  # real positions fill 10 of 24
+        ([8, 1, 1], True, True),  # ... enough in training
+        ([8, 1, 1, 1, 1, 1, 1, 1], True, False),  # 15 of 64: too few even there
+        ([4, 4, 4], False, False),  # no padding: torch's packed call runs the fused kernel, both directions at once
+        ([4, 4, 4], True, False),
+    ]
+    for lengths, training, unpacked in cases:
         batch = make_batch(lengths=lengths, with_labels=False)
         model.train(training)
         runs = len(unpacked_runs)
