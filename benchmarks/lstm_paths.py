@@ -11,17 +11,17 @@ morpheme, syllable-CNN and eojeol inputs, then the POS and NER Bi-LSTMs over its
 in inference (eval mode, `torch.inference_mode()`) and in training (train mode, forward and backward). Each batch
 holds one sentence of `--max_length` positions and the others of the length that gives the batch its fill. Per
 setting the two paths take turns, `--repeats` times; sentences per second are medians. `max_abs_difference`
-compares the two paths' inference outputs.
+compares the two paths' inference outputs. With `--model_dir`, `KoreanNERPredictor` also runs end to end on the
+raw test sentences of `--dataset` (Kiwi included), the LSTMs packed against the model's own choice, taking turns.
 """
 
 import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
-from benchmark_common import emit, environment, setup_torch
+from benchmark_common import add_common_arguments, check_data_dir, emit, environment, load_corpus, setup_torch
 
 from modeling_mtl_bilstm import modeling_mtl_bilstm as modeling
 from modeling_mtl_bilstm.modeling_mtl_bilstm import MTLBiLSTMEncoder
@@ -34,15 +34,25 @@ CHOOSE_PATH = MTLBiLSTMEncoder._runs_unpacked  # the model's own choice, restore
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice).")
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--model_dir",
+        default=None,
+        help="Also time KoreanNERPredictor end to end on the raw test sentences of --dataset with this model, "
+        "the LSTMs packed against the model's own choice of path.",
+    )
+    parser.add_argument("--end_to_end_batch_sizes", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--end_to_end_repeats", type=int, default=12)
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--fills", type=float, nargs="+", default=[0.25, 0.4, 0.5, 0.6, 0.8, 1.0])
     parser.add_argument("--max_length", type=int, default=48, help="Positions of the longest sentence of a batch.")
     parser.add_argument("--sentences", type=int, default=256, help="Sentences per timed pass.")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
     args = parser.parse_args(argv)
-    args.device = "cpu"
+    if args.device != "cpu":
+        parser.error(f"--device: the LSTM paths differ on CPU only, received {args.device}.")
+    if args.model_dir:
+        check_data_dir(parser, args)
     if min(args.fills) <= 0 or max(args.fills) > 1:
         parser.error(f"--fills: expected shares in (0, 1], received {args.fills}.")
     return args
@@ -100,6 +110,41 @@ def force_path(name: str) -> None:
     MTLBiLSTMEncoder._runs_unpacked = lambda self, mask: name == "unpacked"
 
 
+def time_end_to_end(args: argparse.Namespace) -> dict:
+    """The predictor on the raw test sentences, the LSTMs packed and on the model's own choice of path, taking
+    turns (in alternating order) at each batch size; and whether both found the same entities."""
+    from modeling_mtl_bilstm import KoreanNERPredictor
+
+    texts = list(load_corpus(args)["test"]["text"])
+    predictor = KoreanNERPredictor.from_pretrained(args.model_dir, device="cpu")
+    predictor(texts[:8])  # warm-up: Kiwi's lazy loading, first-call allocations
+    paths = {"packed": lambda self, mask: False, "default": CHOOSE_PATH}
+    rates, entities = {}, {}
+    for repeat in range(args.end_to_end_repeats):
+        for batch_size in args.end_to_end_batch_sizes:
+            predictor.batch_size = batch_size
+            for name in list(paths) if repeat % 2 == 0 else list(paths)[::-1]:
+                MTLBiLSTMEncoder._runs_unpacked = paths[name]
+                started = time.perf_counter()
+                results = predictor(texts)
+                rates.setdefault(str(batch_size), {}).setdefault(name, []).append(
+                    len(texts) / (time.perf_counter() - started)
+                )
+                entities[name] = [[(e["start"], e["end"], e["type"]) for e in r["entities"]] for r in results]
+    MTLBiLSTMEncoder._runs_unpacked = CHOOSE_PATH
+    medians = {
+        size: {name: statistics.median(runs) for name, runs in by_path.items()} for size, by_path in rates.items()
+    }
+    return {
+        "model_dir": str(args.model_dir),
+        "test_sentences": len(texts),
+        "sentences_per_second": medians,
+        "sentences_per_second_runs": rates,
+        "default_over_packed": {size: figures["default"] / figures["packed"] for size, figures in medians.items()},
+        "same_entities": entities["packed"] == entities["default"],
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     setup_torch(args)
@@ -154,6 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
             },
         },
         "results": settings,
+        "end_to_end": time_end_to_end(args) if args.model_dir else None,
     }
     emit(result, args.output)
     return result

@@ -166,9 +166,23 @@ def test_int8_headroom_replays_every_matmul_of_the_decode(tmp_path, memory_run):
     assert result["batch_sizes"]["4"]["matmuls_replayed"] > result["batch_sizes"]["32"]["matmuls_replayed"]
 
 
-def test_lstm_paths_times_both_paths_in_inference_and_training(tmp_path):
-    argv = ["--threads", "1", "--batch_sizes", "1", "4", "--fills", "0.5", "1.0", "--sentences", "8", "--repeats", "1"]
+def test_lstm_paths_times_both_paths_in_inference_training_and_end_to_end(tmp_path, memory_run):
+    pytest.importorskip("kiwipiepy", reason="the end-to-end rows need kiwipiepy: pip install -e '.[korean]'")
+    _, train_dir = memory_run
+    argv = [*SAMPLE, "--batch_sizes", "1", "4", "--fills", "0.5", "1.0", "--sentences", "8", "--repeats", "1"]
+    argv += [
+        "--model_dir",
+        str(train_dir / "best_model"),
+        "--end_to_end_batch_sizes",
+        "8",
+        "--end_to_end_repeats",
+        "2",
+    ]
     result = run_script("lstm_paths", argv, tmp_path / "lstm_paths.json")
+    end_to_end = result["end_to_end"]
+    assert end_to_end["same_entities"] and end_to_end["test_sentences"] == 69
+    assert [len(runs) for runs in end_to_end["sentences_per_second_runs"]["8"].values()] == [2, 2]
+    assert set(end_to_end["default_over_packed"]) == {"8"}
     rows = result["results"]
     # Batch 1 has no padding: one fill; batch 4 one per --fills entry; both modes.
     assert [(row["mode"], row["batch_size"]) for row in rows] == [
