@@ -1,9 +1,11 @@
 """End-to-end tests of the training engine (`modeling_mtl_bilstm.training`, run as examples/train.py runs it) on
 the bundled sample corpus, with a tiny model."""
 
+import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -332,10 +334,15 @@ def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_
         ["--task", "mtl", "--num_train_epochs", "1", "--output_dir", str(plain), *tiny_training_flags, *features_off]
     )
     tuned = tmp_path / "tuned"
-    with caplog.at_level("WARNING", logger="modeling_mtl_bilstm.training.experiment"):
+    with caplog.at_level("INFO", logger="modeling_mtl_bilstm.training.experiment"):
         train(["--task", "mtl", "--init_from", str(plain / "best_model"), "--num_train_epochs", "1"]
               + ["--output_dir", str(tuned), "--disable_tqdm", "true", "--torch_num_threads", "1"])  # fmt: skip
     assert "keeping the saved model's eojeol features (off)" in caplog.text
+    assert "keeping its trained morpheme embeddings (no Kiwi vectors)" in caplog.text  # on by default, for new models
+    assert not list(tuned.glob("kiwi_vectors_*"))
+    with pytest.raises(ArgumentError, match="drop --pretrained_embeddings"):
+        train(["--init_from", str(plain / "best_model"), "--pretrained_embeddings", "vectors.txt"]
+              + ["--output_dir", str(tmp_path / "bad")])  # fmt: skip
     model = AutoModelForTokenClassification.from_pretrained(tuned / "best_model")
     assert model.config.use_eojeol_features is False and model.config.gazetteer_types is None
     assert not (tuned / "best_model" / "gazetteer.json").exists()
@@ -343,6 +350,28 @@ def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_
 
 
 # ---------------------------------------------------------------- input features (issue 13)
+
+
+def test_new_models_start_from_kiwi_vectors_by_default(train, tiny_training_flags, tmp_path, caplog):
+    pytest.importorskip("kiwipiepy", reason="Kiwi vectors need kiwipiepy: pip install -e '.[korean]'")
+    flags = [flag for flag in tiny_training_flags if flag != "--no_kiwi_embeddings"]
+    with caplog.at_level("INFO", logger="modeling_mtl_bilstm.training.pretrained_embeddings"):
+        train(["--task", "ner", "--max_steps", "1", "--output_dir", str(tmp_path), *flags])
+    vectors = tmp_path / "kiwi_vectors_16d.txt"
+    assert vectors.is_file()
+    found = re.search(rf"Pretrained embeddings {re.escape(str(vectors))}: (\d+) of (\d+) morphemes found", caplog.text)
+    assert found and int(found[1]) > 0.5 * int(found[2]), caplog.text
+    assert json.loads((tmp_path / "run_info.json").read_text())["arguments"]["model"]["kiwi_embeddings"] is True
+
+
+def test_kiwi_vectors_without_kiwipiepy_fail_before_training_naming_the_fix(train, tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "kiwipiepy" else find_spec(name, *a)
+    )
+    with pytest.raises(ArgumentError, match=r"needs kiwipiepy.*\[korean\].*or pass --no_kiwi_embeddings"):
+        train(["--task", "ner", "--output_dir", str(tmp_path)])
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

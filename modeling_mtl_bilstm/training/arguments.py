@@ -130,8 +130,11 @@ class ModelArguments:
         default=None, metadata={"help": "word2vec/fastText/GloVe text file to initialise morpheme embeddings."}
     )
     kiwi_embeddings: bool = field(
-        default=False,
-        metadata={"help": "Initialise morpheme embeddings from Kiwi's CoNg model (kiwipiepy_model, offline)."},
+        default=True,
+        metadata={
+            "help": "Initialise the morpheme embeddings of a new model from Kiwi's CoNg model (kiwipiepy_model, "
+            "offline; the `korean` extra); off with --no_kiwi_embeddings. --pretrained_embeddings replaces them."
+        },
     )
     extend_vocabulary: bool = field(
         default=False,

@@ -6,6 +6,7 @@ the comparison report (results.json, run_info.json, results.md, results.png) int
 """
 
 import hashlib
+import importlib.util
 import json
 import logging
 import math
@@ -26,6 +27,7 @@ from ..data_scripts import tag_schemes
 from ..data_scripts.formats import read_gazette
 from ..data_scripts.korean_ner import shared_label_names
 from ..hub.model_card import BEST_MODEL_DIR, write_model_card
+from ..inference.morphology import KOREAN_EXTRA_INSTALL
 from ..inference.predictor import _entity_spans
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM, Gazetteer, MTLBiLSTMTokenizer
@@ -211,10 +213,23 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         raise ArgumentError(
             "--init_from keeps the saved model's input features (its eojeol features and gazetteer): drop --gazetteer."
         )
+    if model_args.init_from and model_args.pretrained_embeddings:
+        raise ArgumentError(
+            "--init_from keeps the saved model's trained morpheme embeddings: drop --pretrained_embeddings."
+        )
     if data_args.gazetteer_from_training and data_args.gazetteer_folds < 2:
         raise ArgumentError(
             f"--gazetteer_folds: expected at least 2 folds (a sentence's gazetteer comes from the other folds), "
             f"received {data_args.gazetteer_folds}."
+        )
+    if (
+        model_args.kiwi_embeddings
+        and not (model_args.init_from or model_args.pretrained_embeddings)
+        and importlib.util.find_spec("kiwipiepy") is None
+    ):
+        raise ArgumentError(
+            f"--kiwi_embeddings (on by default) needs kiwipiepy, which is not installed: {KOREAN_EXTRA_INSTALL}, "
+            "or pass --no_kiwi_embeddings."
         )
     if not 0.0 <= model_args.word_dropout <= 1.0:
         raise ArgumentError(f"--word_dropout: expected a probability in [0, 1], received {model_args.word_dropout}.")
@@ -322,10 +337,15 @@ def parse_corpus_argument(argument: str) -> tuple[str, str]:
 
 
 def pretrained_vectors(model_args: ModelArguments, output_dir: Path) -> Path | None:
-    """The vector file that initialises morpheme embeddings: the user's, or Kiwi's (computed once into
-    the output folder)."""
-    if model_args.pretrained_embeddings and model_args.kiwi_embeddings:
-        raise ArgumentError("Choose one of --pretrained_embeddings and --kiwi_embeddings.")
+    """The vector file that initialises the morpheme embeddings of a new model: the user's
+    (`--pretrained_embeddings`, which replaces the default Kiwi vectors), or Kiwi's (computed once into the output
+    folder); none for a fine-tuned model (`--init_from`), whose trained embeddings stay."""
+    if model_args.init_from:
+        if model_args.kiwi_embeddings:
+            logger.info(
+                "--init_from %s: keeping its trained morpheme embeddings (no Kiwi vectors).", model_args.init_from
+            )
+        return None
     if model_args.pretrained_embeddings:
         return Path(model_args.pretrained_embeddings)
     if not model_args.kiwi_embeddings:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..inference.morphology import KOREAN_EXTRA_INSTALL
+
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ def _load_kiwi():
     try:
         from kiwipiepy import Kiwi
     except ImportError as error:
-        raise ImportError('Kiwi embeddings need kiwipiepy: pip install "mtl-bilstm-ner[korean]"') from error
+        raise ImportError(f"Kiwi embeddings need kiwipiepy, which is not installed: {KOREAN_EXTRA_INSTALL}") from error
     return Kiwi(model_type="cong")
 
 
