@@ -374,9 +374,10 @@ def test_torch_export_of_the_ner_path_equals_eager():
 def test_gradient_checkpointing_recomputes_the_bilstms_and_gives_the_same_gradients(monkeypatch):
     from modeling_mtl_bilstm import modeling_mtl_bilstm as modeling
 
-    runs = []
-    original = modeling.pack_padded_sequence
-    monkeypatch.setattr(modeling, "pack_padded_sequence", lambda *a, **k: runs.append(1) or original(*a, **k))
+    runs = []  # one entry per encoder run, packed or unpacked
+    packed, unpacked = modeling.pack_padded_sequence, modeling.MTLBiLSTMEncoder._unpacked_layers
+    monkeypatch.setattr(modeling, "pack_padded_sequence", lambda *a, **k: runs.append(1) or packed(*a, **k))
+    monkeypatch.setattr(modeling.MTLBiLSTMEncoder, "_unpacked_layers", lambda *a: runs.append(1) or unpacked(*a))
     batch = make_batch()
     gradients, counts = {}, {}
     for checkpointing in (False, True):

@@ -72,9 +72,9 @@ class KoreanNERPredictor:
         device (`str` or `torch.device`, *optional*): defaults to CUDA when available (and not quantizing),
             else CPU.
         quantize (`bool`, defaults to `False`): dynamic int8 quantization of the LSTMs and linear layers
-            (CPU only), with `torch.ao.quantization.quantize_dynamic`. For the default model sizes on 2 CPU
-            cores it decodes about 1.2x faster at batch 32 and above (slower at batch 1), with 40% smaller
-            weights; `benchmarks/int8_headroom.py` shows why the gain is small.
+            (CPU only), with `torch.ao.quantization.quantize_dynamic`: smaller weights; its speed against fp32,
+            whose LSTMs run oneDNN's fused kernel, is in `benchmarks/inference_speed.py`'s results, and
+            `benchmarks/int8_headroom.py` shows why the gain is small.
     """
 
     def __init__(
