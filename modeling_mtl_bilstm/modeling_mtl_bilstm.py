@@ -140,9 +140,9 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
     reversed within its length by index gathers (so real positions come first there too). oneDNN runs that kernel
     on padded input only, and faster than the packed one, for training and inference alike, unless padding fills
     most of the batch, where packing wins again (`UNPACKED_MIN_FILL`, `benchmarks/lstm_paths.py`), or the batch has
-    no padding at all, where torch's packed call runs the fused kernel itself. Under
-    `torch.compile` and `torch.export` (the traceable path) the same recurrence runs step by step over the padded and
-    reversed batch. Every path gives the same outputs, zero at padding.
+    no padding at all, where torch's packed call runs the fused kernel itself. Under `torch.compile` and
+    `torch.export` (the traceable path) the same recurrence runs step by step over the padded and reversed batch.
+    Every path gives the same outputs, zero at padding.
 
     With activation (gradient) checkpointing enabled (`model.activation_checkpointing_enable()`, or `Trainer`'s
     `gradient_checkpointing=True`), each encoder is one checkpointed unit: its activations are recomputed in the
