@@ -214,23 +214,18 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
         return min_fill * mask.numel() <= mask.sum().item() < mask.numel()
 
     def _unpacked_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
-        """Each direction of each layer as one fused `torch.lstm` call over the padded batch: the backward
-        direction reads each sequence reversed within its length, as the traceable path does."""
-        reverse_index = _reverse_within_length(mask)
+        """The unpacked path: each direction of each layer as one fused `torch.lstm` call over the padded batch."""
+        return self._layers_over_padding(inputs, mask, self._fused_layer)
+
+    def _fused_layer(self, inputs, reverse_index, layer) -> torch.FloatTensor:
         zeros = inputs.new_zeros(1, inputs.size(0), self.hidden_size)
-        layers = []
-        for layer in range(self.num_layers):
-            layer_inputs = layers[-1] if layers else inputs
-            directions = []
-            for suffix, sequence in (("", layer_inputs), ("_reverse", _gather_time(layer_inputs, reverse_index))):
-                weights = self._layer_parameters(layer, suffix)
-                # (input, (h0, c0), weights, has_biases, num_layers, dropout, train, bidirectional, batch_first)
-                outputs, _, _ = torch.lstm(sequence, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
-                directions.append(outputs)
-            outputs = torch.cat([directions[0], _gather_time(directions[1], reverse_index)], dim=2)
-            # The dropout nn.LSTM applies between layers, and the encoder after the last.
-            layers.append(self.output_dropout(outputs.masked_fill(~mask.unsqueeze(2), 0.0)))
-        return tuple(layers)
+        directions = []
+        for suffix, sequence in (("", inputs), ("_reverse", _gather_time(inputs, reverse_index))):
+            weights = self._layer_parameters(layer, suffix)
+            # (input, (h0, c0), weights, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+            outputs, _, _ = torch.lstm(sequence, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
+            directions.append(outputs)
+        return torch.cat([directions[0], _gather_time(directions[1], reverse_index)], dim=2)
 
     def _layer_parameters(self, layer: int, suffix: str = "") -> list[torch.Tensor]:
         if torch.compiler.is_dynamo_compiling():
@@ -267,10 +262,16 @@ class MTLBiLSTMEncoder(GradientCheckpointingLayer):
 
     def _padded_layers(self, inputs, mask) -> tuple[torch.FloatTensor, ...]:
         """The traceable path: no packing, no Python branch on tensor values."""
+        return self._layers_over_padding(inputs, mask, self._padded_layer)
+
+    def _layers_over_padding(self, inputs, mask, run_layer) -> tuple[torch.FloatTensor, ...]:
+        """Each layer's output over the padded batch, `run_layer(inputs, reverse_index, layer)` running both
+        directions of one layer, the backward one over each sequence reversed within its length."""
         reverse_index = _reverse_within_length(mask)
         layers = []
         for layer in range(self.num_layers):
-            outputs = self._padded_layer(layers[-1] if layers else inputs, reverse_index, layer)
+            outputs = run_layer(layers[-1] if layers else inputs, reverse_index, layer)
+            # The dropout nn.LSTM applies between layers, and the encoder after the last.
             layers.append(self.output_dropout(outputs.masked_fill(~mask.unsqueeze(2), 0.0)))
         return tuple(layers)
 
