@@ -205,6 +205,36 @@ def test_lstm_paths_times_both_paths_in_inference_training_and_end_to_end(tmp_pa
     }
 
 
+def test_seed_ensemble_of_copies_of_one_model_is_that_model(tmp_path, memory_run):
+    _, train_dir = memory_run
+    model_dir = str(train_dir / "best_model")
+    argv = [*SAMPLE, "--model_dirs", model_dir, model_dir, "--repeats", "1", "--batch_size", "16"]
+    result = run_script("seed_ensemble", argv, tmp_path / "seed_ensemble.json")
+    for split in result["splits"].values():
+        # The mean of identical scores is those scores: same path, same F1.
+        assert split["ensemble_ner_f1"] == split["models_ner_f1"][0] == split["models_ner_f1"][1]
+        assert split["ensemble_minus_mean_model"] == 0.0
+    assert result["splits"]["test"]["sentences"] == 69
+    assert len(result["cost"]["model_seconds_median"]) == 2
+    assert result["cost"]["ensemble_over_one_model"] == pytest.approx(2.0)
+
+
+def test_seed_ensemble_rejects_models_with_other_tags(tmp_path, memory_run):
+    from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
+
+    _, train_dir = memory_run
+    model_dir = train_dir / "best_model"
+    model = MTLBiLSTMForTokenClassification.from_pretrained(model_dir)
+    labels = list(model.config.ner_id2label.values())
+    other = MTLBiLSTMForTokenClassification.from_pretrained(
+        model_dir, ner_id2label=dict(enumerate(labels[::-1])), ignore_mismatched_sizes=True
+    )
+    other.save_pretrained(tmp_path / "other")
+    MTLBiLSTMTokenizer.from_pretrained(model_dir).save_pretrained(tmp_path / "other")
+    with pytest.raises(SystemExit, match="expected the NER tags of"):
+        load_script("seed_ensemble").main([*SAMPLE, "--model_dirs", str(model_dir), str(tmp_path / "other")])
+
+
 def test_int8_headroom_is_cpu_only(capsys):
     with pytest.raises(SystemExit):
         load_script("int8_headroom").parse_args(["--model_dir", "x", "--dataset", "sample", "--device", "cuda"])
