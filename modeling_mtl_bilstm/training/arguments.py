@@ -34,6 +34,14 @@ class ExperimentArguments:
     early_stopping_patience: int = field(
         default=5, metadata={"help": "Stop after this many evaluations without dev improvement (0: never)."}
     )
+    ema_decay: float = field(
+        default=0.0,
+        metadata={
+            "help": "Evaluate, select and save an exponential moving average of the weights over the training steps "
+            "(at each epoch end) instead of the weights themselves; an update keeps this much of the average, e.g. "
+            "0.995 remembers about 200 steps. 0: off."
+        },
+    )
     torch_num_threads: int | None = field(
         default=None, metadata={"help": "torch intra-op threads per process (default: torch's choice)."}
     )

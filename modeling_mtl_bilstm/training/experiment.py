@@ -19,7 +19,7 @@ from pathlib import Path
 import datasets
 import torch
 from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
 from ..data import load_korean_ner
@@ -44,6 +44,7 @@ from .trainer import (
     make_preprocess_logits_for_metrics,
     tag_sequences,
 )
+from .weight_averaging import WeightAveragingCallback
 
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,13 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
             raise ArgumentError(
                 "--resume_from_checkpoint PATH resumes one run: use 'last' with --compare or several seeds."
             )
+    if not 0.0 <= experiment.ema_decay < 1.0:
+        raise ArgumentError(f"--ema_decay: expected a value in [0, 1) (0: off), received {experiment.ema_decay}.")
+    if experiment.ema_decay and training_args.eval_strategy != IntervalStrategy.EPOCH:
+        raise ArgumentError(
+            "--ema_decay puts the average in place at epoch ends, where it is evaluated: expected --eval_strategy "
+            f"epoch, received {training_args.eval_strategy.value}."
+        )
     if experiment.compare and experiment.task != "mtl":
         raise ArgumentError("--compare trains mtl, ner and pos itself: drop --task.")
 
@@ -571,6 +579,8 @@ def train_one(
         preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(model),
         callbacks=[EarlyStoppingCallback(patience)] if patience else [],
     )
+    if experiment.ema_decay:
+        trainer.add_callback(WeightAveragingCallback(experiment.ema_decay))
     checkpoint = resume_checkpoint(training_args.resume_from_checkpoint, run_dir)
     if checkpoint:
         logger.info("%s seed %d: resuming from %s", run.key, run.seed, checkpoint)
