@@ -458,8 +458,9 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
                 0/1 gazetteer flags of each morpheme (B and I of each type, in the order of `config.gazetteer_types`),
                 required when `config.gazetteer_types` is set.
 
-        Eager calls pack the sequences; under `torch.compile` (`fullgraph=True` works) and `torch.export` the
-        LSTMs run a traceable path with the same results, and the data-dependent input checks are skipped.
+        Eager calls run the LSTMs packed or, on CPU, unpacked (see [`MTLBiLSTMEncoder`]); under `torch.compile`
+        (`fullgraph=True` works) and `torch.export` they run a traceable path with the same results, and the
+        data-dependent input checks are skipped.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if output_hidden_states is None:
