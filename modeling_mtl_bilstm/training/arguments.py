@@ -151,7 +151,11 @@ class ModelArguments:
         },
     )
     pos_features_for_ner: bool = field(
-        default=False, metadata={"help": "Multi-task models: feed the POS tag distribution to the NER Bi-LSTM."}
+        default=True,
+        metadata={
+            "help": "Multi-task models: feed the POS head's tag distribution to the NER Bi-LSTM beside the shared "
+            "states (off with --no_pos_features_for_ner; single-task models have no POS head to read)."
+        },
     )
     use_eojeol_features: bool = field(
         default=True,
