@@ -1,9 +1,10 @@
-"""Training: the comparison engine, Trainer glue, embedding initialisers and the results report."""
+"""Training: the comparison engine, Trainer glue, weight averaging, embedding initialisers and the results report."""
 
 from .arguments import ARGUMENT_CLASSES, DataArguments, ExperimentArguments, ModelArguments, MTLTrainingArguments
 from .experiment import ArgumentError, run_experiment
 from .pretrained_embeddings import initialize_morpheme_embeddings
 from .trainer import MTLBiLSTMTrainer, load_metric
+from .weight_averaging import WeightAveragingCallback
 
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "MTLBiLSTMTrainer",
     "MTLTrainingArguments",
     "ModelArguments",
+    "WeightAveragingCallback",
     "initialize_morpheme_embeddings",
     "load_metric",
     "run_experiment",
