@@ -70,11 +70,14 @@ def test_decay_outside_the_open_interval_is_refused(decay):
 
 def test_training_run_saves_the_average_of_its_best_epoch(train, tiny_training_flags, tmp_path, monkeypatch):
     averages = []  # the average at each epoch end, as put in place for evaluation
+    trained = []  # the trained weights it stands in for
     original = WeightAveragingCallback.on_epoch_end
 
     def spy(self, args, state, control, model=None, **kwargs):
         original(self, args, state, control, model=model, **kwargs)
         averages.append({name: value.detach().clone() for name, value in model.state_dict().items()})
+        names = [name for name, parameter in model.named_parameters() if parameter.requires_grad]
+        trained.append({name: value.clone() for name, value in zip(names, self._trained)})
 
     monkeypatch.setattr(WeightAveragingCallback, "on_epoch_end", spy)
     output_dir = tmp_path / "run"
@@ -89,6 +92,8 @@ def test_training_run_saves_the_average_of_its_best_epoch(train, tiny_training_f
     saved = load_file(output_dir / "best_model" / "model.safetensors")
     for name, value in saved.items():
         torch.testing.assert_close(value, averages[best_epoch][name], rtol=0, atol=0)
+    # ... which is not what the optimizer had reached there.
+    assert any(not torch.equal(saved[name], value) for name, value in trained[best_epoch].items())
 
 
 @pytest.mark.parametrize(
