@@ -28,8 +28,7 @@ class WeightAveragingCallback(TrainerCallback):
         self._updates = 0
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        with torch.no_grad():
-            self._average = [parameter.detach().clone() for parameter in _parameters(model)]
+        self._average = [parameter.detach().clone() for parameter in _parameters(model)]
         self._trained, self._updates = None, 0
 
     def on_step_begin(self, args, state, control, model=None, **kwargs):
@@ -38,7 +37,7 @@ class WeightAveragingCallback(TrainerCallback):
     def on_step_end(self, args, state, control, model=None, **kwargs):
         decay = min(self.decay, (1 + self._updates) / (10 + self._updates))
         with torch.no_grad():
-            torch._foreach_lerp_(self._average, [p.detach() for p in _parameters(model)], 1.0 - decay)
+            torch._foreach_lerp_(self._average, _parameters(model), 1.0 - decay)
         self._updates += 1
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
