@@ -19,6 +19,9 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     Args:
         vocab_size (`int`, defaults to 20000): number of morpheme ids (padding and unknown included).
         embedding_dim (`int`, defaults to 100): size of the morpheme embeddings.
+        frozen_embedding_dim (`int`, defaults to 0): size of a second morpheme embedding table, concatenated to
+            the first and never trained (a buffer, `frozen_morpheme_vectors`): it keeps pretrained vectors as they
+            were given while the first table is fine-tuned. 0 builds no such table.
         char_vocab_size (`int`, defaults to 0): number of syllable (or jamo) ids; 0 disables the
             syllable features, and the model then takes no `char_ids`.
         char_embedding_dim (`int`, defaults to 30): size of the syllable embeddings.
@@ -77,6 +80,7 @@ class MTLBiLSTMConfig(PreTrainedConfig):
 
     vocab_size: int = 20000
     embedding_dim: int = 100
+    frozen_embedding_dim: int = 0
     char_vocab_size: int = 0
     char_embedding_dim: int = 30
     char_cnn_filters: int = 50
@@ -261,7 +265,7 @@ class MTLBiLSTMConfig(PreTrainedConfig):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"MTLBiLSTMConfig.{name}: expected a positive int, received {value!r}.")
-        non_negative = ("char_vocab_size", "task_num_layers", "pad_token_id")
+        non_negative = ("frozen_embedding_dim", "char_vocab_size", "task_num_layers", "pad_token_id")
         for name in non_negative:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -40,12 +40,13 @@ class MTLBiLSTMTokenClassifierOutput(ModelOutput):
             POS tag scores, likewise.
         hidden_states (`tuple[torch.FloatTensor, ...]`, *optional*, returned with `output_hidden_states=True`
             or `config.output_hidden_states=True`): `config.num_hidden_layers + 1` tensors, as in transformers'
-            encoders: first the embeddings output (morpheme embeddings, concatenated with the syllable-CNN
-            features when `char_vocab_size > 0`, the eojeol-position embeddings when `use_eojeol_features` and the
-            gazetteer flags when `gazetteer_types` is set, after dropout), of shape `(batch_size, sequence_length,
-            embedding_dim [+ char_cnn_filters] [+ eojeol_embedding_dim] [+ 2 * len(gazetteer_types)])`; then the output of each layer of the shared Bi-LSTM (after
-            dropout), of shape `(batch_size, sequence_length, 2 * shared_hidden_size)`, forward and backward
-            directions concatenated, zero at padding. `hidden_states[-1]` is what both task branches read. The
+            encoders: first the embeddings output (morpheme embeddings, concatenated with the frozen morpheme
+            vectors when `frozen_embedding_dim > 0`, the syllable-CNN features when `char_vocab_size > 0`, the
+            eojeol-position embeddings when `use_eojeol_features` and the gazetteer flags when `gazetteer_types` is
+            set, after dropout), of shape `(batch_size, sequence_length, embedding_dim [+ frozen_embedding_dim]
+            [+ char_cnn_filters] [+ eojeol_embedding_dim] [+ 2 * len(gazetteer_types)])`; then the output of each
+            layer of the shared Bi-LSTM (after dropout), of shape `(batch_size, sequence_length,
+            2 * shared_hidden_size)`, forward and backward directions concatenated, zero at padding. `hidden_states[-1]` is what both task branches read. The
             per-task Bi-LSTMs are not included. Each entry is the tensor the forward pass went on with, so
             `retain_grad()` on it sees the loss's gradient.
     """
@@ -88,14 +89,20 @@ class MTLBiLSTMSyllableEncoder(nn.Module):
 
 
 class MTLBiLSTMEmbeddings(nn.Module):
-    """Morpheme embeddings, concatenated with the optional features: syllable-CNN features when
-    `char_vocab_size > 0`, eojeol-position embeddings when `use_eojeol_features`, gazetteer flags when
-    `gazetteer_types` is set. One dropout covers them all."""
+    """Morpheme embeddings, concatenated with the optional features: frozen morpheme vectors when
+    `frozen_embedding_dim > 0`, syllable-CNN features when `char_vocab_size > 0`, eojeol-position embeddings when
+    `use_eojeol_features`, gazetteer flags when `gazetteer_types` is set. One dropout covers them all."""
 
     def __init__(self, config: MTLBiLSTMConfig):
         super().__init__()
         self.morpheme_embeddings = nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
+        # A buffer rather than a parameter: saved and loaded with the weights, but never trained nor handed to an
+        # optimizer (loading a checkpoint would make a parameter trainable again).
+        self.register_buffer(
+            "frozen_morpheme_vectors",
+            torch.zeros(config.vocab_size, config.frozen_embedding_dim) if config.frozen_embedding_dim else None,
         )
         self.syllable_encoder = MTLBiLSTMSyllableEncoder(config) if config.char_vocab_size else None
         # Unknown position (no eojeol index) and padding share the zero vector.
@@ -107,6 +114,7 @@ class MTLBiLSTMEmbeddings(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.output_size = (
             config.embedding_dim
+            + config.frozen_embedding_dim
             + (config.char_cnn_filters if config.char_vocab_size else 0)
             + (config.eojeol_embedding_dim if config.use_eojeol_features else 0)
             + gazetteer_flag_count(config.gazetteer_types)
@@ -121,6 +129,8 @@ class MTLBiLSTMEmbeddings(nn.Module):
     ) -> torch.FloatTensor:
         embedded = self.morpheme_embeddings(input_ids)
         parts = [embedded]
+        if self.frozen_morpheme_vectors is not None:
+            parts.append(nn.functional.embedding(input_ids, self.frozen_morpheme_vectors))
         if self.syllable_encoder is not None:
             parts.append(self.syllable_encoder(char_ids))
         if self.eojeol_embeddings is not None:

@@ -6,6 +6,8 @@ import torch
 from transformers import TrainingArguments
 from transformers.trainer_utils import IntervalStrategy, SaveStrategy
 
+from .local_vectors import LOCAL_VECTOR_METHODS
+
 
 # Model key -> the tasks it trains.
 MODEL_TASKS = {"mtl": ("pos", "ner"), "ner": ("ner",), "pos": ("pos",)}
@@ -144,6 +146,23 @@ class ModelArguments:
             "offline; the `korean` extra); off with --no_kiwi_embeddings. --pretrained_embeddings replaces them."
         },
     )
+    local_vectors: str | None = field(
+        default=None,
+        metadata={
+            "help": "Initialise the morpheme embeddings of a new model from vectors that gensim trains on the run's "
+            "training sentences (every training corpus, never dev or test): word2vec or fasttext (the `vectors` "
+            "extra). They replace the default Kiwi vectors.",
+            "choices": list(LOCAL_VECTOR_METHODS),
+        },
+    )
+    frozen_vectors: bool = field(
+        default=False,
+        metadata={
+            "help": "Also give a new model the pretrained vectors (Kiwi's, --pretrained_embeddings or "
+            "--local_vectors) as a frozen copy, concatenated to the morpheme embeddings that training fine-tunes "
+            "(config.frozen_embedding_dim); morphemes without a vector get zeros there."
+        },
+    )
     extend_vocabulary: bool = field(
         default=False,
         metadata={
@@ -197,6 +216,9 @@ class MTLTrainingArguments(TrainingArguments):
     # Every parameter of a model takes part in its loss (a single-task model has no head for the other task), so
     # DDP need not walk the autograd graph after each step looking for unused ones (the library's default does).
     ddp_find_unused_parameters: bool | None = field(default=False)
+    # The model's one buffer, the frozen morpheme vectors (--frozen_vectors), never changes: no need to send it
+    # from the first process to the others before every step (DDP's default).
+    ddp_broadcast_buffers: bool | None = field(default=False)
     # On a machine without CUDA, train on CPU; under `accelerate launch --multi_gpu` this also makes
     # the processes join one gloo group instead of each training alone.
     use_cpu: bool = field(default=not torch.cuda.is_available())

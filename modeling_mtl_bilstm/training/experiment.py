@@ -33,6 +33,7 @@ from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM, Gazetteer, MTLBiLSTMTokenizer
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
 from .kiwi_embeddings import write_kiwi_vectors
+from .local_vectors import local_vectors_file
 from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
 from .reporting import TEST_SENTENCE_COUNTS, results_markdown, summarize_runs, write_results
 from .significance import sentence_entity_counts
@@ -93,9 +94,9 @@ def run_experiment(
         "pos": corpus["train"].features["pos_tags"].feature.names,
         "ner": corpus["train"].features["ner_tags"].feature.names,
     }
-    # Under several processes one computes the Kiwi vectors; the others then read its file.
-    with training_args.main_process_first(desc="Kiwi vectors"):
-        vectors_path = pretrained_vectors(model_args, output_dir)
+    # Under several processes one computes the vectors; the others then read its file.
+    with training_args.main_process_first(desc="Pretrained vectors"):
+        vectors_path = pretrained_vectors(model_args, output_dir, corpus["train"]["tokens"])
     if model_args.init_from:
         tokenizer = MTLBiLSTMTokenizer.from_pretrained(model_args.init_from)
         model_args = keep_saved_features(model_args, tokenizer)
@@ -225,6 +226,21 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         raise ArgumentError(
             "--init_from keeps the saved model's trained morpheme embeddings: drop --pretrained_embeddings."
         )
+    if model_args.pretrained_embeddings and model_args.local_vectors:
+        raise ArgumentError(
+            "--pretrained_embeddings and --local_vectors both give the initial morpheme vectors: pass one of them."
+        )
+    if model_args.init_from and (model_args.local_vectors or model_args.frozen_vectors):
+        raise ArgumentError(
+            "--init_from keeps the saved model's embeddings and sizes: drop --local_vectors and --frozen_vectors."
+        )
+    if model_args.frozen_vectors and not (
+        model_args.pretrained_embeddings or model_args.local_vectors or model_args.kiwi_embeddings
+    ):
+        raise ArgumentError(
+            "--frozen_vectors: expected vectors to freeze (the default Kiwi vectors, --pretrained_embeddings or "
+            "--local_vectors), received --no_kiwi_embeddings and neither of the others."
+        )
     if data_args.gazetteer_from_training and data_args.gazetteer_folds < 2:
         raise ArgumentError(
             f"--gazetteer_folds: expected at least 2 folds (a sentence's gazetteer comes from the other folds), "
@@ -232,7 +248,7 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         )
     if (
         model_args.kiwi_embeddings
-        and not (model_args.init_from or model_args.pretrained_embeddings)
+        and not (model_args.init_from or model_args.pretrained_embeddings or model_args.local_vectors)
         and importlib.util.find_spec("kiwipiepy") is None
     ):
         raise ArgumentError(
@@ -344,10 +360,11 @@ def parse_corpus_argument(argument: str) -> tuple[str, str]:
     return name, path
 
 
-def pretrained_vectors(model_args: ModelArguments, output_dir: Path) -> Path | None:
+def pretrained_vectors(model_args: ModelArguments, output_dir: Path, training_sentences) -> Path | None:
     """The vector file that initialises the morpheme embeddings of a new model: the user's
-    (`--pretrained_embeddings`, which replaces the default Kiwi vectors), or Kiwi's (computed once into the output
-    folder); none for a fine-tuned model (`--init_from`), whose trained embeddings stay."""
+    (`--pretrained_embeddings`), gensim's trained on `training_sentences` (`--local_vectors`), both of which replace
+    the default Kiwi vectors, or Kiwi's; the last two computed once into the output folder. None for a fine-tuned
+    model (`--init_from`), whose trained embeddings stay."""
     if model_args.init_from:
         if model_args.kiwi_embeddings:
             logger.info(
@@ -356,6 +373,8 @@ def pretrained_vectors(model_args: ModelArguments, output_dir: Path) -> Path | N
         return None
     if model_args.pretrained_embeddings:
         return Path(model_args.pretrained_embeddings)
+    if model_args.local_vectors:
+        return local_vectors_file(training_sentences, model_args.local_vectors, model_args.embedding_dim, output_dir)
     if not model_args.kiwi_embeddings:
         return None
     path = output_dir / f"kiwi_vectors_{model_args.embedding_dim}d.txt"
@@ -490,6 +509,7 @@ def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_
     return MTLBiLSTMConfig(
         vocab_size=tokenizer.vocab_size,
         embedding_dim=model_args.embedding_dim,
+        frozen_embedding_dim=model_args.embedding_dim if model_args.frozen_vectors else 0,
         char_vocab_size=tokenizer.char_vocab_size if model_args.char_cnn_filters else 0,
         char_embedding_dim=model_args.char_embedding_dim,
         char_cnn_filters=model_args.char_cnn_filters or 1,

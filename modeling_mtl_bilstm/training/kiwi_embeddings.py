@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inference.morphology import KOREAN_EXTRA_INSTALL
+from .pretrained_embeddings import write_text_vectors
 
 
 logger = logging.getLogger(__name__)
@@ -90,13 +91,4 @@ def kiwi_morpheme_vectors(dim: int = 100, num_anchors: int = 400, scale: float =
 
 def write_kiwi_vectors(path: str | Path, dim: int = 100, **kwargs) -> Path:
     """Writes `kiwi_morpheme_vectors` as a word2vec text file (what `--pretrained_embeddings` reads)."""
-    path = Path(path)
-    vectors = kiwi_morpheme_vectors(dim=dim, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(f"{len(vectors)} {dim}\n")
-        for form, vector in vectors.items():
-            if " " in form or "\n" in form:
-                continue  # not representable in the text format
-            handle.write(form + " " + " ".join(f"{x:.5f}" for x in vector) + "\n")
-    return path
+    return write_text_vectors(path, kiwi_morpheme_vectors(dim=dim, **kwargs), dim)

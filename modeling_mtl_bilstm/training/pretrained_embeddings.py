@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -52,24 +53,47 @@ def _is_header(parts: list[str]) -> bool:
     return len(parts) == 2 and all(p.isdigit() for p in parts)
 
 
+def write_text_vectors(path: str | Path, vectors: dict[str, np.ndarray], dim: int) -> Path:
+    """Writes `{word: vector}` as a word2vec text file (a `<count> <dim>` header, then `<word> <v1> ... <vd>`
+    lines), the format `read_text_vectors` and `--pretrained_embeddings` read. Words holding a space or a
+    newline cannot be written in it and are left out (logged)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writable = {word: vector for word, vector in vectors.items() if word and " " not in word and "\n" not in word}
+    if len(writable) < len(vectors):
+        logger.info("%s: %d words with a space or newline left out.", path, len(vectors) - len(writable))
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(f"{len(writable)} {dim}\n")
+        for word, vector in writable.items():
+            if len(vector) != dim:
+                raise ValueError(f"{path}: expected vectors of {dim} numbers, received {len(vector)} for {word!r}.")
+            handle.write(word + " " + " ".join(f"{x:.5f}" for x in vector) + "\n")
+    return path
+
+
 def initialize_morpheme_embeddings(model, tokenizer, path: str | Path) -> float:
-    """Copies the vectors of `path` into the model's morpheme embeddings for every vocabulary entry
-    the file has, and returns (and logs) the hit rate over the vocabulary (padding/unknown excluded)."""
-    embeddings = model.get_input_embeddings()
+    """Copies the vectors of `path` into the model's morpheme embeddings for every vocabulary entry the file has,
+    and returns (and logs) the hit rate over the vocabulary (padding/unknown excluded). A model with a frozen
+    table (`config.frozen_embedding_dim > 0`) gets them there too, with zeros for the entries the file lacks."""
+    tables = {"embedding_dim": model.get_input_embeddings().weight}
+    if model.embeddings.frozen_morpheme_vectors is not None:
+        tables["frozen_embedding_dim"] = model.embeddings.frozen_morpheme_vectors
     vocabulary = tokenizer.id_to_morpheme[2:]
     vectors = read_text_vectors(path, wanted=set(vocabulary))
     if vectors:
         dim = len(next(iter(vectors.values())))
-        if dim != embeddings.embedding_dim:
-            raise ValueError(
-                f"{path}: expected vectors of the model's embedding_dim={embeddings.embedding_dim}, received {dim}."
-            )
+        for name, table in tables.items():
+            if dim != table.size(1):
+                raise ValueError(f"{path}: expected vectors of the model's {name}={table.size(1)}, received {dim}.")
     hits = 0
     with torch.no_grad():
+        if "frozen_embedding_dim" in tables:
+            tables["frozen_embedding_dim"].zero_()
         for index, morpheme in enumerate(vocabulary, start=2):
             vector = vectors.get(morpheme)
             if vector is not None:
-                embeddings.weight[index] = vector.to(embeddings.weight.dtype)
+                for table in tables.values():
+                    table[index] = vector.to(table.dtype)
                 hits += 1
     hit_rate = hits / max(1, len(vocabulary))
     logger.info(
