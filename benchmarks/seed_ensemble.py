@@ -62,7 +62,6 @@ class Member:
         self.directory = directory
         self.model = MTLBiLSTMForTokenClassification.from_pretrained(directory).to(device).eval()
         self.tokenizer = MTLBiLSTMTokenizer.from_pretrained(directory)
-        self.device = device
         if "ner" not in self.model.config.tasks:
             raise SystemExit(
                 f"--model_dirs {directory}: expected a model with an NER head, received tasks "
@@ -77,10 +76,7 @@ class Member:
         for start in range(0, len(tokens), batch_size):
             batch = range(start, min(start + batch_size, len(tokens)))
             features = [self.tokenizer.encode(tokens[i], word_ids=word_ids[i] if word_ids else None) for i in batch]
-            inputs = self.tokenizer.pad(features)
-            if not self.model.config.char_vocab_size:
-                del inputs["char_ids"]
-            inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
+            inputs = self.model.model_inputs(self.tokenizer.pad(features))
             logits = self.model(**inputs, return_dict=True).ner_logits.float()
             if self.crf is None:
                 logits = logits.log_softmax(dim=-1)

@@ -1,5 +1,6 @@
 """The multi-task Bi-LSTM tagger: morpheme (+ syllable) embeddings -> shared Bi-LSTM -> POS and NER heads."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -504,6 +505,16 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             hidden_states=(embedded, *shared_layers) if output_hidden_states else None,
         )
         return output if return_dict else output.to_tuple()
+
+    def model_inputs(self, encoded: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The tensors of `encoded` (a tokenizer's padded output) that `forward` takes, on the model's device: a
+        tokenizer always gives `char_ids`, which a model without a syllable CNN (`config.char_vocab_size == 0`)
+        must not receive."""
+        return {
+            name: tensor.to(self.device)
+            for name, tensor in encoded.items()
+            if name != "char_ids" or self.config.char_vocab_size
+        }
 
     @torch.no_grad()
     def decode(

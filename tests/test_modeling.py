@@ -281,6 +281,16 @@ def test_input_errors_are_clear(tester):
         no_chars(**batch)
 
 
+@pytest.mark.parametrize("syllables", [False, True])
+def test_model_inputs_keep_what_forward_takes(tester, syllables):
+    model = tiny_model(tester, **({} if syllables else {"char_vocab_size": 0}))
+    batch = tester.batch(with_labels=False)
+    inputs = model.model_inputs(batch)
+    assert set(inputs) == set(batch) - ({"char_ids"} if not syllables else set())
+    assert all(inputs[name] is batch[name] for name in inputs)  # already on the model's device: not copied
+    model(**inputs)
+
+
 # ---------------------------------------------------------------- save / load
 
 

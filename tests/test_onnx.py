@@ -368,9 +368,7 @@ def test_export_variants_decode_as_the_torch_model(
     path = export_onnx(model, tokenizer, tmp_path, tasks=tasks)["fp32"]
     graph = onnx.load(str(path)).graph
     assert [i.name for i in graph.input] == inputs and [o.name for o in graph.output] == outputs
-    batch = dict(tokenizer(mixed_batch))
-    if not model.config.char_vocab_size:
-        del batch["char_ids"]
+    batch = model.model_inputs(tokenizer(mixed_batch))
     expected = model.decode(**batch)
     received = ONNXRuntimeTagger(path, num_threads=1).decode_all(batch)
     assert set(received) == {name.removesuffix("_logits") for name in outputs}

@@ -7,6 +7,7 @@ entities) is `ONNXRuntimeTagger`'s: an onnxruntime session and numpy.
 """
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -99,8 +100,8 @@ class _ExportedConfig:
 
 
 class _ONNXModel:
-    """What [`KoreanNERPredictor`] asks of its model (`config`, a forward pass on a padded batch, `decode_logits`),
-    answered by an [`ONNXRuntimeTagger`]."""
+    """What [`KoreanNERPredictor`] asks of its model (`config`, `model_inputs`, a forward pass on a padded batch,
+    `decode_logits`), answered by an [`ONNXRuntimeTagger`]."""
 
     def __init__(self, tagger: ONNXRuntimeTagger, config: MTLBiLSTMConfig):
         for task in tagger.tasks:
@@ -118,6 +119,10 @@ class _ONNXModel:
 
     def eval(self) -> "_ONNXModel":
         return self
+
+    def model_inputs(self, encoded: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """All of `encoded`: the ONNX session reads the graph's inputs among them and ignores the rest."""
+        return dict(encoded)
 
     def __call__(self, return_dict: bool = True, **inputs) -> MTLBiLSTMTokenClassifierOutput:
         logits = self.tagger.logits({name: tensor.numpy() for name, tensor in inputs.items()})

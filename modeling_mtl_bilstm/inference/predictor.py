@@ -273,10 +273,7 @@ class KoreanNERPredictor:
     @torch.inference_mode()
     def _tag_batch(self, features: list[dict]) -> list[SentenceTags]:
         """Tags of sentences (or chunks of them) encoded by the tokenizer."""
-        inputs = self.tokenizer.pad(features)
-        if not self.model.config.char_vocab_size:
-            del inputs["char_ids"]
-        inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
+        inputs = self.model.model_inputs(self.tokenizer.pad(features))
         output = self.model(**inputs, return_dict=True)
         mask = inputs["attention_mask"].bool()
 
