@@ -11,9 +11,13 @@ Each argument is LABEL=FOLDER, FOLDER holding a results.json written by examples
 label are merged (e.g. the multi-task and the single-task runs of a configuration, or more seeds). Per label and
 model: dev and test NER F1 as mean ± sample std over the seeds found (the number of seeds is a column: a row with
 one seed is a screening run), and the mean training time. Writes OUTPUT.json and OUTPUT.md.
+
+`--previous TABLE.json` keeps the rows of an earlier table first (its run folders need not exist any more) and adds
+the new ones after them; a configuration and model it already has is an error.
 """
 
 import argparse
+import json
 import statistics
 from pathlib import Path
 
@@ -59,6 +63,15 @@ def summarize(table: dict) -> list[dict]:
     return rows
 
 
+def previous_rows(path: Path | None) -> list[dict]:
+    if path is None:
+        return []
+    rows = json.loads(path.read_text(encoding="utf-8")).get("rows")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) and "configuration" in row for row in rows):
+        raise SystemExit(f"{path}: expected a table written by this script ({{'rows': [...]}}).")
+    return rows
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| configuration | model | seeds | " + " | ".join(title for _, title in COLUMNS) + " | train s |",
@@ -78,8 +91,13 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="LABEL=FOLDER, FOLDER holding a results.json")
     parser.add_argument("--output", type=Path, help="Write OUTPUT.json and OUTPUT.md.")
+    parser.add_argument("--previous", type=Path, help="An earlier table's JSON, whose rows come first.")
     args = parser.parse_args(argv)
-    result = {"rows": summarize(merge_runs(args.runs))}
+    result = {"rows": previous_rows(args.previous) + summarize(merge_runs(args.runs))}
+    keys = [(row["configuration"], row["model"]) for row in result["rows"]]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise SystemExit(f"--previous {args.previous} already has rows for {repeated}: give them another label.")
     table = markdown(result["rows"])
     emit(result, args.output.with_suffix(".json") if args.output else None)
     if args.output:

@@ -326,3 +326,15 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     assert "| baseline | mtl | 2 | 72.00 ± 2.83 | 74.00 ± 2.83 | 10 |" in table
     with pytest.raises(SystemExit, match="already has mtl seed 1"):
         load_script("accuracy_ablation").main([f"x={extra_mtl}", f"x={extra_mtl}"])
+
+    # A later table keeps these rows without their run folders, and adds its own after them.
+    for folder in (baseline, extra_mtl):
+        (folder / "results.json").unlink()
+    later = run_folder("later", {"mtl": {"1": (0.90, 0.91)}})
+    argv = ["--previous", str(tmp_path / "ablation.json"), f"+ more={later}"]
+    result = run_script("accuracy_ablation", argv, tmp_path / "later.json")
+    assert result["rows"][:4] == list(rows.values())
+    assert [(row["configuration"], row["model"]) for row in result["rows"][4:]] == [("+ more", "mtl")]
+    assert "| + more | mtl | 1 | 90.00 ± 0.00 | 91.00 ± 0.00 | 10 |" in (tmp_path / "later.md").read_text()
+    with pytest.raises(SystemExit, match=r"already has rows for \[\('\+ data', 'ner'\)\]"):
+        load_script("accuracy_ablation").main(["--previous", str(tmp_path / "ablation.json"), f"+ data={extra_ner}"])
