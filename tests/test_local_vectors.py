@@ -1,6 +1,7 @@
 """Morpheme vectors trained on the training sentences (`--local_vectors`), and the frozen copy of pretrained
 vectors (`--frozen_vectors`, `config.frozen_embedding_dim`)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -182,3 +183,13 @@ def test_training_with_local_vectors_and_a_frozen_copy(train, tiny_training_flag
 def test_vector_arguments_fail_clearly(train, tmp_path, argv, message):
     with pytest.raises(ArgumentError, match=message):
         train([*argv, "--output_dir", str(tmp_path)])
+
+
+def test_local_vectors_without_gensim_fail_before_training_naming_the_fix(train, tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "gensim" else find_spec(name, *a)
+    )
+    with pytest.raises(ArgumentError, match=r"--local_vectors needs gensim.*\[vectors\]"):
+        train(["--local_vectors", "word2vec", "--output_dir", str(tmp_path)])
+    assert not list(tmp_path.iterdir())

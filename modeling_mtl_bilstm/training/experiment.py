@@ -33,7 +33,7 @@ from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM, Gazetteer, MTLBiLSTMTokenizer
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
 from .kiwi_embeddings import write_kiwi_vectors
-from .local_vectors import local_vectors_file
+from .local_vectors import VECTORS_EXTRA_INSTALL, local_vectors_file
 from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
 from .reporting import TEST_SENTENCE_COUNTS, results_markdown, summarize_runs, write_results
 from .significance import sentence_entity_counts
@@ -230,6 +230,8 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         raise ArgumentError(
             "--pretrained_embeddings and --local_vectors both give the initial morpheme vectors: pass one of them."
         )
+    if model_args.local_vectors and importlib.util.find_spec("gensim") is None:
+        raise ArgumentError(f"--local_vectors needs gensim, which is not installed: {VECTORS_EXTRA_INSTALL}.")
     if model_args.init_from and (model_args.local_vectors or model_args.frozen_vectors):
         raise ArgumentError(
             "--init_from keeps the saved model's embeddings and sizes: drop --local_vectors and --frozen_vectors."
