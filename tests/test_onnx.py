@@ -71,6 +71,8 @@ def random_model(tiny_config, tokenizer, seed=0, **fields) -> MTLBiLSTMForTokenC
             if head.crf is not None:
                 for parameter in (head.crf.start_transitions, head.crf.end_transitions, head.crf.transitions):
                     parameter.normal_(0.0, 1.0)
+        if model.embeddings.frozen_morpheme_vectors is not None:
+            model.embeddings.frozen_morpheme_vectors.normal_(0.0, 1.0)  # pretrained vectors, not the zeros of init
     return model
 
 
@@ -353,6 +355,7 @@ def test_int8_file_tags_like_fp32_mostly(exported, tokenizer, mixed_batch):
         ({"char_vocab_size": 0}, None, ["input_ids", "attention_mask"], ["pos_logits", "ner_logits"]),
         ({"use_crf": False, "tasks": ("ner",)}, None, ["input_ids", "attention_mask", "char_ids"], ["ner_logits"]),
         ({"task_num_layers": 0}, None, ["input_ids", "attention_mask", "char_ids"], ["pos_logits", "ner_logits"]),
+        ({"frozen_embedding_dim": 4}, None, ["input_ids", "attention_mask", "char_ids"], ["pos_logits", "ner_logits"]),
     ],
 )
 def test_export_variants_decode_as_the_torch_model(
