@@ -17,7 +17,8 @@ TINY_TRAINING_FLAGS = [
     *TINY_MODEL_FLAGS,
     "--per_device_train_batch_size", "32", "--learning_rate", "0.01", "--disable_tqdm", "true",
     "--torch_num_threads", "1",
-    "--no_kiwi_embeddings",  # computing Kiwi's vectors takes about 20 s: tests/test_train.py covers the default
+    # Random initial embeddings: tests/test_train.py covers the default vectors (fastText) and Kiwi's (about 20 s).
+    "--morpheme_vectors", "none",
 ]  # fmt: skip
 # The same sizes as config fields, for models built in the test process.
 TINY_MODEL_CONFIG = {

@@ -1,5 +1,5 @@
-"""Morpheme vectors trained on the training sentences (`--local_vectors`), and the frozen copy of pretrained
-vectors (`--frozen_vectors`, `config.frozen_embedding_dim`)."""
+"""Morpheme vectors trained on the training sentences (`--morpheme_vectors fasttext|word2vec`), and the frozen copy
+of pretrained vectors (`--frozen_vectors`, `config.frozen_embedding_dim`)."""
 
 import importlib.util
 import json
@@ -18,7 +18,7 @@ from modeling_mtl_bilstm.training import ArgumentError, local_vectors
 from modeling_mtl_bilstm.training.pretrained_embeddings import initialize_morpheme_embeddings, read_text_vectors
 
 
-pytest.importorskip("gensim", reason="--local_vectors needs gensim: pip install -e '.[vectors]'")
+pytest.importorskip("gensim", reason="fastText/word2vec vectors need gensim: pip install -e '.[vectors]'")
 
 # Two families of words that share their contexts: word2vec should place each word nearer its own family.
 SENTENCES = [
@@ -153,7 +153,7 @@ def test_frozen_vectors_must_have_the_models_sizes(tmp_path):
 def test_training_with_local_vectors_and_a_frozen_copy(train, tiny_training_flags, tmp_path):
     output_dir = tmp_path / "run"
     argv = ["--num_train_epochs", "1", "--output_dir", str(output_dir), *tiny_training_flags]
-    train([*argv, "--local_vectors", "fasttext", "--frozen_vectors"])
+    train([*argv, "--morpheme_vectors", "fasttext", "--frozen_vectors"])
     vector_files = list(output_dir.glob("local_fasttext_16d_*.txt"))
     assert len(vector_files) == 1 and not list(output_dir.glob("kiwi_vectors_*"))
     best = output_dir / "best_model"
@@ -165,19 +165,15 @@ def test_training_with_local_vectors_and_a_frozen_copy(train, tiny_training_flag
     word = next(word for word in tokenizer.id_to_morpheme[2:] if word in vectors)
     assert torch.allclose(saved[tokenizer.morpheme_to_id[word]], vectors[word])  # frozen: still the vector
     info = json.loads((output_dir / "run_info.json").read_text())
-    assert info["arguments"]["model"]["local_vectors"] == "fasttext"
+    assert info["arguments"]["model"]["morpheme_vectors"] == "fasttext"
     assert info["arguments"]["model"]["frozen_vectors"] is True
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (
-            ["--local_vectors", "word2vec", "--pretrained_embeddings", "v.txt"],
-            "--pretrained_embeddings and --local_vectors both give the initial morpheme vectors",
-        ),
-        (["--frozen_vectors", "--no_kiwi_embeddings"], "--frozen_vectors: expected vectors to freeze"),
-        (["--init_from", "some/model", "--local_vectors", "word2vec"], "drop --local_vectors and --frozen_vectors"),
+        (["--frozen_vectors", "--morpheme_vectors", "none"], "--frozen_vectors: expected vectors to freeze"),
+        (["--init_from", "some/model", "--frozen_vectors"], "drop --frozen_vectors"),
     ],
 )
 def test_vector_arguments_fail_clearly(train, tmp_path, argv, message):
@@ -190,6 +186,6 @@ def test_local_vectors_without_gensim_fail_before_training_naming_the_fix(train,
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "gensim" else find_spec(name, *a)
     )
-    with pytest.raises(ArgumentError, match=r"--local_vectors needs gensim.*\[vectors\]"):
-        train(["--local_vectors", "word2vec", "--output_dir", str(tmp_path)])
+    with pytest.raises(ArgumentError, match=r"--morpheme_vectors fasttext needs gensim.*\[vectors\].*none"):
+        train(["--output_dir", str(tmp_path)])  # the default
     assert not list(tmp_path.iterdir())

@@ -338,8 +338,8 @@ def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_
         train(["--task", "mtl", "--init_from", str(plain / "best_model"), "--num_train_epochs", "1"]
               + ["--output_dir", str(tuned), "--disable_tqdm", "true", "--torch_num_threads", "1"])  # fmt: skip
     assert "keeping the saved model's eojeol features (off)" in caplog.text
-    assert "keeping its trained morpheme embeddings (no Kiwi vectors)" in caplog.text  # on by default, for new models
-    assert not list(tuned.glob("kiwi_vectors_*"))
+    assert "keeping its trained morpheme embeddings" in caplog.text  # vectors are on by default, for new models
+    assert not list(tuned.glob("kiwi_vectors_*")) and not list(tuned.glob("local_*"))
     with pytest.raises(ArgumentError, match="drop --pretrained_embeddings"):
         train(["--init_from", str(plain / "best_model"), "--pretrained_embeddings", "vectors.txt"]
               + ["--output_dir", str(tmp_path / "bad")])  # fmt: skip
@@ -352,16 +352,32 @@ def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_
 # ---------------------------------------------------------------- input features (issue 13)
 
 
-def test_new_models_start_from_kiwi_vectors_by_default(train, tiny_training_flags, tmp_path, caplog):
-    pytest.importorskip("kiwipiepy", reason="Kiwi vectors need kiwipiepy: pip install -e '.[korean]'")
-    flags = [flag for flag in tiny_training_flags if flag != "--no_kiwi_embeddings"]
+def default_vector_flags(tiny_training_flags: list[str]) -> list[str]:
+    """The tiny flags without their `--morpheme_vectors none`."""
+    at = tiny_training_flags.index("--morpheme_vectors")
+    return tiny_training_flags[:at] + tiny_training_flags[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    "flags, vectors_glob, least_hit_rate",
+    [([], "local_fasttext_16d_*.txt", 1.0), (["--morpheme_vectors", "kiwi"], "kiwi_vectors_16d.txt", 0.5)],
+    ids=["default_fasttext", "kiwi"],
+)
+def test_new_models_start_from_vectors(
+    train, tiny_training_flags, tmp_path, caplog, flags, vectors_glob, least_hit_rate
+):
+    if flags:
+        pytest.importorskip("kiwipiepy", reason="Kiwi vectors need kiwipiepy: pip install -e '.[korean]'")
+    else:
+        pytest.importorskip("gensim", reason="fastText vectors need gensim: pip install -e '.[vectors]'")
     with caplog.at_level("INFO", logger="modeling_mtl_bilstm.training.pretrained_embeddings"):
-        train(["--task", "ner", "--max_steps", "1", "--output_dir", str(tmp_path), *flags])
-    vectors = tmp_path / "kiwi_vectors_16d.txt"
-    assert vectors.is_file()
+        train(["--task", "ner", "--max_steps", "1", "--output_dir", str(tmp_path)]
+              + default_vector_flags(tiny_training_flags) + flags)  # fmt: skip
+    [vectors] = tmp_path.glob(vectors_glob)
     found = re.search(rf"Pretrained embeddings {re.escape(str(vectors))}: (\d+) of (\d+) morphemes found", caplog.text)
-    assert found and int(found[1]) > 0.5 * int(found[2]), caplog.text
-    assert json.loads((tmp_path / "run_info.json").read_text())["arguments"]["model"]["kiwi_embeddings"] is True
+    assert found and int(found[1]) >= least_hit_rate * int(found[2]), caplog.text
+    expected = flags[1] if flags else "fasttext"
+    assert json.loads((tmp_path / "run_info.json").read_text())["arguments"]["model"]["morpheme_vectors"] == expected
 
 
 def test_kiwi_vectors_without_kiwipiepy_fail_before_training_naming_the_fix(train, tmp_path, monkeypatch):
@@ -369,8 +385,10 @@ def test_kiwi_vectors_without_kiwipiepy_fail_before_training_naming_the_fix(trai
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "kiwipiepy" else find_spec(name, *a)
     )
-    with pytest.raises(ArgumentError, match=r"needs kiwipiepy.*\[korean\].*or pass --no_kiwi_embeddings"):
-        train(["--task", "ner", "--output_dir", str(tmp_path)])
+    with pytest.raises(
+        ArgumentError, match=r"--morpheme_vectors kiwi needs kiwipiepy.*\[korean\].*--morpheme_vectors none"
+    ):
+        train(["--task", "ner", "--morpheme_vectors", "kiwi", "--output_dir", str(tmp_path)])
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 

@@ -9,6 +9,10 @@ from transformers.trainer_utils import IntervalStrategy, SaveStrategy
 from .local_vectors import LOCAL_VECTOR_METHODS
 
 
+# --morpheme_vectors: gensim's trained on the training sentences, Kiwi's, or none.
+MORPHEME_VECTORS = (*LOCAL_VECTOR_METHODS, "kiwi", "none")
+
+
 # Model key -> the tasks it trains.
 MODEL_TASKS = {"mtl": ("pos", "ner"), "ner": ("ner",), "pos": ("pos",)}
 COMPARISON_SEEDS = [1, 2, 3]
@@ -136,30 +140,24 @@ class ModelArguments:
     pos_crf: bool = field(default=False, metadata={"help": "CRF on the POS head."})
     pos_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the POS loss in the joint loss."})
     ner_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the NER loss in the joint loss."})
+    morpheme_vectors: str = field(
+        default="fasttext",
+        metadata={
+            "help": "Vectors that initialise the morpheme embeddings of a new model: fasttext or word2vec (skip-gram "
+            "vectors that gensim trains on the run's training sentences, every training corpus but never dev or "
+            "test; the `vectors` extra), kiwi (Kiwi's CoNg model, offline; the `korean` extra) or none (random).",
+            "choices": list(MORPHEME_VECTORS),
+        },
+    )
     pretrained_embeddings: str | None = field(
-        default=None, metadata={"help": "word2vec/fastText/GloVe text file to initialise morpheme embeddings."}
-    )
-    kiwi_embeddings: bool = field(
-        default=True,
-        metadata={
-            "help": "Initialise the morpheme embeddings of a new model from Kiwi's CoNg model (kiwipiepy_model, "
-            "offline; the `korean` extra); off with --no_kiwi_embeddings. --pretrained_embeddings replaces them."
-        },
-    )
-    local_vectors: str | None = field(
         default=None,
-        metadata={
-            "help": "Initialise the morpheme embeddings of a new model from vectors that gensim trains on the run's "
-            "training sentences (every training corpus, never dev or test): word2vec or fasttext (the `vectors` "
-            "extra). They replace the default Kiwi vectors.",
-            "choices": list(LOCAL_VECTOR_METHODS),
-        },
+        metadata={"help": "word2vec/fastText/GloVe text file to initialise morpheme embeddings (replaces the above)."},
     )
     frozen_vectors: bool = field(
         default=False,
         metadata={
-            "help": "Also give a new model the pretrained vectors (Kiwi's, --pretrained_embeddings or "
-            "--local_vectors) as a frozen copy, concatenated to the morpheme embeddings that training fine-tunes "
+            "help": "Also give a new model its initial vectors (--morpheme_vectors or --pretrained_embeddings) as a "
+            "frozen copy, concatenated to the morpheme embeddings that training fine-tunes "
             "(config.frozen_embedding_dim); morphemes without a vector get zeros there."
         },
     )

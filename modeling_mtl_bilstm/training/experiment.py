@@ -33,7 +33,7 @@ from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM, Gazetteer, MTLBiLSTMTokenizer
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
 from .kiwi_embeddings import write_kiwi_vectors
-from .local_vectors import VECTORS_EXTRA_INSTALL, local_vectors_file
+from .local_vectors import LOCAL_VECTOR_METHODS, VECTORS_EXTRA_INSTALL, local_vectors_file
 from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
 from .reporting import TEST_SENTENCE_COUNTS, results_markdown, summarize_runs, write_results
 from .significance import sentence_entity_counts
@@ -49,6 +49,11 @@ from .weight_averaging import WeightAveragingCallback
 
 
 logger = logging.getLogger(__name__)
+# The package each --morpheme_vectors choice needs, and how to install it.
+VECTOR_PACKAGES = {
+    "kiwi": ("kiwipiepy", KOREAN_EXTRA_INSTALL),
+    **dict.fromkeys(LOCAL_VECTOR_METHODS, ("gensim", VECTORS_EXTRA_INSTALL)),
+}
 
 RUN_RESULT_FILE = "run_result.json"
 # Dev metric each task is selected on; a plan with an NER model selects on NER.
@@ -226,37 +231,26 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         raise ArgumentError(
             "--init_from keeps the saved model's trained morpheme embeddings: drop --pretrained_embeddings."
         )
-    if model_args.pretrained_embeddings and model_args.local_vectors:
+    if model_args.init_from and model_args.frozen_vectors:
+        raise ArgumentError("--init_from keeps the saved model's embeddings and sizes: drop --frozen_vectors.")
+    if model_args.frozen_vectors and not vectors_wanted(model_args):
         raise ArgumentError(
-            "--pretrained_embeddings and --local_vectors both give the initial morpheme vectors: pass one of them."
-        )
-    if model_args.local_vectors and importlib.util.find_spec("gensim") is None:
-        raise ArgumentError(f"--local_vectors needs gensim, which is not installed: {VECTORS_EXTRA_INSTALL}.")
-    if model_args.init_from and (model_args.local_vectors or model_args.frozen_vectors):
-        raise ArgumentError(
-            "--init_from keeps the saved model's embeddings and sizes: drop --local_vectors and --frozen_vectors."
-        )
-    if model_args.frozen_vectors and not (
-        model_args.pretrained_embeddings or model_args.local_vectors or model_args.kiwi_embeddings
-    ):
-        raise ArgumentError(
-            "--frozen_vectors: expected vectors to freeze (the default Kiwi vectors, --pretrained_embeddings or "
-            "--local_vectors), received --no_kiwi_embeddings and neither of the others."
+            "--frozen_vectors: expected vectors to freeze (--morpheme_vectors or --pretrained_embeddings), received "
+            "--morpheme_vectors none."
         )
     if data_args.gazetteer_from_training and data_args.gazetteer_folds < 2:
         raise ArgumentError(
             f"--gazetteer_folds: expected at least 2 folds (a sentence's gazetteer comes from the other folds), "
             f"received {data_args.gazetteer_folds}."
         )
-    if (
-        model_args.kiwi_embeddings
-        and not (model_args.init_from or model_args.pretrained_embeddings or model_args.local_vectors)
-        and importlib.util.find_spec("kiwipiepy") is None
-    ):
-        raise ArgumentError(
-            f"--kiwi_embeddings (on by default) needs kiwipiepy, which is not installed: {KOREAN_EXTRA_INSTALL}, "
-            "or pass --no_kiwi_embeddings."
-        )
+    needs = VECTOR_PACKAGES.get(model_args.morpheme_vectors)
+    if needs and vectors_wanted(model_args) and not model_args.pretrained_embeddings:
+        package, install = needs
+        if importlib.util.find_spec(package) is None:
+            raise ArgumentError(
+                f"--morpheme_vectors {model_args.morpheme_vectors} needs {package}, which is not installed: "
+                f"{install}, or pass --morpheme_vectors none."
+            )
     if not 0.0 <= model_args.word_dropout <= 1.0:
         raise ArgumentError(f"--word_dropout: expected a probability in [0, 1], received {model_args.word_dropout}.")
 
@@ -362,23 +356,28 @@ def parse_corpus_argument(argument: str) -> tuple[str, str]:
     return name, path
 
 
+def vectors_wanted(model_args: ModelArguments) -> bool:
+    """Whether a new model's morpheme embeddings start from vectors (a fine-tuned one keeps its trained ones)."""
+    return not model_args.init_from and (model_args.pretrained_embeddings or model_args.morpheme_vectors != "none")
+
+
 def pretrained_vectors(model_args: ModelArguments, output_dir: Path, training_sentences) -> Path | None:
     """The vector file that initialises the morpheme embeddings of a new model: the user's
-    (`--pretrained_embeddings`), gensim's trained on `training_sentences` (`--local_vectors`), both of which replace
-    the default Kiwi vectors, or Kiwi's; the last two computed once into the output folder. None for a fine-tuned
-    model (`--init_from`), whose trained embeddings stay."""
+    (`--pretrained_embeddings`), or those of `--morpheme_vectors`: gensim's trained on `training_sentences`, or
+    Kiwi's, computed once into the output folder. None for `--morpheme_vectors none` and for a fine-tuned model
+    (`--init_from`), whose trained embeddings stay."""
     if model_args.init_from:
-        if model_args.kiwi_embeddings:
-            logger.info(
-                "--init_from %s: keeping its trained morpheme embeddings (no Kiwi vectors).", model_args.init_from
-            )
+        if model_args.morpheme_vectors != "none":
+            logger.info("--init_from %s: keeping its trained morpheme embeddings.", model_args.init_from)
         return None
     if model_args.pretrained_embeddings:
         return Path(model_args.pretrained_embeddings)
-    if model_args.local_vectors:
-        return local_vectors_file(training_sentences, model_args.local_vectors, model_args.embedding_dim, output_dir)
-    if not model_args.kiwi_embeddings:
+    if model_args.morpheme_vectors == "none":
         return None
+    if model_args.morpheme_vectors != "kiwi":
+        return local_vectors_file(
+            training_sentences, model_args.morpheme_vectors, model_args.embedding_dim, output_dir
+        )
     path = output_dir / f"kiwi_vectors_{model_args.embedding_dim}d.txt"
     if not path.exists():
         logger.info("Computing Kiwi CoNg morpheme vectors into %s", path)
