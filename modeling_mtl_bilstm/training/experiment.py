@@ -358,7 +358,7 @@ def parse_corpus_argument(argument: str) -> tuple[str, str]:
 
 def vectors_wanted(model_args: ModelArguments) -> bool:
     """Whether a new model's morpheme embeddings start from vectors (a fine-tuned one keeps its trained ones)."""
-    return not model_args.init_from and (model_args.pretrained_embeddings or model_args.morpheme_vectors != "none")
+    return not model_args.init_from and bool(model_args.pretrained_embeddings or model_args.morpheme_vectors != "none")
 
 
 def pretrained_vectors(model_args: ModelArguments, output_dir: Path, training_sentences) -> Path | None:
