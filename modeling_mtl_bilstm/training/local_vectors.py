@@ -37,7 +37,9 @@ def _gensim_models():
     try:
         from gensim.models import FastText, Word2Vec
     except ImportError as error:
-        raise ImportError(f"fastText and word2vec vectors need gensim, which is not installed: {VECTORS_EXTRA_INSTALL}") from error
+        raise ImportError(
+            f"fastText and word2vec vectors need gensim, which is not installed: {VECTORS_EXTRA_INSTALL}"
+        ) from error
     return {"word2vec": Word2Vec, "fasttext": FastText}
 
 
