@@ -47,9 +47,9 @@ class MTLBiLSTMTokenClassifierOutput(ModelOutput):
             set, after dropout), of shape `(batch_size, sequence_length, embedding_dim [+ frozen_embedding_dim]
             [+ char_cnn_filters] [+ eojeol_embedding_dim] [+ 2 * len(gazetteer_types)])`; then the output of each
             layer of the shared Bi-LSTM (after dropout), of shape `(batch_size, sequence_length,
-            2 * shared_hidden_size)`, forward and backward directions concatenated, zero at padding. `hidden_states[-1]` is what both task branches read. The
-            per-task Bi-LSTMs are not included. Each entry is the tensor the forward pass went on with, so
-            `retain_grad()` on it sees the loss's gradient.
+            2 * shared_hidden_size)`, forward and backward directions concatenated, zero at padding.
+            `hidden_states[-1]` is what both task branches read. The per-task Bi-LSTMs are not included. Each entry
+            is the tensor the forward pass went on with, so `retain_grad()` on it sees the loss's gradient.
     """
 
     loss: torch.FloatTensor | None = None
