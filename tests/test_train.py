@@ -3,6 +3,7 @@ the bundled sample corpus, with a tiny model."""
 
 import importlib.util
 import json
+import logging
 import math
 import os
 import re
@@ -218,6 +219,22 @@ def test_one_model_trains_one_seed_unless_seeds_are_given(train, tiny_training_f
     train(["--task", "mtl", "--max_steps", "2", "--output_dir", str(tmp_path), *tiny_training_flags, *extra])
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results) == {"mtl"} and set(results["mtl"]["seeds"]) == expected_seeds
+
+
+def test_early_stopping_stops_without_dev_gain_and_keeps_quiet_after_training(
+    train, tiny_training_flags, tmp_path, caplog
+):
+    # Learning rate 0: dev F1 never improves on epoch 1, so patience 1 stops training after epoch 2 of 5.
+    argv = ["--task", "ner", "--num_train_epochs", "5", "--early_stopping_patience", "1", "--output_dir", tmp_path]
+    transformers_logger = logging.getLogger("transformers")  # it does not propagate to the root logger
+    transformers_logger.addHandler(caplog.handler)
+    try:
+        train([*map(str, argv), *tiny_training_flags, "--learning_rate", "0"])  # after the tiny flags' rate
+    finally:
+        transformers_logger.removeHandler(caplog.handler)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["ner"]["seeds"]["1"]["epochs"] == 2
+    assert "early stopping" not in caplog.text  # the final dev_* evaluation does not look like a missing metric
 
 
 @pytest.mark.parametrize(

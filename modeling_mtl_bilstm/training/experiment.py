@@ -606,6 +606,8 @@ def train_one(
     if checkpoint:
         logger.info("%s seed %d: resuming from %s", run.key, run.seed, checkpoint)
     train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    # Early stopping reads eval_* metrics; without this, the dev_* evaluation below logs that it is disabled.
+    trainer.remove_callback(EarlyStoppingCallback)
 
     result = {}
     if "test" in encoded:
