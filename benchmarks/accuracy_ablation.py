@@ -10,10 +10,14 @@ of the training runs that tried it.
 Each argument is LABEL=FOLDER, FOLDER holding a results.json written by examples/train.py; folders under one
 label are merged (e.g. the multi-task and the single-task runs of a configuration, or more seeds). Per label and
 model: dev and test NER F1 as mean ± sample std over the seeds found (the number of seeds is a column: a row with
-one seed is a screening run), and the mean training time. Writes OUTPUT.json and OUTPUT.md.
+one seed is a screening run), and the mean training time. Per label with both models: the multi-task minus
+single-task difference (dev, test, test per seed) and, where the runs kept their per-sentence test counts, the
+paired significance test of the comparison report pooled over the seeds they share. Writes OUTPUT.json and
+OUTPUT.md.
 
-`--previous TABLE.json` keeps the rows of an earlier table first (its run folders need not exist any more) and adds
-the new ones after them; a configuration and model it already has is an error.
+`--previous TABLE.json` keeps the rows of an earlier table (its run folders need not exist any more): a
+configuration given again replaces its earlier rows in place, a new model of a known configuration goes after its
+rows, and new configurations go at the end.
 """
 
 import argparse
@@ -24,8 +28,11 @@ from pathlib import Path
 from accuracy_report import read_results
 from benchmark_common import emit
 
+from modeling_mtl_bilstm.training.reporting import ner_f1_deltas, summarize_runs
+
 
 COLUMNS = (("dev_ner_f1", "dev NER F1"), ("ner_f1", "test NER F1"))
+COMPARED = ("mtl", "ner")  # multi-task minus single-task, as in the comparison report
 
 
 def merge_runs(arguments: list[str]) -> dict[str, dict[str, dict[str, dict]]]:
@@ -63,13 +70,57 @@ def summarize(table: dict) -> list[dict]:
     return rows
 
 
-def previous_rows(path: Path | None) -> list[dict]:
+def previous_table(path: Path | None) -> dict:
     if path is None:
-        return []
-    rows = json.loads(path.read_text(encoding="utf-8")).get("rows")
+        return {"rows": [], "differences": []}
+    table = json.loads(path.read_text(encoding="utf-8"))
+    rows = table.get("rows") if isinstance(table, dict) else None
     if not isinstance(rows, list) or not all(isinstance(row, dict) and "configuration" in row for row in rows):
         raise SystemExit(f"{path}: expected a table written by this script ({{'rows': [...]}}).")
+    return {"rows": rows, "differences": table.get("differences", [])}
+
+
+def merge_rows(previous: list[dict], new: list[dict]) -> list[dict]:
+    """Earlier rows with the new ones in place: a (configuration, model) given again replaces its row, a new model of
+    a known configuration follows that configuration's rows, anything else goes at the end."""
+    rows = list(previous)
+    for row in new:
+        keys = [(old["configuration"], old["model"]) for old in rows]
+        if (row["configuration"], row["model"]) in keys:
+            rows[keys.index((row["configuration"], row["model"]))] = row
+        elif any(label == row["configuration"] for label, _ in keys):
+            last = max(i for i, (label, _) in enumerate(keys) if label == row["configuration"])
+            rows.insert(last + 1, row)
+        else:
+            rows.append(row)
     return rows
+
+
+def differences(rows: list[dict], runs: dict, previous: list[dict]) -> list[dict]:
+    """Multi-task minus single-task per configuration that has both. The significance test needs the runs'
+    per-sentence counts, so a configuration not given again keeps the test of the earlier table."""
+    earlier = {difference["configuration"]: difference for difference in previous}
+    by_key = {(row["configuration"], row["model"]): row for row in rows}
+    result = []
+    for label in dict.fromkeys(row["configuration"] for row in rows):
+        mtl, ner = by_key.get((label, COMPARED[0])), by_key.get((label, COMPARED[1]))
+        if mtl is None or ner is None:
+            continue
+        shared = [seed for seed in mtl["seeds"] if seed in ner["seeds"]]
+        difference = {"configuration": label, "seeds": shared}
+        for name, _ in COLUMNS:
+            difference[name] = {
+                "mean": mtl[name]["mean"] - ner[name]["mean"],
+                "per_seed": {seed: mtl[name]["per_seed"][seed] - ner[name]["per_seed"][seed] for seed in shared},
+            }
+        if label in runs:
+            delta = ner_f1_deltas(summarize_runs(runs[label])).get("-".join(COMPARED), {})
+            significance = delta.get("significance", {}).get("pooled")
+        else:
+            significance = earlier.get(label, {}).get("significance")
+        difference["significance"] = significance
+        result.append(difference)
+    return result
 
 
 def markdown(rows: list[dict]) -> str:
@@ -87,18 +138,42 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def differences_markdown(rows: list[dict]) -> str:
+    lines = [
+        "Multi-task minus single-task NER F1 (points) per configuration with both models: p by approximate",
+        "randomisation and the 95% interval by paired bootstrap, over the test sentences of the shared seeds pooled",
+        "(– where the runs did not keep their per-sentence counts).",
+        "",
+        "| configuration | seeds | dev mtl − ner | test mtl − ner | test per seed | p | 95% interval |",
+        "|---|---:|---:|---:|---|---:|---|",
+    ]
+    for row in rows:
+        per_seed = ", ".join(f"{100 * delta:+.2f}" for delta in row["ner_f1"]["per_seed"].values())
+        test = row["significance"]
+        p_value, interval = (
+            (f"{test['p_value']:.3f}", f"[{100 * test['ci95_low']:+.2f}, {100 * test['ci95_high']:+.2f}]")
+            if test
+            else ("–", "–")
+        )
+        lines.append(
+            f"| {row['configuration']} | {len(row['seeds'])} | {100 * row['dev_ner_f1']['mean']:+.2f} | "
+            f"{100 * row['ner_f1']['mean']:+.2f} | {per_seed} | {p_value} | {interval} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="LABEL=FOLDER, FOLDER holding a results.json")
     parser.add_argument("--output", type=Path, help="Write OUTPUT.json and OUTPUT.md.")
-    parser.add_argument("--previous", type=Path, help="An earlier table's JSON, whose rows come first.")
+    parser.add_argument("--previous", type=Path, help="An earlier table's JSON, whose rows it keeps.")
     args = parser.parse_args(argv)
-    result = {"rows": previous_rows(args.previous) + summarize(merge_runs(args.runs))}
-    keys = [(row["configuration"], row["model"]) for row in result["rows"]]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise SystemExit(f"--previous {args.previous} already has rows for {repeated}: give them another label.")
+    previous, runs = previous_table(args.previous), merge_runs(args.runs)
+    rows = merge_rows(previous["rows"], summarize(runs))
+    result = {"rows": rows, "differences": differences(rows, runs, previous["differences"])}
     table = markdown(result["rows"])
+    if result["differences"]:
+        table += "\n" + differences_markdown(result["differences"])
     emit(result, args.output.with_suffix(".json") if args.output else None)
     if args.output:
         args.output.with_suffix(".md").write_text(table, encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from modeling_mtl_bilstm import load_korean_ner
+from modeling_mtl_bilstm.training.reporting import TEST_SENTENCE_COUNTS
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -294,13 +295,13 @@ def test_accuracy_report_rejects_other_json(tmp_path):
 
 
 def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
-    def run_folder(name, models):
+    def run_folder(name, models, counts=None):
         folder = tmp_path / name
         folder.mkdir()
         results = {
             model: {
                 "seeds": {
-                    seed: {"dev_ner_f1": dev, "ner_f1": test, "train_seconds": 10.0}
+                    seed: {"dev_ner_f1": dev, "ner_f1": test, "train_seconds": 10.0, **(counts or {}).get(model, {})}
                     for seed, (dev, test) in seeds.items()
                 },
                 "mean": {},
@@ -311,7 +312,14 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
         (folder / "results.json").write_text(json.dumps(results))
         return folder
 
-    baseline = run_folder("baseline", {"mtl": {"1": (0.70, 0.72), "2": (0.74, 0.76)}, "ner": {"1": (0.68, 0.70)}})
+    # Per-sentence [correct, predicted, gold] counts: the multi-task model finds all 40 entities, single-task 20.
+    counts = {
+        "mtl": {TEST_SENTENCE_COUNTS: [[2, 2, 2]] * 20},
+        "ner": {TEST_SENTENCE_COUNTS: [[1, 1, 2]] * 20},
+    }
+    baseline = run_folder(
+        "baseline", {"mtl": {"1": (0.70, 0.72), "2": (0.74, 0.76)}, "ner": {"1": (0.68, 0.70)}}, counts
+    )
     extra_mtl = run_folder("extra_mtl", {"mtl": {"1": (0.80, 0.81)}})
     extra_ner = run_folder("extra_ner", {"ner": {"1": (0.78, 0.79)}})
     argv = [f"baseline={baseline}", f"+ data={extra_mtl}", f"+ data={extra_ner}"]
@@ -325,16 +333,33 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     table = (tmp_path / "ablation.md").read_text()
     assert "| baseline | mtl | 2 | 72.00 ± 2.83 | 74.00 ± 2.83 | 10 |" in table
     with pytest.raises(SystemExit, match="already has mtl seed 1"):
-        load_script("accuracy_ablation").main([f"x={extra_mtl}", f"x={extra_mtl}"])
+        load_script("accuracy_ablation").main([f"x={extra_mtl}", f"x={extra_ner}", f"x={extra_mtl}"])
 
-    # A later table keeps these rows without their run folders, and adds its own after them.
+    # Multi-task minus single-task: means over each model's seeds, per seed over the shared ones, and the paired
+    # test over the shared seeds' sentences where the runs kept their counts (seed 1 only: F1 1.0 against 2/3).
+    baseline_difference, data_difference = result["differences"]
+    assert baseline_difference["seeds"] == ["1"]
+    assert baseline_difference["ner_f1"]["mean"] == pytest.approx(0.74 - 0.70)
+    assert baseline_difference["ner_f1"]["per_seed"] == {"1": pytest.approx(0.02)}
+    significance = baseline_difference["significance"]
+    assert significance["delta"] == pytest.approx(1 - 2 / 3) and significance["sentences"] == 20
+    assert significance["p_value"] < 0.01 and significance["ci95_low"] > 0
+    assert data_difference["dev_ner_f1"]["mean"] == pytest.approx(0.02) and data_difference["significance"] is None
+    assert "| baseline | 1 | +4.00 | +4.00 | +2.00 | 0.000 | [+33.33, +33.33] |" in table
+    assert "| + data | 1 | +2.00 | +2.00 | +2.00 | – | – |" in table
+
+    # A later table keeps these rows, and their tests, without their run folders; a configuration given again
+    # replaces its rows in place, a new model of a known configuration follows its rows, new ones go last.
     for folder in (baseline, extra_mtl):
         (folder / "results.json").unlink()
     later = run_folder("later", {"mtl": {"1": (0.90, 0.91)}})
-    argv = ["--previous", str(tmp_path / "ablation.json"), f"+ more={later}"]
-    result = run_script("accuracy_ablation", argv, tmp_path / "later.json")
-    assert result["rows"][:4] == list(rows.values())
-    assert [(row["configuration"], row["model"]) for row in result["rows"][4:]] == [("+ more", "mtl")]
+    rerun = run_folder("rerun", {"ner": {"1": (0.60, 0.61)}})
+    argv = ["--previous", str(tmp_path / "ablation.json"), f"+ more={later}", f"+ data={rerun}", f"other={rerun}"]
+    later_result = run_script("accuracy_ablation", argv, tmp_path / "later.json")
+    keys = [(row["configuration"], row["model"]) for row in later_result["rows"]]
+    assert keys == [*list(rows)[:4], ("+ more", "mtl"), ("other", "ner")]
+    assert later_result["rows"][:3] == list(rows.values())[:3]
+    assert later_result["rows"][3]["ner_f1"]["mean"] == pytest.approx(0.61)
+    assert later_result["differences"][0] == result["differences"][0]
+    assert later_result["differences"][1]["ner_f1"]["mean"] == pytest.approx(0.81 - 0.61)
     assert "| + more | mtl | 1 | 90.00 ± 0.00 | 91.00 ± 0.00 | 10 |" in (tmp_path / "later.md").read_text()
-    with pytest.raises(SystemExit, match=r"already has rows for \[\('\+ data', 'ner'\)\]"):
-        load_script("accuracy_ablation").main(["--previous", str(tmp_path / "ablation.json"), f"+ data={extra_ner}"])
