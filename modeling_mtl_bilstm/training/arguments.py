@@ -48,6 +48,14 @@ class ExperimentArguments:
             "0.995 remembers about 200 steps. 0: off."
         },
     )
+    pos_loss_weight_final: float | None = field(
+        default=None,
+        metadata={
+            "help": "Multi-task models: the POS loss weight moves linearly from --pos_loss_weight at the first "
+            "training step to this value at the last (e.g. 0: POS guides the shared layer early, NER has the end). "
+            "Default: --pos_loss_weight throughout."
+        },
+    )
     torch_num_threads: int | None = field(
         default=None, metadata={"help": "torch intra-op threads per process (default: torch's choice)."}
     )

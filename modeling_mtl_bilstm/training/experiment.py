@@ -218,6 +218,15 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
             "--ema_decay puts the average in place at epoch ends, where it is evaluated: expected --eval_strategy "
             f"epoch, received {training_args.eval_strategy.value}."
         )
+    if experiment.pos_loss_weight_final is not None and not experiment.pos_loss_weight_final >= 0:
+        raise ArgumentError(
+            f"--pos_loss_weight_final: expected a weight >= 0, received {experiment.pos_loss_weight_final}."
+        )
+    if experiment.pos_loss_weight_final is not None and not experiment.compare and experiment.task != "mtl":
+        raise ArgumentError(
+            "--pos_loss_weight_final moves the POS loss weight of a multi-task model: expected --task mtl or "
+            f"--compare, received --task {experiment.task}."
+        )
     if experiment.compare and experiment.task != "mtl":
         raise ArgumentError("--compare trains mtl, ner and pos itself: drop --task.")
 
@@ -599,6 +608,8 @@ def train_one(
         compute_metrics=make_compute_metrics(model, metric),
         preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(model),
         callbacks=[EarlyStoppingCallback(patience)] if patience else [],
+        # The single-task models of a comparison have one loss: nothing to move between tasks.
+        pos_loss_weight_final=experiment.pos_loss_weight_final if set(run.tasks) == {"pos", "ner"} else None,
     )
     if experiment.ema_decay:
         trainer.add_callback(WeightAveragingCallback(experiment.ema_decay))

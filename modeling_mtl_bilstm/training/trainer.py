@@ -21,16 +21,41 @@ OUTPUT_TASK_ORDER = ("ner", "pos")
 
 
 class MTLBiLSTMTrainer(Trainer):
-    """A `Trainer` that also logs the mean NER and POS losses of the training steps since the last log."""
+    """A `Trainer` that also logs the mean NER and POS losses of the training steps since the last log.
 
-    def __init__(self, *args, **kwargs):
+    Args:
+        pos_loss_weight_final (`float`, *optional*):
+            For a model with both tasks: the POS loss weight moves linearly from the config's
+            (`config.loss_weights["pos"]`, at the first step) to this value (at the last step). `None`: the config's
+            weight throughout.
+    """
+
+    def __init__(self, *args, pos_loss_weight_final: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if pos_loss_weight_final is not None:
+            tasks = tuple(self.model.config.tasks)
+            if set(tasks) != {"pos", "ner"}:
+                raise ValueError(
+                    f"pos_loss_weight_final: expected a model with both tasks (pos, ner), received tasks {tasks}."
+                )
+        self.pos_loss_weight_final = pos_loss_weight_final
         self._task_loss_sums: dict[str, torch.Tensor] = {}
         self._task_loss_steps = 0
+
+    def pos_loss_weight(self) -> float:
+        """The POS loss weight of the coming training step."""
+        start = self.model.config.loss_weights["pos"]
+        if self.pos_loss_weight_final is None or not self.state.max_steps:
+            return start
+        progress = min(self.state.global_step / self.state.max_steps, 1.0)
+        return start + (self.pos_loss_weight_final - start) * progress
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
         if model.training:
+            if self.pos_loss_weight_final is not None and outputs.get("pos_loss") is not None:
+                # The model weighted the POS loss by the config's weight; move it to the scheduled one.
+                loss = loss + (self.pos_loss_weight() - self.model.config.loss_weights["pos"]) * outputs["pos_loss"]
             for task in OUTPUT_TASK_ORDER:
                 task_loss = outputs.get(f"{task}_loss")
                 if task_loss is not None:
