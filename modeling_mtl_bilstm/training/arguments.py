@@ -49,11 +49,12 @@ class ExperimentArguments:
         },
     )
     pos_loss_weight_final: float | None = field(
-        default=None,
+        default=0.0,
         metadata={
             "help": "Multi-task models: the POS loss weight moves linearly from --pos_loss_weight at the first "
-            "training step to this value at the last (e.g. 0: POS guides the shared layer early, NER has the end). "
-            "Default: --pos_loss_weight throughout."
+            "training step to this value at the last, so that POS shapes the shared layer early and NER has the "
+            "end (default 0; pass the --pos_loss_weight value for a constant weight). Single-task models have one "
+            "loss and ignore it."
         },
     )
     torch_num_threads: int | None = field(

@@ -222,11 +222,6 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
         raise ArgumentError(
             f"--pos_loss_weight_final: expected a weight >= 0, received {experiment.pos_loss_weight_final}."
         )
-    if experiment.pos_loss_weight_final is not None and not experiment.compare and experiment.task != "mtl":
-        raise ArgumentError(
-            "--pos_loss_weight_final moves the POS loss weight of a multi-task model: expected --task mtl or "
-            f"--compare, received --task {experiment.task}."
-        )
     if experiment.compare and experiment.task != "mtl":
         raise ArgumentError("--compare trains mtl, ner and pos itself: drop --task.")
 
