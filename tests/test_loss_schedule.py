@@ -58,7 +58,7 @@ def test_pos_weight_moves_linearly_in_the_multi_task_model_only(train, tiny_trai
         assert max_steps == len(multi_task)
         weight = 2.0 + (0.5 - 2.0) * step / max_steps
         assert loss == pytest.approx(0.7 * ner_loss + weight * pos_loss, rel=1e-5)
-    # The first step has the start weight; the schedule ends near the final one.
+    # The first step has the start weight.
     assert multi_task[0][3] == pytest.approx(0.7 * multi_task[0][5] + 2.0 * multi_task[0][4], rel=1e-5)
     # Single-task models have one loss, which keeps its config weight throughout.
     for tasks, _, _, loss, pos_loss, ner_loss in single_task:

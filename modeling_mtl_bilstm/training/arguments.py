@@ -48,7 +48,7 @@ class ExperimentArguments:
             "0.995 remembers about 200 steps. 0: off."
         },
     )
-    pos_loss_weight_final: float | None = field(
+    pos_loss_weight_final: float = field(
         default=0.0,
         metadata={
             "help": "Multi-task models: the POS loss weight moves linearly from --pos_loss_weight at the first "

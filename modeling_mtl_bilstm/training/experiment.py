@@ -218,7 +218,7 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
             "--ema_decay puts the average in place at epoch ends, where it is evaluated: expected --eval_strategy "
             f"epoch, received {training_args.eval_strategy.value}."
         )
-    if experiment.pos_loss_weight_final is not None and not experiment.pos_loss_weight_final >= 0:
+    if not experiment.pos_loss_weight_final >= 0:
         raise ArgumentError(
             f"--pos_loss_weight_final: expected a weight >= 0, received {experiment.pos_loss_weight_final}."
         )
