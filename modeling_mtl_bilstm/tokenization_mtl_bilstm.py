@@ -14,9 +14,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import torch
-from transformers import BatchEncoding
-from transformers.utils import cached_file
+import numpy as np
+
+
+try:  # padding to tensors and Hub downloads; serving with ONNX Runtime (the `serve` extra) has neither
+    import torch
+    from transformers import BatchEncoding
+    from transformers.utils import cached_file
+except ImportError:
+    torch = BatchEncoding = cached_file = None
 
 
 IGNORE_INDEX = -100
@@ -349,9 +355,10 @@ class MTLBiLSTMTokenizer:
     def pad(self, features: Sequence[dict], return_tensors: str = "pt") -> BatchEncoding:
         """Pads encoded sentences into tensors: ids and masks with 0, labels with -100, `char_ids` to
         (batch, longest sentence, longest morpheme), `eojeol_ids` with the unknown id, `gazetteer_flags` to
-        (batch, longest sentence, flags) with zeros."""
-        if return_tensors != "pt":
-            raise ValueError(f"return_tensors: expected 'pt', received {return_tensors!r}.")
+        (batch, longest sentence, flags) with zeros. `return_tensors="np"` gives a dict of int64 numpy arrays
+        instead (no torch needed)."""
+        if return_tensors not in ("pt", "np"):
+            raise ValueError(f"return_tensors: expected 'pt' or 'np', received {return_tensors!r}.")
         seq_len = max(len(f["input_ids"]) for f in features)
         # Pad as Python lists and convert once: far cheaper than one small tensor per morpheme.
         batch = {
@@ -378,6 +385,8 @@ class MTLBiLSTMTokenizer:
         for name in ("pos_labels", "ner_labels"):
             if name in features[0]:
                 batch[name] = [f[name] + [IGNORE_INDEX] * (seq_len - len(f[name])) for f in features]
+        if return_tensors == "np":
+            return {name: np.array(rows, dtype=np.int64) for name, rows in batch.items()}
         batch = {name: torch.tensor(rows, dtype=torch.long) for name, rows in batch.items()}
         return BatchEncoding(batch)
 
@@ -418,8 +427,8 @@ class MTLBiLSTMTokenizer:
             for k in ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
             if k in kwargs
         }
-        config_path = cached_file(pretrained_model_name_or_path, TOKENIZER_CONFIG_FILE, **hub_kwargs)
-        vocab_path = cached_file(pretrained_model_name_or_path, VOCAB_FILE, **hub_kwargs)
+        config_path = _cached_file(pretrained_model_name_or_path, TOKENIZER_CONFIG_FILE, **hub_kwargs)
+        vocab_path = _cached_file(pretrained_model_name_or_path, VOCAB_FILE, **hub_kwargs)
         config = json.loads(Path(config_path).read_text(encoding="utf-8"))
         vocab = json.loads(Path(vocab_path).read_text(encoding="utf-8"))
         for key in ("morphemes", "characters"):
@@ -429,7 +438,7 @@ class MTLBiLSTMTokenizer:
         if config.get("gazetteer_file"):
             # Named in the config, so a folder that lost its gazetteer fails here rather than tagging without it.
             gazetteer = Gazetteer.load(
-                cached_file(pretrained_model_name_or_path, config["gazetteer_file"], **hub_kwargs)
+                _cached_file(pretrained_model_name_or_path, config["gazetteer_file"], **hub_kwargs)
             )
         return cls(
             vocab["morphemes"][2:],
@@ -493,6 +502,20 @@ class DataCollatorForMTLBiLSTM:
             dropped = singletons & (torch.rand(singletons.shape) < self.word_dropout)
             batch["input_ids"] = batch["input_ids"].masked_fill(dropped, self.tokenizer.unk_token_id)
         return batch
+
+
+def _cached_file(pretrained_model_name_or_path: str | os.PathLike, filename: str, **hub_kwargs) -> str:
+    """transformers' `cached_file` (a folder's file, or a Hub repository's, downloaded); where transformers is not
+    installed (the `serve` extra), the file of a local folder."""
+    if cached_file is not None:
+        return cached_file(pretrained_model_name_or_path, filename, **hub_kwargs)
+    path = Path(pretrained_model_name_or_path, hub_kwargs.get("subfolder") or "", filename)
+    if not path.is_file():
+        raise OSError(
+            f"{path}: expected the tokenizer file {filename}, found none (without transformers, tokenizers load from "
+            "local folders only)."
+        )
+    return str(path)
 
 
 def _characters(morpheme: str, char_unit: str) -> list[str]:
