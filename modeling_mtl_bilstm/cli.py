@@ -1,42 +1,53 @@
 """The `mtl-bilstm-ner` command.
 
     mtl-bilstm-ner predict --model DIR [--input FILE] [--output FILE] [--batch_size N] [--max_length N] [--quantize]
-                           [--backend torch|onnx]
+                           [--backend torch|onnx] [--input_format text|jsonl|parquet] [--text_field NAME]
+                           [--resume] [--num_workers N]
     mtl-bilstm-ner export-onnx --model DIR [--output OUT] [--int8] [--tasks ner [pos]]
     mtl-bilstm-ner push --model_dir DIR --repo_id NAME [--dry_run --local_dir OUT] [--revision R] [--private]
     mtl-bilstm-ner push-dataset --dataset NAME [--data_dir DIR] --repo_id NAME [--dry_run --local_dir OUT]
 
-`predict` reads one text per line (UTF-8, from FILE or standard input) and writes one JSON object per line (the
-[`KoreanNERPredictor`] output: text, entities, tokens), in input order; a blank line gives a result with no
-entities and no tokens. `export-onnx` writes `model.onnx` (and `model.int8.onnx`) for `predict --backend onnx`.
+`predict` reads texts (UTF-8 lines from FILE or standard input, the `--text_field` of each line of a JSON lines file,
+or that column of a Parquet file) and writes one JSON object per text (the [`KoreanNERPredictor`] output: text,
+entities, tokens), in input order; a blank text gives a result with no entities and no tokens. It streams: memory
+does not grow with the input. `export-onnx` writes `model.onnx` (and `model.int8.onnx`) for `predict --backend onnx`.
+
+Modules that need torch or transformers are imported by the commands that use them, so that `predict --backend onnx`
+runs without them.
 """
 
 import argparse
 import contextlib
-import json
 import sys
-from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .hub.commands import add_push_dataset_arguments, add_push_model_arguments
-from .inference.predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor
+from .streaming import (
+    DEFAULT_TEXT_FIELD,
+    INPUT_FORMATS,
+    InputError,
+    blocks,
+    count_texts,
+    input_format,
+    read_texts,
+    resume_output,
+    skip_texts,
+    tag_blocks,
+)
 
 
 PROGRAM = "mtl-bilstm-ner"
-# Lines analysed and sorted by length together: more give fuller batches, fewer an earlier first output.
+# Texts analysed and sorted by length together: more give fuller batches, fewer an earlier first output.
 LINES_PER_CALL = 1024
-
-
-class InputError(ValueError):
-    """An input line cannot be decoded; the message names the file and the line."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "resume", False) and args.output is None:
+        parser.error("--resume: expected an --output file to continue, received none (standard output)")
+    if getattr(args, "input_format", None) == "parquet" and args.input is None:
+        parser.error("--input_format parquet: expected an --input file, received none (standard input)")
     try:
         return args.command(args)
     except (InputError, OSError, ImportError) as error:  # unreadable input, missing model, file or extra
@@ -44,33 +55,52 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    predictor = KoreanNERPredictor.from_pretrained(
-        args.model,
-        quantize=args.quantize,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        backend=args.backend,
-    )
+    """Tags the texts of the input in blocks of `LINES_PER_CALL` and writes each block's JSON lines at once, flushed,
+    so that an interrupted output ends with complete lines (but for a last one that `--resume` truncates)."""
+    format = input_format(args.input, args.input_format)
+    predictor_kwargs = {
+        name: getattr(args, name)
+        for name in ("batch_size", "max_length", "quantize", "backend")
+        if getattr(args, name) is not None
+    }
     with contextlib.ExitStack() as stack:
         if args.input is None:
             source, name = sys.stdin.buffer, "<stdin>"
-            progress = None
+            total = None
             # Typed lines are answered one by one rather than after LINES_PER_CALL of them.
             lines_per_call = 1 if sys.stdin.isatty() else LINES_PER_CALL
         else:
-            source, name = stack.enter_context(open(args.input, "rb")), args.input
-            progress = stack.enter_context(tqdm(total=_count_lines(args.input), unit="line", desc="predict"))
+            source, name = (
+                (args.input if format == "parquet" else stack.enter_context(open(args.input, "rb"))),
+                args.input,
+            )
+            total = count_texts(args.input, format)
             lines_per_call = LINES_PER_CALL
-        output = sys.stdout if args.output is None else stack.enter_context(open(args.output, "w", encoding="utf-8"))
-
-        lines = _decoded_lines(source, name)
-        while block := list(islice(lines, lines_per_call)):
-            for result in predictor(block):
-                output.write(json.dumps(result, ensure_ascii=False) + "\n")
+        done = resume_output(args.output) if args.resume else 0
+        texts = skip_texts(read_texts(source, str(name), format, args.text_field), done, str(name))
+        if args.output is None:
+            output = sys.stdout
+        else:
+            output = stack.enter_context(open(args.output, "a" if args.resume else "w", encoding="utf-8"))
+        progress = None if total is None else stack.enter_context(_progress_bar(total, done))
+        for count, lines in tag_blocks(
+            blocks(texts, lines_per_call), args.model, args.num_workers, **predictor_kwargs
+        ):
+            output.write(lines)
             output.flush()
             if progress is not None:
-                progress.update(len(block))
+                progress.update(count)
     return 0
+
+
+def _progress_bar(total: int, done: int):
+    """A tqdm bar over the input's texts, counted as sentences (one per input line or row), from `done`; a no-op
+    where tqdm is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return contextlib.nullcontext()
+    return tqdm(total=total, initial=done, unit="sentence", desc="predict", smoothing=0.1)
 
 
 def export_onnx(args: argparse.Namespace) -> int:
@@ -92,37 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     predict_parser = commands.add_parser(
         "predict",
-        help="tag the named entities of each line of a text file",
-        description="Reads one text per line and writes one JSON object (text, entities, tokens) per line.",
+        help="tag the named entities of each text of a file (text lines, JSON lines or Parquet)",
+        description="Reads texts and writes one JSON object (text, entities, tokens) per text, in input order.",
     )
-    predict_parser.add_argument(
-        "--model", required=True, help="folder written by save_pretrained, or a Hub repository id"
-    )
-    predict_parser.add_argument(
-        "--input", type=Path, help="UTF-8 text file, one text per line (default: standard input)"
-    )
-    predict_parser.add_argument("--output", type=Path, help="JSON lines file to write (default: standard output)")
-    predict_parser.add_argument(
-        "--batch_size",
-        type=_positive_int,
-        default=DEFAULT_BATCH_SIZE,
-        help="sentences per forward pass (default: %(default)s)",
-    )
-    predict_parser.add_argument(
-        "--max_length",
-        type=_positive_int,
-        default=DEFAULT_MAX_LENGTH,
-        help="morphemes per forward pass; longer sentences are chunked (default: %(default)s)",
-    )
-    predict_parser.add_argument(
-        "--quantize", action="store_true", help="int8: torch's dynamic quantization, or model.int8.onnx (CPU)"
-    )
-    predict_parser.add_argument(
-        "--backend",
-        choices=("torch", "onnx"),
-        default="torch",
-        help="run the model with torch, or with ONNX Runtime from the files of export-onnx (default: %(default)s)",
-    )
+    _add_predict_arguments(predict_parser)
     predict_parser.set_defaults(command=predict)
     export_parser = commands.add_parser(
         "export-onnx",
@@ -149,7 +152,8 @@ def _parser() -> argparse.ArgumentParser:
             "push",
             help="publish a saved model on the Hugging Face Hub (or write the folder that would be published)",
             description="Builds a self-contained Hub folder (safetensors weights, config, tokenizer, modeling code, "
-            "model card) and uploads it; the token comes from HF_TOKEN or `hf auth login`.",
+            "model card, Inference Endpoints handler) and uploads it; the token comes from HF_TOKEN or "
+            "`hf auth login`.",
         )
     )
     add_push_dataset_arguments(
@@ -162,6 +166,57 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="folder written by save_pretrained, or a Hub repository id")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="file of texts: UTF-8 lines (.txt or any other suffix), JSON lines (.jsonl) or Parquet (.parquet) "
+        "(default: text lines from standard input)",
+    )
+    parser.add_argument(
+        "--input_format",
+        choices=sorted(set(INPUT_FORMATS.values())),
+        help="read --input as this format whatever its suffix",
+    )
+    parser.add_argument(
+        "--text_field",
+        default=DEFAULT_TEXT_FIELD,
+        help="the field of each JSON line, or the Parquet column, that holds the text (default: %(default)s)",
+    )
+    parser.add_argument("--output", type=Path, help="JSON lines file to write (default: standard output)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted --output: keep its complete lines, drop a half-written last one, and tag the "
+        "inputs after those it has",
+    )
+    parser.add_argument(
+        "--num_workers",
+        type=_positive_int,
+        default=1,
+        help="processes tagging blocks of texts, each with its own model on its share of the cores; the output "
+        "keeps the input order (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch_size", type=_positive_int, help="sentences per forward pass (default: the predictor's)"
+    )
+    parser.add_argument(
+        "--max_length",
+        type=_positive_int,
+        help="morphemes per forward pass; longer sentences are chunked (default: the predictor's)",
+    )
+    parser.add_argument(
+        "--quantize", action="store_true", help="int8: torch's dynamic quantization, or model.int8.onnx (CPU)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="run the model with torch, or with ONNX Runtime from the files of export-onnx (default: %(default)s)",
+    )
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -170,26 +225,6 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {value!r}")
     return number
-
-
-def _decoded_lines(source, name: str) -> Iterator[str]:
-    """The lines of a binary stream without their line ending, decoded one by one so that a bad byte is
-    reported at its line."""
-    for number, raw in enumerate(source, start=1):
-        if number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")  # UTF-8 byte order mark
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InputError(
-                f"{name}, line {number}: expected UTF-8 text, found byte {raw[error.start]:#04x}: {raw!r}"
-            ) from None
-        yield line.removesuffix("\n").removesuffix("\r")
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as file:
-        return sum(1 for _ in file)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """The publishing commands (`mtl-bilstm-ner push`, `mtl-bilstm-ner push-dataset`, and the example scripts
-examples/push_to_hub.py and examples/push_dataset_to_hub.py): their arguments and what they run."""
+examples/push_to_hub.py and examples/push_dataset_to_hub.py): their arguments and what they run.
+
+The publishing code (huggingface_hub, transformers, torch) is imported when a command runs, so that the
+`mtl-bilstm-ner` parser builds without them."""
 
 import argparse
 import logging
 import tempfile
-
-from .publish import build_dataset_folder, build_hub_folder, folder_listing, push_dataset_folder, push_model_folder
 
 
 DATASETS = ("sample", "klp2016", "ner2016", "conll")
@@ -57,6 +58,8 @@ def _add_common_arguments(parser: argparse.ArgumentParser, repo_help: str) -> No
 
 def push_model(args: argparse.Namespace) -> int:
     """Builds the model's Hub folder, lists it, and (unless --dry_run) uploads it."""
+    from .publish import build_hub_folder, folder_listing, push_model_folder
+
     _check_dry_run(args)
     with tempfile.TemporaryDirectory(prefix="mtl-bilstm-hub-") as scratch:
         try:
@@ -88,6 +91,8 @@ def push_model(args: argparse.Namespace) -> int:
 
 def push_dataset(args: argparse.Namespace) -> int:
     """Writes the corpus as Parquet with a dataset card, lists it, and (unless --dry_run) uploads it."""
+    from .publish import build_dataset_folder, folder_listing, push_dataset_folder
+
     _check_dry_run(args)
     if args.dataset != "sample" and not args.data_dir:
         raise SystemExit(f"push-dataset: --dataset {args.dataset} needs --data_dir, the folder of the corpus files")

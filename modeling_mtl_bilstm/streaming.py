@@ -1,0 +1,330 @@
+"""Tagging corpora that do not fit in memory: input readers (text lines, JSON lines, Parquet), resuming an interrupted
+output, tagging in worker processes in input order, and tagging a `datasets.Dataset` with `map`.
+
+`mtl-bilstm-ner predict` is built on these; `tag_dataset` is for corpora held as a `Dataset`. Nothing here imports
+torch before a predictor is loaded, so that `backend="onnx"` runs without it.
+"""
+
+import json
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any
+
+
+# Input formats by file suffix; any other suffix reads as text lines.
+INPUT_FORMATS = {".txt": "text", ".jsonl": "jsonl", ".parquet": "parquet"}
+DEFAULT_TEXT_FIELD = "text"
+# Blocks in flight per worker: one being tagged, one waiting, so that no worker idles while the main process writes.
+BLOCKS_PER_WORKER = 2
+
+
+class InputError(ValueError):
+    """An input record cannot be read as a text; the message names the file, the line or row, and what was
+    expected."""
+
+
+def input_format(path: Path | None, requested: str | None = None) -> str:
+    """The format to read `path` as: `requested` where given, else by suffix (`INPUT_FORMATS`), else text."""
+    if requested is not None:
+        return requested
+    return "text" if path is None else INPUT_FORMATS.get(path.suffix.lower(), "text")
+
+
+def read_texts(
+    source: IO[bytes] | Path, name: str, format: str = "text", text_field: str = DEFAULT_TEXT_FIELD
+) -> Iterator[str]:
+    """The texts of an input, one at a time: the lines of a text file, the `text_field` of each line of a JSON lines
+    file (both from a binary stream), or the `text_field` column of a Parquet file (a path, read in record
+    batches). `name` names the input in errors."""
+    if format == "text":
+        return decoded_lines(source, name)
+    if format == "jsonl":
+        return _jsonl_texts(source, name, text_field)
+    if format == "parquet":
+        return _parquet_texts(Path(source), text_field)
+    raise ValueError(f"format: expected one of {sorted(set(INPUT_FORMATS.values()))}, received {format!r}")
+
+
+def count_texts(path: Path, format: str) -> int:
+    """The number of texts in a file, for the progress bar: its lines, or its Parquet rows (from the metadata)."""
+    if format == "parquet":
+        return _parquet_file(path).metadata.num_rows
+    with open(path, "rb") as file:
+        return sum(1 for _ in file)
+
+
+def decoded_lines(source: IO[bytes], name: str) -> Iterator[str]:
+    """The lines of a binary stream without their line ending, decoded one by one so that a bad byte is reported at
+    its line."""
+    for number, raw in enumerate(source, start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # UTF-8 byte order mark
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"{name}, line {number}: expected UTF-8 text, found byte {raw[error.start]:#04x}: {raw!r}"
+            ) from None
+        yield line.removesuffix("\n").removesuffix("\r")
+
+
+def _jsonl_texts(source: IO[bytes], name: str, text_field: str) -> Iterator[str]:
+    for number, line in enumerate(decoded_lines(source, name), start=1):
+        expected = f"{name}, line {number}: expected a JSON object with a string field {text_field!r} (--text_field)"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(
+                f"{expected}, received invalid JSON ({error.msg}, column {error.colno}): {line!r}"
+            ) from None
+        if not isinstance(record, dict):
+            raise InputError(f"{expected}, received a JSON {type(record).__name__}: {line!r}")
+        if text_field not in record:
+            raise InputError(f"{expected}, received an object with the fields {sorted(record)}")
+        text = record[text_field]
+        if not isinstance(text, str):
+            raise InputError(f"{expected}, received {text_field!r} = {text!r}")
+        yield text
+
+
+def _parquet_file(path: Path):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as error:
+        raise ImportError(f"{path}: reading Parquet needs pyarrow: pip install pyarrow") from error
+    return pq.ParquetFile(path)
+
+
+def _parquet_texts(path: Path, text_field: str, rows_per_batch: int = 1024) -> Iterator[str]:
+    import pyarrow as pa
+
+    file = _parquet_file(path)
+    schema = file.schema_arrow
+    if text_field not in schema.names:
+        raise InputError(
+            f"{path}: expected a column {text_field!r} (--text_field), received the columns {schema.names}"
+        )
+    column_type = schema.field(text_field).type
+    if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
+        raise InputError(f"{path}: expected the column {text_field!r} to hold strings, received type {column_type}")
+    row = 0
+    for batch in file.iter_batches(batch_size=rows_per_batch, columns=[text_field]):
+        for text in batch.column(0).to_pylist():
+            row += 1
+            if text is None:
+                raise InputError(f"{path}, row {row}: expected a string in the column {text_field!r}, received null")
+            yield text
+
+
+def resume_output(path: Path) -> int:
+    """Prepares `path`, an output of one JSON line per input, to be continued: truncates a half-written last line
+    and returns the number of complete lines, i.e. of inputs already done. A missing file has none."""
+    if not path.exists():
+        return 0
+    lines = complete_end = position = 0
+    with open(path, "r+b") as file:
+        while chunk := file.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last_newline = chunk.rfind(b"\n")
+            if last_newline >= 0:
+                complete_end = position + last_newline + 1
+            position += len(chunk)
+        if complete_end < position:
+            file.truncate(complete_end)
+    return lines
+
+
+def skip_texts(texts: Iterator[str], count: int, name: str) -> Iterator[str]:
+    """`texts` after the first `count`, which must exist (an output longer than its input is not this input's)."""
+    skipped = sum(1 for _ in zip(range(count), texts))
+    if skipped < count:
+        raise InputError(
+            f"{name}: expected at least {count} inputs (the lines already in the output), found {skipped}"
+        )
+    return texts
+
+
+def blocks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Consecutive lists of `size` texts (the last one shorter)."""
+    block = []
+    for text in texts:
+        block.append(text)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def load_predictor(model: str | os.PathLike, num_threads: int | None = None, **predictor_kwargs):
+    """`KoreanNERPredictor.from_pretrained(model, **predictor_kwargs)` running on `num_threads` threads (all of
+    them where None): torch's intra-op threads, or onnxruntime's with `backend="onnx"`."""
+    from .inference.predictor import KoreanNERPredictor
+
+    if predictor_kwargs.get("backend", "torch") == "onnx":
+        return KoreanNERPredictor.from_pretrained(model, num_threads=num_threads, **predictor_kwargs)
+    if num_threads is not None:
+        import torch
+
+        torch.set_num_threads(num_threads)
+    return KoreanNERPredictor.from_pretrained(model, **predictor_kwargs)
+
+
+def threads_per_process(processes: int) -> int:
+    """The cores available to this process shared among `processes`, at least one each: more would make the
+    processes' thread pools compete for the same cores."""
+    return max(1, len(os.sched_getaffinity(0)) // processes)
+
+
+def json_lines(results: Iterable[dict]) -> str:
+    """Predictor results as JSON lines (UTF-8 characters unescaped), one string to write at once."""
+    return "".join(json.dumps(result, ensure_ascii=False) + "\n" for result in results)
+
+
+def tag_blocks(
+    text_blocks: Iterable[list[str]], model: str | os.PathLike, num_workers: int = 1, **predictor_kwargs
+) -> Iterator[tuple[int, str]]:
+    """`(number of texts, their results as JSON lines)` for each block of texts, in input order.
+
+    With `num_workers > 1`, blocks are tagged in that many processes, each with its own predictor on its share of
+    the cores (`threads_per_process`); at most `BLOCKS_PER_WORKER` blocks per worker are in flight, so memory stays
+    bounded whatever the input's size. Processes are spawned, not forked: a fork of a process whose thread pools
+    are running can deadlock."""
+    if num_workers == 1:
+        predictor = load_predictor(model, **predictor_kwargs)
+        for block in text_blocks:
+            yield len(block), json_lines(predictor(block))
+        return
+    pool = ProcessPoolExecutor(
+        num_workers,
+        mp_context=get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(model, threads_per_process(num_workers), predictor_kwargs),
+    )
+    try:
+        pending = deque()
+        for block in text_blocks:
+            pending.append((len(block), pool.submit(_tag_in_worker, block)))
+            if len(pending) >= BLOCKS_PER_WORKER * num_workers:
+                count, future = pending.popleft()
+                yield count, future.result()
+        while pending:
+            count, future = pending.popleft()
+            yield count, future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+_worker_predictor = None
+
+
+def _start_worker(model, num_threads: int, predictor_kwargs: dict) -> None:
+    global _worker_predictor
+    _worker_predictor = load_predictor(model, num_threads=num_threads, **predictor_kwargs)
+
+
+def _tag_in_worker(texts: list[str]) -> str:
+    return json_lines(_worker_predictor(texts))
+
+
+class DatasetTagger:
+    """
+    A `Dataset.map(batched=True)` function that adds the predictor's `entities` and `tokens` columns (see
+    [`KoreanNERPredictor`]) for the texts of `text_column`. The predictor is loaded on the first batch, in the
+    process that tags it, and is not pickled: with `num_proc=N`, each of the N processes loads its own.
+
+    Args:
+        model (`str` or `os.PathLike`): a saved model folder or Hub repository id.
+        text_column (`str`, defaults to `"text"`): the column of raw texts.
+        num_threads (`int`, *optional*): threads of each process's predictor (see `load_predictor`).
+        predictor_kwargs: the other arguments of `KoreanNERPredictor.from_pretrained` (`backend`, `quantize`...).
+    """
+
+    def __init__(
+        self, model: str | os.PathLike, text_column: str = DEFAULT_TEXT_FIELD, num_threads: int | None = None, **kwargs
+    ):
+        self.model = str(model)
+        self.text_column = text_column
+        self.num_threads = num_threads
+        self.predictor_kwargs = kwargs
+        self._predictor = None
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        if self.text_column not in batch:
+            raise KeyError(f"text_column: expected one of the columns {sorted(batch)}, received {self.text_column!r}")
+        if self._predictor is None:
+            self._predictor = load_predictor(self.model, num_threads=self.num_threads, **self.predictor_kwargs)
+        results = self._predictor(batch[self.text_column])
+        return {"entities": [r["entities"] for r in results], "tokens": [r["tokens"] for r in results]}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to map's processes (and hashed for the cache fingerprint) without the loaded predictor.
+        return {**self.__dict__, "_predictor": None}
+
+    @staticmethod
+    def features():
+        """The `datasets.Features` of the two columns it adds, declared so that batches without any entity have
+        the same column types as the others."""
+        from datasets import Features, List, Value
+
+        span = {"start": Value("int32"), "end": Value("int32")}
+        entity = {"text": Value("string"), "type": Value("string"), **span, "score": Value("float32")}
+        token = {"form": Value("string"), **span, "pos": Value("string"), "ner": Value("string")}
+        return Features({"entities": List(entity), "tokens": List({**token, "kiwi_tag": Value("string")})})
+
+
+def tag_dataset(
+    dataset,
+    model: str | os.PathLike,
+    text_column: str = DEFAULT_TEXT_FIELD,
+    batch_size: int = 1000,
+    num_proc: int | None = None,
+    **predictor_kwargs,
+):
+    """
+    The `datasets.Dataset` with the predictor's `entities` and `tokens` columns for the raw texts of `text_column`,
+    tagged with `dataset.map(DatasetTagger(...), batched=True, num_proc=num_proc)`.
+
+    Args:
+        dataset (`datasets.Dataset`): the corpus; its columns are kept.
+        model (`str` or `os.PathLike`): a saved model folder or Hub repository id.
+        text_column (`str`, defaults to `"text"`): the column of raw texts.
+        batch_size (`int`, defaults to 1000): texts per `map` call (the predictor batches their sentences itself).
+        num_proc (`int`, *optional*): processes, each loading its own predictor on its share of the cores.
+        predictor_kwargs: the other arguments of `KoreanNERPredictor.from_pretrained` (`backend="onnx"`,
+            `quantize`...).
+
+    Example:
+
+    ```python
+    >>> from datasets import Dataset
+    >>> from modeling_mtl_bilstm.streaming import tag_dataset
+    >>> corpus = Dataset.from_dict({"text": ["세종대왕은 1443년에 훈민정음을 창제했다.", "어제 부산에 갔어요."]})
+    >>> tagged = tag_dataset(corpus, "path/to/model", num_proc=2)
+    >>> tagged[0]["entities"][0]["text"]
+    '세종대왕'
+    ```
+    """
+    if text_column not in dataset.column_names:
+        raise KeyError(f"text_column: expected one of the columns {dataset.column_names}, received {text_column!r}")
+    num_threads = threads_per_process(num_proc) if num_proc and num_proc > 1 else None
+    tagger = DatasetTagger(model, text_column=text_column, num_threads=num_threads, **predictor_kwargs)
+    features = dataset.features.copy()
+    features.update(DatasetTagger.features())
+    return dataset.map(tagger, batched=True, batch_size=batch_size, num_proc=num_proc, features=features)
+
+
+__all__ = [
+    "DatasetTagger",
+    "InputError",
+    "count_texts",
+    "input_format",
+    "read_texts",
+    "resume_output",
+    "tag_blocks",
+    "tag_dataset",
+]
