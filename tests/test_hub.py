@@ -34,7 +34,9 @@ HUB_MODEL_FILES = sorted(
         "README.md",
         "config.json",
         "gazetteer.json",  # the default features include the training gazetteer, which travels with the model
+        "handler.py",  # the Inference Endpoints handler (tests/test_endpoint_handler.py), and its requirements
         "model.safetensors",
+        "requirements.txt",
         "results.json",
         "results.png",
         "tokenizer_config.json",

@@ -3,7 +3,8 @@
 A trained model goes up as one self-contained folder: safetensors weights, config and tokenizer files
 whose `auto_map` names the modeling code shipped beside them (so that it loads with
 `trust_remote_code=True` where this package is not installed), the model card rendered for the target
-repository and revision, and the run's results (results.json, results.png). A corpus goes up as
+repository and revision, the run's results (results.json, results.png), and a Hugging Face Inference
+Endpoints handler (handler.py, with the requirements.txt that the endpoint installs). A corpus goes up as
 Parquet files with a dataset card. Folders are built locally first, so that a dry run shows exactly
 what an upload would send.
 """
@@ -11,6 +12,7 @@ what an upload would send.
 import json
 import logging
 import shutil
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from huggingface_hub import CommitInfo, HfApi, get_token
@@ -21,6 +23,7 @@ from ..data import PathLike, export_to_parquet, load_korean_ner
 from ..data_scripts.corpora import CORPORA
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import GAZETTEER_FILE
+from .endpoint_handler import ONNX_FILES
 from .model_card import BEST_MODEL_DIR, RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON, render_model_card
 
 
@@ -37,6 +40,11 @@ TRAINING_ARGS_FILE = "training_args.bin"
 # Run files that may sit in the model folder; the hub folder takes only results.json and results.png.
 RUN_FILES = (RESULTS_JSON, RUN_INFO_JSON, RESULTS_MD, RESULTS_PNG)
 PACKAGE_NAME = __name__.split(".")[0]
+DISTRIBUTION_NAME = "mtl-bilstm-ner"
+# The Inference Endpoints handler: this template, copied as the file the endpoint toolkit loads.
+ENDPOINT_HANDLER_TEMPLATE = Path(__file__).with_name("endpoint_handler.py")
+ENDPOINT_HANDLER_FILE = "handler.py"
+REQUIREMENTS_FILE = "requirements.txt"
 
 
 class RestrictedLicenseError(PermissionError):
@@ -69,7 +77,8 @@ def build_hub_folder(
 
     Returns:
         `local_dir` as a `Path`, holding the model's safetensors weights, config and tokenizer files, modeling
-        code, `README.md` (the card) and, where the run left them, `results.json` and `results.png`.
+        code, `README.md` (the card), `handler.py` and `requirements.txt` (see `write_endpoint_handler`) and, where
+        the run left them, `results.json` and `results.png`.
 
     Raises:
         FileNotFoundError: no model, weights or modeling code where expected.
@@ -115,7 +124,23 @@ def build_hub_folder(
 
         # Exported from the folder's own files, so the ONNX files match what is published.
         export_onnx(model.eval(), MTLBiLSTMTokenizer.from_pretrained(local_dir), local_dir, int8=True)
+    write_endpoint_handler(local_dir)
     return local_dir
+
+
+def write_endpoint_handler(folder: Path) -> None:
+    """Writes the Hugging Face Inference Endpoints handler into a Hub folder: `handler.py` (`EndpointHandler`, from
+    `endpoint_handler.py`) and the `requirements.txt` the endpoint installs before loading it, this package at this
+    version with the extras the handler needs (`korean` for Kiwi, `onnx` for ONNX Runtime where the folder has the
+    ONNX files that the handler then serves)."""
+    shutil.copyfile(ENDPOINT_HANDLER_TEMPLATE, folder / ENDPOINT_HANDLER_FILE)
+    has_onnx = any((folder / name).is_file() for name, _ in ONNX_FILES)
+    extras = "korean,onnx" if has_onnx else "korean"
+    try:
+        pin = f"=={version(DISTRIBUTION_NAME)}"
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        pin = ""
+    (folder / REQUIREMENTS_FILE).write_text(f"{DISTRIBUTION_NAME}[{extras}]{pin}\n", encoding="utf-8")
 
 
 def check_gazetteer_terms(model_path: Path, run_info: dict | None) -> None:
