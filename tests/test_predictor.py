@@ -593,3 +593,85 @@ def test_cli_rejects_bad_arguments(capsys):
         cli.main(["predict", "--model", "m", "--batch_size", "0"])
     assert exit_info.value.code == 2
     assert "expected a positive integer, received '0'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- long documents: blocks, offsets, eojeol indexes
+
+
+def test_text_blocks_cover_the_text_and_end_after_sentence_ends():
+    from modeling_mtl_bilstm.inference.morphology import text_blocks
+
+    sentence = "이순신은 1592년에 한산도에서 크게 이겼다. "
+    text = "'" + sentence * 40  # an unbalanced quote before every sentence
+    bounds = text_blocks(text, max_chars=100)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(text)
+    assert all(end == next_start for (_, end), (next_start, _) in zip(bounds, bounds[1:]))
+    assert all(0 < end - start <= 100 for start, end in bounds)
+    assert all(text[end - 2 : end] == ". " for _, end in bounds[:-1])  # each block ends after a sentence end
+    assert text_blocks("", 100) == [(0, 0)] and text_blocks(sentence, 100) == [(0, len(sentence))]
+    spaceless = "가" * 250
+    assert text_blocks(spaceless, 100) == [(0, 100), (100, 200), (200, 250)]  # no break: cut at the limit
+
+
+def test_long_text_is_analysed_in_blocks_with_exact_offsets(analyzer):
+    """A text of several blocks: no sentence crosses a block, and every morpheme's span indexes the original (here
+    partly decomposed) text as each sentence analysed alone does."""
+    from modeling_mtl_bilstm.inference.morphology import MAX_BLOCK_CHARS, text_blocks
+
+    sentences = [unmark(m)[0] for m in MARKED_SENTENCES[:5]]
+    sentences[1] = unicodedata.normalize("NFD", sentences[1])
+    pieces = ["'"] + sentences * (3 * MAX_BLOCK_CHARS // len(" ".join(sentences)) + 1)
+    document = " ".join(pieces)
+    (sentences_found,) = analyzer.analyze([document])
+    assert len(text_blocks(unicodedata.normalize("NFC", document))) >= 3
+    assert all(s[-1].end - s[0].start <= MAX_BLOCK_CHARS for s in sentences_found)
+
+    expected, offset = [], 0
+    for piece, analysed in zip(pieces, analyzer.analyze(pieces)):
+        expected += [(m.form, m.start + offset, m.end + offset) for s in analysed for m in s]
+        offset += len(piece) + 1
+    received = [(m.form, m.start, m.end) for s in sentences_found for m in s]
+    assert received == expected
+
+
+def test_eojeol_word_ids_agree_with_the_corpus_builder(analyzer):
+    """The predictor's eojeol indexes, counted per sentence, give the eojeol features that `project_entities` gives
+    Kiwi-analysed training text, counted over the whole text."""
+    pytest.importorskip("datasets")
+    from modeling_mtl_bilstm.data_scripts.korean_ner import project_entities
+    from modeling_mtl_bilstm.inference.morphology import eojeol_word_ids
+    from modeling_mtl_bilstm.tokenization_mtl_bilstm import eojeol_ids_of
+
+    texts = [unmark(m)[0] for m in MARKED_SENTENCES] + TRICKY_INPUTS
+    texts.append("  ".join(texts))
+    for text, sentences in zip(texts, analyzer.analyze(texts)):
+        for sentence in sentences:
+            expected = eojeol_ids_of(project_entities(text, (), sentence).word_ids)
+            assert eojeol_ids_of(eojeol_word_ids(text, sentence)) == expected, (text, sentence)
+
+
+def test_long_document_gives_the_entities_of_its_sentences(predictor):
+    """A document of several blocks is tagged as its sentences are, at exact offsets."""
+    from modeling_mtl_bilstm.inference.morphology import MAX_BLOCK_CHARS
+
+    sentences = [unmark(m)[0] for m in MARKED_SENTENCES]
+    pieces = sentences * (2 * MAX_BLOCK_CHARS // len(" ".join(sentences)) + 1)
+    document = " ".join(pieces)
+    expected, offset = [], 0
+    for piece, result in zip(pieces, predictor(pieces)):
+        expected += [(text, kind, start + offset, end + offset) for text, kind, start, end in entity_tuples(result)]
+        offset += len(piece) + 1
+    received = entity_tuples(predictor(document))
+    assert received == expected and len(received) > 20
+    assert all(document[start:end] == text for text, _, start, end in received)
+
+
+def test_stream_yields_results_in_order_and_stops_early(predictor):
+    texts = [unmark(m)[0] for m in MARKED_SENTENCES] * 30
+    expected = predictor(texts)
+    stream = predictor.stream(iter(texts))
+    assert [next(stream) for _ in range(3)] == expected[:3]
+    stream.close()  # stops Kiwi's thread
+    assert list(predictor.stream(iter(texts))) == expected
+    with pytest.raises(TypeError, match=r"texts\[1\]: expected a str, received int"):
+        list(predictor.stream(iter(["서울", 3])))

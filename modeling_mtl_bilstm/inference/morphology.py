@@ -18,15 +18,25 @@ of the Sejong tag set are mapped back onto it:
 
 Every morpheme keeps its character span in the original string, from Kiwi's `Token.start`/`Token.len`
 (Python code points). Morphemes of a contraction share their span (했 -> 하 and 았 both span 했).
+A long text is analysed in blocks of at most `MAX_BLOCK_CHARS` characters, cut after a sentence end (or else a
+space) in the second half of each block: Kiwi keeps everything between an opening quote or bracket and its closing
+one in one sentence, so a long document with one unbalanced quote would otherwise become a single sentence of
+hundreds of thousands of characters, which Kiwi and the model take much longer than the same text in sentences.
+Texts up to `MAX_BLOCK_CHARS` characters are analysed whole, as before. Blocks (of one text or many) go through
+Kiwi's worker threads as a stream, so analysis can run while the caller tags earlier sentences.
+
 Kiwi reads precomposed Hangul only, so a text in another normal form (NFD Hangul from macOS file names,
 conjoining jamo, decomposed accents) is analysed in NFC and its spans mapped back onto the original
 characters: a morpheme of 한 written as ᄒ+ᅡ+ᆫ spans all three.
 """
 
+import bisect
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 
 KOREAN_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[korean]"'
@@ -50,6 +60,15 @@ KIWI_TO_SEJONG_TAGS = {
 # Kiwi tags of pieces that belong to the previous morpheme in the corpora.
 KIWI_MERGED_TAGS = frozenset({"Z_CODA", "Z_SIOT"})
 IRREGULARITY_SUFFIXES = ("-R", "-I")
+
+# The longest piece of text that Kiwi analyses at once (see the module docstring).
+MAX_BLOCK_CHARS = 2000
+# Where a block may end, best first: after a sentence end (final punctuation, closing quotes or brackets, then
+# whitespace), or a line break; else after any whitespace.
+_SENTENCE_BREAK = re.compile(r"[.!?。…‥][\"'”’)\]」』]*\s+|\n\s*")
+_WHITESPACE = re.compile(r"\s+")
+# A whitespace-separated word (eojeol), as the corpus builder reads them.
+_WORD = re.compile(r"\S+")
 
 # Code points that cannot be encoded (unpaired surrogates): replaced one for one, so offsets are unchanged.
 _UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -113,6 +132,32 @@ class Morpheme:
     tag: str
 
 
+def text_blocks(text: str, max_chars: int = MAX_BLOCK_CHARS) -> list[tuple[int, int]]:
+    """Consecutive `[start, end)` blocks covering `text` (one for a text of at most `max_chars` characters, including
+    an empty one), each at most `max_chars` long and ending, where its second half has one, after the last sentence
+    end there, else after the last whitespace there, else at `max_chars`."""
+    if max_chars < 2:
+        raise ValueError(f"max_chars: expected an int >= 2, received {max_chars!r}.")
+    bounds, begin = [], 0
+    while len(text) - begin > max_chars:
+        low, high = begin + max_chars // 2, begin + max_chars
+        end = (
+            _last_match_end(_SENTENCE_BREAK, text, low, high) or _last_match_end(_WHITESPACE, text, low, high) or high
+        )
+        bounds.append((begin, end))
+        begin = end
+    bounds.append((begin, len(text)))
+    return bounds
+
+
+def _last_match_end(pattern: re.Pattern, text: str, low: int, high: int) -> int | None:
+    """The end of the last match of `pattern` inside `text[low:high]`, or None."""
+    end = None
+    for match in pattern.finditer(text, low, high):
+        end = match.end()
+    return end
+
+
 def to_sejong_tag(kiwi_tag: str) -> str:
     """The Sejong tag for a Kiwi tag: `-R`/`-I` stripped, Kiwi-only tags mapped (see `KIWI_TO_SEJONG_TAGS`)."""
     for suffix in IRREGULARITY_SUFFIXES:
@@ -173,29 +218,72 @@ class KiwiMorphemeAnalyzer:
     ```
     """
 
-    def __init__(self, kiwi=None):
+    def __init__(self, kiwi=None, max_block_chars: int = MAX_BLOCK_CHARS):
         self.kiwi = kiwi if kiwi is not None else load_kiwi()
+        self.max_block_chars = max_block_chars
 
     def analyze(self, texts: Sequence[str]) -> list[list[list[Morpheme]]]:
         """The sentences of each text, each a list of morphemes with spans into that text. Texts with no
         analysable character (empty, whitespace) have no sentence."""
-        normalized = [NFCOffsets(_UNPAIRED_SURROGATE.sub("\ufffd", text)) for text in texts]
-        analyses = self.kiwi.tokenize(
-            [offsets.text for offsets in normalized], split_sents=True, compatible_jamo=True, saisiot=False
-        )
-        documents = []
-        for offsets, sentences in zip(normalized, analyses):
-            morpheme_lists = (_morphemes(sentence, offsets) for sentence in sentences)
-            documents.append([morphemes for morphemes in morpheme_lists if morphemes])
+        documents, document = [], []
+        for block in self.iter_blocks(texts):
+            document += block.sentences
+            if block.last:
+                documents.append(document)
+                document = []
         return documents
 
+    def iter_blocks(self, texts: Iterable[str]) -> Iterator["AnalysedBlock"]:
+        """The analysis of each block of each text (see the module docstring), in order, lazily: texts are taken
+        from `texts` as Kiwi's worker threads need them and blocks come out as they finish, so a caller can tag the
+        sentences of one block while Kiwi analyses the next ones. Every text gives at least one block."""
+        pending: deque[tuple[str, NFCOffsets, int, bool]] = deque()  # text, its NFC, block start, last block
 
-def _morphemes(tokens, offsets: NFCOffsets) -> list[Morpheme]:
+        def blocks() -> Iterator[str]:
+            for index, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise TypeError(f"texts[{index}]: expected a str, received {type(text).__name__}.")
+                offsets = NFCOffsets(_UNPAIRED_SURROGATE.sub("\ufffd", text))
+                bounds = text_blocks(offsets.text, self.max_block_chars)
+                for number, (start, end) in enumerate(bounds):
+                    pending.append((text, offsets, start, number == len(bounds) - 1))
+                    yield offsets.text[start:end]
+
+        for sentences in self.kiwi.tokenize(blocks(), split_sents=True, compatible_jamo=True, saisiot=False):
+            text, offsets, block_start, last = pending.popleft()
+            morpheme_lists = (_morphemes(sentence, offsets, block_start) for sentence in sentences)
+            yield AnalysedBlock(text, [morphemes for morphemes in morpheme_lists if morphemes], last)
+
+
+class AnalysedBlock(NamedTuple):
+    """One block of a text, analysed: the text, the sentences of the block (morpheme spans index `text`), and
+    whether it is the text's last block."""
+
+    text: str
+    sentences: list[list[Morpheme]]
+    last: bool
+
+
+def eojeol_word_ids(text: str, sentence: Sequence[Morpheme]) -> list[int]:
+    """An eojeol index for each morpheme of a sentence of `text`: the whitespace-separated word of `text` where the
+    morpheme starts, counted from the sentence's first morpheme (so the cost is the sentence's, not the text's).
+    The eojeol features read only whether consecutive indexes differ, which is as in the corpus builder's
+    `project_entities` for Kiwi-analysed training text (a test checks that the two agree)."""
+    if not sentence:
+        return []
+    begin = min(morpheme.start for morpheme in sentence)
+    end = max(max(morpheme.end for morpheme in sentence), begin + 1)
+    word_starts = [match.start() for match in _WORD.finditer(text, begin, end)]
+    return [max(bisect.bisect_right(word_starts, morpheme.start) - 1, 0) for morpheme in sentence]
+
+
+def _morphemes(tokens, offsets: NFCOffsets, block_start: int = 0) -> list[Morpheme]:
+    """The morphemes of one sentence of Kiwi's analysis of the block of `offsets.text` at `block_start`."""
     text_length = len(offsets.text)
     morphemes: list[Morpheme] = []
     for token in tokens:
-        start = min(max(token.start, 0), text_length)
-        end = min(max(token.start + token.len, start), text_length)
+        start = min(max(block_start + token.start, 0), text_length)
+        end = min(max(block_start + token.start + token.len, start), text_length)
         start, end = offsets.original_span(start, end)
         if token.tag in KIWI_MERGED_TAGS:
             if morphemes:
@@ -207,11 +295,15 @@ def _morphemes(tokens, offsets: NFCOffsets) -> list[Morpheme]:
 
 
 __all__ = [
+    "AnalysedBlock",
     "KIWI_TO_SEJONG_TAGS",
+    "MAX_BLOCK_CHARS",
     "USER_WORDS",
     "KiwiMorphemeAnalyzer",
     "Morpheme",
     "NFCOffsets",
+    "eojeol_word_ids",
     "load_kiwi",
+    "text_blocks",
     "to_sejong_tag",
 ]

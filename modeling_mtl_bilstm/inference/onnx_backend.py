@@ -57,16 +57,45 @@ def resolve_onnx_file(
     """
     name = onnx_file_name(int8)
     folder = Path(pretrained_model_name_or_path)
+    missing = (
+        f"{folder}: expected {name} for the ONNX Runtime backend, found none. Write it with: "
+        f"{export_command(folder, int8)}"
+        if folder.is_dir()
+        else f"{pretrained_model_name_or_path}: expected {name} in the repository for the ONNX Runtime backend, found "
+        "none. Publish it with `mtl-bilstm-ner push --with_onnx ...`, or export a local copy with: "
+        f"{export_command('DIR', int8)}"
+    )
+    return resolve_model_file(pretrained_model_name_or_path, name, revision=revision, missing=missing, **hub_kwargs)
+
+
+def resolve_model_file(
+    pretrained_model_name_or_path: str | os.PathLike,
+    filename: str,
+    revision: str | None = None,
+    missing: str | None = None,
+    **hub_kwargs,
+) -> Path:
+    """The local path of one file of a model folder or Hub repository (downloaded with huggingface_hub where needed),
+    without transformers. `missing` is the error message where there is no such file.
+
+    Raises:
+        FileNotFoundError: the folder or repository has no such file, or the name is neither.
+    """
+    missing = missing or f"{pretrained_model_name_or_path}: expected {filename}, found none."
+    folder = Path(pretrained_model_name_or_path)
     if folder.is_dir():
-        path = folder / name
+        path = folder / (hub_kwargs.get("subfolder") or "") / filename
         if not path.is_file():
-            raise FileNotFoundError(
-                f"{folder}: expected {name} for the ONNX Runtime backend, found none. Write it with: "
-                f"{export_command(folder, int8)}"
-            )
+            raise FileNotFoundError(missing)
         return path
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HFValidationError, LocalEntryNotFoundError
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, HFValidationError, LocalEntryNotFoundError
+    except ImportError:
+        raise FileNotFoundError(
+            f"{pretrained_model_name_or_path}: expected a model folder, found none (a Hub repository needs "
+            "huggingface_hub: pip install huggingface-hub)."
+        ) from None
 
     download_kwargs = {
         key: hub_kwargs[key]
@@ -74,7 +103,9 @@ def resolve_onnx_file(
         if key in hub_kwargs
     }
     try:
-        return Path(hf_hub_download(str(pretrained_model_name_or_path), name, revision=revision, **download_kwargs))
+        return Path(
+            hf_hub_download(str(pretrained_model_name_or_path), filename, revision=revision, **download_kwargs)
+        )
     except HFValidationError:
         raise FileNotFoundError(
             f"{pretrained_model_name_or_path}: expected a model folder or a Hub repository id, found neither."
@@ -82,11 +113,7 @@ def resolve_onnx_file(
     except LocalEntryNotFoundError:
         raise  # offline, or not in the cache: its message says so
     except EntryNotFoundError:
-        raise FileNotFoundError(
-            f"{pretrained_model_name_or_path}: expected {name} in the repository for the ONNX Runtime backend, found "
-            "none. Publish it with `mtl-bilstm-ner push --with_onnx ...`, or export a local copy with: "
-            f"{export_command('DIR', int8)}"
-        ) from None
+        raise FileNotFoundError(missing) from None
 
 
 def session_options(num_threads: int | None = None):
@@ -235,6 +262,7 @@ __all__ = [
     "ONNXRuntimeTagger",
     "export_command",
     "onnx_file_name",
+    "resolve_model_file",
     "resolve_onnx_file",
     "session_options",
 ]

@@ -3,21 +3,62 @@ backend="onnx")`.
 
 Everything but the model is the predictor's own code (Kiwi analysis, chunking, batching, encoding, entities and
 offsets), so the output is the same dict. The model's part (tag scores, Viterbi, the CRF marginals that score
-entities) is `ONNXRuntimeTagger`'s: an onnxruntime session and numpy.
+entities) is `ONNXRuntimeTagger`'s: an onnxruntime session and numpy. Nothing here imports torch or transformers:
+the config and the tokenizer are read from the folder's JSON files, so the `serve` extra (onnxruntime, numpy,
+kiwipiepy) is enough.
 """
 
+import json
 import os
 from collections.abc import Mapping
 
 import numpy as np
-import torch
 
-from ..configuration_mtl_bilstm import TASKS, MTLBiLSTMConfig
-from ..modeling_mtl_bilstm import MTLBiLSTMTokenClassifierOutput
 from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .morphology import KiwiMorphemeAnalyzer
-from .onnx_backend import ONNXRuntimeTagger, export_command
-from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor
+from .onnx_backend import ONNXRuntimeTagger, export_command, resolve_model_file
+from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, BatchTags, KoreanNERPredictor
+
+
+# The model config's file in a folder written by `save_pretrained` (transformers' CONFIG_NAME).
+CONFIG_FILE = "config.json"
+
+
+class ONNXBackend:
+    """
+    The predictor's backend for an [`ONNXRuntimeTagger`]: tags a padded numpy batch, as the torch backend does.
+
+    Args:
+        tagger ([`ONNXRuntimeTagger`]): the session over `model.onnx` or `model.int8.onnx`.
+        config (`MTLBiLSTMConfig` or `dict`): the model's config (or its `config.json` read as a dict): its tag names
+            must be those the ONNX file was exported with.
+    """
+
+    def __init__(self, tagger: ONNXRuntimeTagger, config):
+        for task in tagger.tasks:
+            expected = _config_id2label(config, task)
+            if tagger.id2label[task] != expected:
+                raise ValueError(
+                    f"{tagger.path}: expected the {task.upper()} tags of the model's config {expected!r}, received "
+                    f"{tagger.id2label[task]!r}: the ONNX file was exported from another model. Export it again: "
+                    f"{export_command(tagger.path.parent, tagger.int8)}"
+                )
+        self.tagger = tagger
+        self.tasks = tagger.tasks
+        self.id2label = tagger.id2label
+
+    def tag_batch(self, batch: Mapping[str, np.ndarray]) -> BatchTags:
+        """Tag ids and NER tag probabilities (float32, as the torch backend gives them) of a padded batch."""
+        logits = self.tagger.logits(batch)
+        mask = batch["attention_mask"].astype(bool)
+        ner_ids = self.tagger.decode("ner", logits["ner"], mask)
+        probabilities = self.tagger.probabilities("ner", logits["ner"], mask).astype(np.float32, copy=False)
+        ner_scores = np.take_along_axis(probabilities, np.clip(ner_ids, 0, None)[..., None], axis=2)[..., 0]
+        pos_ids = self.tagger.decode("pos", logits["pos"], mask) if "pos" in self.tasks else None
+        return BatchTags(ner_ids=ner_ids, ner_scores=ner_scores, pos_ids=pos_ids)
+
+    def describe(self) -> str:
+        return f"file={self.tagger.path.name!r}, quantized={self.tagger.int8}"
 
 
 class ONNXKoreanNERPredictor(KoreanNERPredictor):
@@ -35,20 +76,14 @@ class ONNXKoreanNERPredictor(KoreanNERPredictor):
         self,
         tagger: ONNXRuntimeTagger,
         tokenizer: MTLBiLSTMTokenizer,
-        config: MTLBiLSTMConfig,
+        config,
         analyzer: KiwiMorphemeAnalyzer | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_length: int = DEFAULT_MAX_LENGTH,
     ):
-        super().__init__(
-            _ONNXModel(tagger, config),
-            tokenizer,
-            analyzer=analyzer,
-            batch_size=batch_size,
-            max_length=max_length,
-            device="cpu",
-        )
+        self._setup(ONNXBackend(tagger, config), tokenizer, analyzer, batch_size, max_length)
         self.tagger = tagger
+        self.device = "cpu"
         self.quantized = tagger.int8
 
     @classmethod
@@ -58,7 +93,7 @@ class ONNXKoreanNERPredictor(KoreanNERPredictor):
         revision: str | None = None,
         quantize: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        device: str | torch.device | None = None,
+        device=None,
         max_length: int = DEFAULT_MAX_LENGTH,
         analyzer: KiwiMorphemeAnalyzer | None = None,
         num_threads: int | None = None,
@@ -66,72 +101,23 @@ class ONNXKoreanNERPredictor(KoreanNERPredictor):
     ) -> "ONNXKoreanNERPredictor":
         """Loads `model.onnx` (`model.int8.onnx` with `quantize=True`), the config and the tokenizer of a folder or
         Hub repository. `num_threads`: onnxruntime's intra-op threads (its default, one per core, where None)."""
-        if device is not None and torch.device(device).type != "cpu":
+        if device is not None and str(device).split(":")[0] != "cpu":
             raise ValueError(f"device: expected 'cpu' (or None) with backend='onnx', received {device!r}.")
         tagger = ONNXRuntimeTagger.from_pretrained(
             pretrained_model_name_or_path, int8=quantize, revision=revision, num_threads=num_threads, **hub_kwargs
         )
-        config = MTLBiLSTMConfig.from_pretrained(pretrained_model_name_or_path, revision=revision, **hub_kwargs)
+        config_path = resolve_model_file(pretrained_model_name_or_path, CONFIG_FILE, revision=revision, **hub_kwargs)
+        config = json.loads(config_path.read_text(encoding="utf-8"))
         tokenizer = MTLBiLSTMTokenizer.from_pretrained(pretrained_model_name_or_path, revision=revision, **hub_kwargs)
         return cls(tagger, tokenizer, config, analyzer=analyzer, batch_size=batch_size, max_length=max_length)
 
-    def _ner_probabilities(self, logits: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        """The tag probabilities of the torch path (CRF marginals under the decoding constraints, in float64, or
-        the softmax), computed in numpy."""
-        probabilities = self.tagger.probabilities("ner", logits.numpy(), mask.numpy())
-        return torch.from_numpy(probabilities.astype(np.float32, copy=False))
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(model={self.model.config.name_or_path!r}, file={self.tagger.path.name!r}, "
-            f"quantized={self.quantized}, batch_size={self.batch_size}, max_length={self.max_length})"
-        )
+def _config_id2label(config, task: str) -> dict[int, str] | None:
+    """A task's tag names in a model config, or in its `config.json` read as a dict (JSON keys are strings)."""
+    if not isinstance(config, Mapping):
+        return config.task_id2label(task)
+    id2label = config.get(f"{task}_id2label")
+    return None if id2label is None else {int(key): label for key, label in id2label.items()}
 
 
-class _ExportedConfig:
-    """The model's config, with `tasks` narrowed to the tasks the ONNX file outputs."""
-
-    def __init__(self, config: MTLBiLSTMConfig, tasks: tuple[str, ...]):
-        self._config = config
-        self.tasks = tasks
-
-    def __getattr__(self, name):
-        return getattr(self._config, name)
-
-
-class _ONNXModel:
-    """What [`KoreanNERPredictor`] asks of its model (`config`, `model_inputs`, a forward pass on a padded batch,
-    `decode_logits`), answered by an [`ONNXRuntimeTagger`]."""
-
-    def __init__(self, tagger: ONNXRuntimeTagger, config: MTLBiLSTMConfig):
-        for task in tagger.tasks:
-            if tagger.id2label[task] != config.task_id2label(task):
-                raise ValueError(
-                    f"{tagger.path}: expected the {task.upper()} tags of the model's config "
-                    f"{config.task_id2label(task)!r}, received {tagger.id2label[task]!r}: the ONNX file was exported "
-                    f"from another model. Export it again: {export_command(tagger.path.parent, tagger.int8)}"
-                )
-        self.tagger = tagger
-        self.config = _ExportedConfig(config, tagger.tasks)
-
-    def to(self, device) -> "_ONNXModel":
-        return self
-
-    def eval(self) -> "_ONNXModel":
-        return self
-
-    def model_inputs(self, encoded: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """All of `encoded`: the ONNX session reads the graph's inputs among them and ignores the rest."""
-        return dict(encoded)
-
-    def __call__(self, return_dict: bool = True, **inputs) -> MTLBiLSTMTokenClassifierOutput:
-        logits = self.tagger.logits({name: tensor.numpy() for name, tensor in inputs.items()})
-        return MTLBiLSTMTokenClassifierOutput(
-            **{f"{task}_logits": torch.from_numpy(logits[task]) for task in TASKS if task in logits}
-        )
-
-    def decode_logits(self, task: str, logits: torch.Tensor, mask: torch.Tensor) -> torch.LongTensor:
-        return torch.from_numpy(self.tagger.decode(task, logits.numpy(), mask.bool().numpy()))
-
-
-__all__ = ["ONNXKoreanNERPredictor"]
+__all__ = ["ONNXBackend", "ONNXKoreanNERPredictor"]

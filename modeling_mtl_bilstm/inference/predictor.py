@@ -1,26 +1,43 @@
-"""Named entities in raw Korean text: Kiwi morphemes -> the MTL Bi-LSTM's tags -> character-offset entities."""
+"""Named entities in raw Korean text: Kiwi morphemes -> the MTL Bi-LSTM's tags -> character-offset entities.
+
+This module is the predictor's core: Kiwi analysis, chunking, batching, encoding, entities and offsets, in numpy and
+Python. The model itself is a backend with a `tag_batch` method: `torch_backend.TorchTagger` (torch) or
+`onnx_predictor.ONNXBackend` (ONNX Runtime); this module imports neither torch nor transformers.
+"""
 
 import itertools
 import os
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple, Protocol
 
-import torch
-from torch import nn
+import numpy as np
 
-from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
-from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
-from .morphology import KiwiMorphemeAnalyzer, Morpheme
+from .morphology import AnalysedBlock, KiwiMorphemeAnalyzer, Morpheme, eojeol_word_ids
 
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_MAX_LENGTH = 256
-# The modules `quantize_dynamic_int8` gives int8 weights.
-QUANTIZED_MODULES = {nn.LSTM, nn.Linear}
+# Batches of sentences tagged together, longest first: the pipeline's unit of work. Kiwi analyses the texts after a
+# group while the model tags it, and results come out as groups finish.
+PIPELINE_GROUP_BATCHES = 8
+# Analysed blocks that Kiwi's thread may hold ready ahead of the model.
+PREFETCHED_BLOCKS = 1024
 OUTSIDE_TAG = "O"
 ENTITY_PREFIXES = ("B", "I")
+# Torch-only names of this module before the backends were split out, still importable from here.
+_TORCH_BACKEND_NAMES = ("QUANTIZED_MODULES", "quantize_dynamic_int8")
+
+
+def __getattr__(name: str):
+    if name in _TORCH_BACKEND_NAMES:
+        from . import torch_backend
+
+        return getattr(torch_backend, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -33,13 +50,36 @@ class SentenceTags:
     ner_scores: list[float]
 
 
+class BatchTags(NamedTuple):
+    """A backend's answer for a padded batch: `(batch, seq_len)` NER tag ids and the probability of each, and POS
+    tag ids (`None` without a POS head); padding positions hold anything."""
+
+    ner_ids: np.ndarray
+    ner_scores: np.ndarray
+    pos_ids: np.ndarray | None
+
+
+class TaggerBackend(Protocol):
+    """What the predictor asks of the model: its tasks, their tag names, and the tags of a padded batch."""
+
+    tasks: tuple[str, ...]
+    id2label: Mapping[str, Mapping[int, str]]
+
+    def tag_batch(self, batch: Mapping[str, np.ndarray]) -> BatchTags: ...
+
+    def describe(self) -> str: ...
+
+
 class KoreanNERPredictor:
     """
     Finds named entities in raw Korean text with a trained [`MTLBiLSTMForTokenClassification`].
 
     Texts are split into sentences and morphemes by Kiwi ([`KiwiMorphemeAnalyzer`]); sentences longer than
-    `max_length` morphemes are tagged in consecutive chunks, cut between words where possible; all sentences
-    of a call are tagged in batches of similar length.
+    `max_length` morphemes are tagged in consecutive chunks, cut between words where possible. Kiwi runs in a
+    thread of its own, ahead of the model: while the model tags one group of sentences (`PIPELINE_GROUP_BATCHES`
+    batches, sorted by length so that batches pad little), Kiwi analyses the next texts. The model part is a backend:
+    the torch model (this constructor) or ONNX Runtime (`from_pretrained(..., backend="onnx")`, which needs neither
+    torch nor transformers).
 
     A call on a string returns one dict, on a list of strings a list of them:
 
@@ -79,35 +119,40 @@ class KoreanNERPredictor:
 
     def __init__(
         self,
-        model: MTLBiLSTMForTokenClassification,
-        tokenizer: MTLBiLSTMTokenizer,
+        model,
+        tokenizer,
         analyzer: KiwiMorphemeAnalyzer | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_length: int = DEFAULT_MAX_LENGTH,
-        device: str | torch.device | None = None,
+        device=None,
         quantize: bool = False,
     ):
-        for name, value in (("batch_size", batch_size), ("max_length", max_length)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, received {value!r}.")
-        if "ner" not in model.config.tasks:
-            raise ValueError(f"model: expected a model with an NER head, received one for tasks {model.config.tasks}.")
-        _check_iob2(model.config.ner_id2label)
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() and not quantize else "cpu"
-        device = torch.device(device)
-        if quantize and device.type != "cpu":
-            raise ValueError(f"quantize=True: expected device 'cpu' (int8 kernels are CPU-only), received {device}.")
+        from .torch_backend import TorchTagger
 
-        model = model.to(device).eval()
-        self.model = quantize_dynamic_int8(model) if quantize else model
+        _check_sizes(batch_size, max_length)
+        backend = TorchTagger(model, device=device, quantize=quantize)
+        self.model, self.device, self.quantized = backend.model, backend.device, backend.quantized
+        self._setup(backend, tokenizer, analyzer, batch_size, max_length)
+
+    def _setup(
+        self,
+        backend: TaggerBackend,
+        tokenizer,
+        analyzer: KiwiMorphemeAnalyzer | None,
+        batch_size: int,
+        max_length: int,
+    ):
+        """What every backend shares: the tag names, the tokenizer, the sizes and the analyser."""
+        _check_sizes(batch_size, max_length)
+        if "ner" not in backend.tasks:
+            raise ValueError(f"model: expected a model with an NER head, received one for tasks {backend.tasks}.")
+        _check_iob2(backend.id2label["ner"])
+        self.backend = backend
         self.tokenizer = tokenizer
-        self.device = device
         self.batch_size = batch_size
         self.max_length = max_length
-        self.quantized = quantize
-        self.ner_id2label = model.config.ner_id2label
-        self.pos_id2label = model.config.pos_id2label if "pos" in model.config.tasks else None
+        self.ner_id2label = backend.id2label["ner"]
+        self.pos_id2label = backend.id2label["pos"] if "pos" in backend.tasks else None
         if analyzer is not None:
             self.analyzer = analyzer
 
@@ -118,7 +163,7 @@ class KoreanNERPredictor:
         revision: str | None = None,
         quantize: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        device: str | torch.device | None = None,
+        device=None,
         max_length: int = DEFAULT_MAX_LENGTH,
         analyzer: KiwiMorphemeAnalyzer | None = None,
         backend: str = "torch",
@@ -128,9 +173,10 @@ class KoreanNERPredictor:
         (`revision`, and `cache_dir`, `token`, `local_files_only`... in `hub_kwargs`). Other arguments as in
         the class.
 
-        `backend="onnx"` runs the model with ONNX Runtime on CPU instead (the `onnx` extra), from the folder's
-        `model.onnx`, or `model.int8.onnx` with `quantize=True`, written by `mtl-bilstm-ner export-onnx`; same
-        output. `num_threads` in `hub_kwargs` then sets onnxruntime's intra-op threads."""
+        `backend="onnx"` runs the model with ONNX Runtime on CPU instead, from the folder's `model.onnx`, or
+        `model.int8.onnx` with `quantize=True`, written by `mtl-bilstm-ner export-onnx`; same output, and neither torch
+        nor transformers is imported (the `serve` extra is enough for a local folder). `num_threads` in `hub_kwargs`
+        then sets onnxruntime's intra-op threads."""
         if backend == "onnx":
             from .onnx_predictor import ONNXKoreanNERPredictor
 
@@ -146,6 +192,9 @@ class KoreanNERPredictor:
             )
         if backend != "torch":
             raise ValueError(f"backend: expected 'torch' or 'onnx', received {backend!r}.")
+        from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+        from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
+
         model = MTLBiLSTMForTokenClassification.from_pretrained(
             pretrained_model_name_or_path, revision=revision, **hub_kwargs
         )
@@ -168,14 +217,35 @@ class KoreanNERPredictor:
         """Entities and tokens of one text (a dict) or of each text of a list (a list of dicts)."""
         if isinstance(inputs, str):
             return self([inputs])[0]
-        texts = _checked_texts(inputs)
-        documents = self.analyzer.analyze(texts)
-        sentences = [sentence for document in documents for sentence in document]
-        sentence_texts = [text for text, document in zip(texts, documents) for _ in document]
-        tags = iter(self.tag(sentences, sentence_texts))
-        return [
-            self.result(text, document, [next(tags) for _ in document]) for text, document in zip(texts, documents)
-        ]
+        return list(self.stream(_checked_texts(inputs)))
+
+    def stream(self, texts: Iterable[str]) -> Iterator[dict]:
+        """The output dict of each text of an iterable, in order, lazily: Kiwi's thread analyses texts ahead of the
+        model (`PREFETCHED_BLOCKS` blocks at most), and each result is yielded once all its sentences are tagged,
+        so a stream of any length runs in bounded memory."""
+        group_size = self.batch_size * PIPELINE_GROUP_BATCHES
+        documents: list[_Document] = []  # documents whose result is not yielded yet, in order
+        waiting: list[tuple[_Document, list[Morpheme]]] = []  # sentences not tagged yet, in order
+        with _Prefetcher(self.analyzer.iter_blocks(texts), PREFETCHED_BLOCKS) as blocks:
+            for block in blocks:
+                if not documents or documents[-1].complete:
+                    documents.append(_Document(block.text))
+                documents[-1].add(block)
+                waiting += [(documents[-1], sentence) for sentence in block.sentences]
+                if len(waiting) >= group_size:
+                    self._tag_waiting(waiting)
+                    waiting = []
+                    yield from _finished(documents, self)
+        self._tag_waiting(waiting)
+        yield from _finished(documents, self)
+
+    def _tag_waiting(self, waiting: list[tuple["_Document", list[Morpheme]]]):
+        """Tags sentences of documents, in order, and appends each sentence's tags to its document."""
+        if not waiting:
+            return
+        tags = self.tag([sentence for _, sentence in waiting], [document.text for document, _ in waiting])
+        for (document, _), sentence_tags in zip(waiting, tags):
+            document.tags.append(sentence_tags)
 
     def tag(self, sentences: Sequence[Sequence[Morpheme]], texts: Sequence[str] | None = None) -> list[SentenceTags]:
         """The model's tags for analysed sentences; long ones are cut between words where possible. For a model with
@@ -190,7 +260,7 @@ class KoreanNERPredictor:
             if texts is not None:
                 if len(texts) != len(sentences):
                     raise ValueError(f"texts: expected {len(sentences)} (one per sentence), received {len(texts)}.")
-                word_ids = [_eojeol_word_ids(text, sentence) for text, sentence in zip(texts, sentences)]
+                word_ids = [eojeol_word_ids(text, sentence) for text, sentence in zip(texts, sentences)]
         return self._tag([[morpheme.form for morpheme in sentence] for sentence in sentences], word_starts, word_ids)
 
     def predict_morphemes(
@@ -270,21 +340,13 @@ class KoreanNERPredictor:
             result.ner_scores.extend(tags.ner_scores)
         return results
 
-    @torch.inference_mode()
     def _tag_batch(self, features: list[dict]) -> list[SentenceTags]:
         """Tags of sentences (or chunks of them) encoded by the tokenizer."""
-        inputs = self.model.model_inputs(self.tokenizer.pad(features))
-        output = self.model(**inputs, return_dict=True)
-        mask = inputs["attention_mask"].bool()
-
-        ner_ids = self.model.decode_logits("ner", output.ner_logits, mask)
-        probabilities = self._ner_probabilities(output.ner_logits, mask)
-        ner_scores = probabilities.gather(2, ner_ids.clamp(min=0).unsqueeze(2)).squeeze(2)
-        pos_ids = self.model.decode_logits("pos", output.pos_logits, mask) if self.pos_id2label else None
-
-        lengths = mask.sum(dim=1).tolist()
-        ner_ids, ner_scores = ner_ids.tolist(), ner_scores.tolist()
-        pos_ids = pos_ids.tolist() if pos_ids is not None else None
+        batch = self.tokenizer.pad(features, return_tensors="np")
+        tags = self.backend.tag_batch(batch)
+        lengths = batch["attention_mask"].sum(axis=1).tolist()
+        ner_ids, ner_scores = tags.ner_ids.tolist(), tags.ner_scores.tolist()
+        pos_ids = tags.pos_ids.tolist() if self.pos_id2label is not None else None
         return [
             SentenceTags(
                 pos=[self.pos_id2label[i] for i in pos_ids[row][:length]] if pos_ids is not None else None,
@@ -294,36 +356,100 @@ class KoreanNERPredictor:
             for row, length in enumerate(lengths)
         ]
 
-    def _ner_probabilities(self, logits: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        """(batch, seq_len, num_tags) probability of each NER tag at each position: the CRF's posterior marginals
-        under the constraints that decoding applies (so a decoded tag's score is its probability among the paths
-        the decoder may output), or the softmax of a softmax head."""
-        crf = self.model.heads["ner"].crf
-        if crf is None:
-            return logits.float().softmax(dim=-1)
-        # In float64: the forward-backward sums over whole sentences, and scores must not depend on the batch.
-        return crf.marginals(logits.double(), mask, constraints=self.model.decoding_constraints("ner")).float()
-
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(model={self.model.config.name_or_path!r}, device={str(self.device)!r}, "
-            f"quantized={self.quantized}, batch_size={self.batch_size}, max_length={self.max_length})"
+            f"{type(self).__name__}({self.backend.describe()}, batch_size={self.batch_size}, "
+            f"max_length={self.max_length})"
         )
 
 
-def quantize_dynamic_int8(model: nn.Module) -> nn.Module:
-    """A copy of `model` with int8 weights in its LSTMs and linear layers (activations quantized on the fly).
+@dataclass
+class _Document:
+    """A text in the pipeline: its sentences so far, their tags so far, and whether all its blocks are in."""
 
-    `torch.ao.quantization.quantize_dynamic` is deprecated in favour of torchao, whose `quantize_` converts
-    linear layers only; the LSTMs, where this model spends its time, still need torch.ao. It supports the
-    packed sequences of the model's LSTMs.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
-        )
-        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor.*deprecated", category=UserWarning)
-        return torch.ao.quantization.quantize_dynamic(model, QUANTIZED_MODULES, dtype=torch.qint8)
+    text: str
+    sentences: list[list[Morpheme]] = field(default_factory=list)
+    tags: list[SentenceTags] = field(default_factory=list)
+    complete: bool = False
+
+    def add(self, block: AnalysedBlock):
+        self.sentences += block.sentences
+        self.complete = block.last
+
+    @property
+    def finished(self) -> bool:
+        return self.complete and len(self.tags) == len(self.sentences)
+
+
+def _finished(documents: list[_Document], predictor: KoreanNERPredictor) -> Iterator[dict]:
+    """Yields (and removes) the results of the leading documents that are finished, in order."""
+    done = 0
+    while done < len(documents) and documents[done].finished:
+        document = documents[done]
+        yield predictor.result(document.text, document.sentences, document.tags)
+        done += 1
+    del documents[:done]
+
+
+class _Prefetcher:
+    """Runs an iterator in a thread of its own, `size` items ahead of the consumer: Kiwi's analysis (C++ worker
+    threads, and the conversion of its tokens) then overlaps the model, which releases the GIL while it computes.
+    An exception of the iterator is raised in the consumer; leaving the `with` block stops the thread."""
+
+    _END = object()
+
+    def __init__(self, iterator: Iterator, size: int):
+        self._iterator = iterator
+        self._queue = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiwi-prefetch", daemon=True)
+
+    def __enter__(self) -> Iterator:
+        self._thread.start()
+        return self._items()
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                self._queue.get(timeout=0.01)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _run(self):
+        try:
+            for item in self._iterator:
+                if not self._put((True, item)):
+                    return
+        except BaseException as error:  # noqa: B036 (raised again in the consumer)
+            self._put((False, error))
+            return
+        self._put((True, self._END))
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _items(self) -> Iterator:
+        while True:
+            ok, item = self._queue.get()
+            if not ok:
+                raise item
+            if item is self._END:
+                return
+            yield item
+
+
+def _check_sizes(batch_size: int, max_length: int):
+    for name, value in (("batch_size", batch_size), ("max_length", max_length)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}: expected a positive int, received {value!r}.")
 
 
 def _checked_texts(inputs) -> list[str]:
@@ -342,14 +468,6 @@ def _check_iob2(id2label: dict[int, str]):
             raise ValueError(
                 f"config.ner_id2label: expected IOB2 tags ('O', 'B-<type>', 'I-<type>'), received {label!r}."
             )
-
-
-def _eojeol_word_ids(text: str, sentence: Sequence[Morpheme]) -> list[int]:
-    """The eojeol index of each morpheme of a sentence of `text`, as the corpus builder gives Kiwi-analysed training
-    text (`analyzer="kiwi"`): the same function computes both."""
-    from ..data_scripts.korean_ner import project_entities  # imports `datasets`: only for models that need it
-
-    return project_entities(text, (), sentence).word_ids
 
 
 def _starts_word(sentence: Sequence[Morpheme], index: int) -> bool:
@@ -389,4 +507,4 @@ def _entity_spans(ner_tags: Sequence[str]) -> list[tuple[str, int, int]]:
     return spans
 
 
-__all__ = ["QUANTIZED_MODULES", "KoreanNERPredictor", "SentenceTags", "quantize_dynamic_int8"]
+__all__ = ["BatchTags", "KoreanNERPredictor", "SentenceTags", "TaggerBackend"]
