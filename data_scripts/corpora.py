@@ -53,6 +53,16 @@ CORPORA = {
         "no licence allows redistributing it",
         homepage="https://github.com/dsindex/Wapiti/tree/master/ner2016",
     ),
+    "klue": CorpusTerms(
+        description="KLUE-NER v1.1 from KLUE: Korean Language Understanding Evaluation (Park et al., 2021), "
+        "https://klue-benchmark.com: news (wikitree) and movie reviews (nsmc) with PS/LC/OG/DT/TI/QT entities "
+        "annotated by character, licensed CC BY-SA 4.0. Morphemes and POS tags are Kiwi's analysis (silver), the "
+        "gold character spans projected onto them. Redistribution keeps this attribution and the same licence.",
+        license="CC BY-SA 4.0 (KLUE: Korean Language Understanding Evaluation, Park et al., 2021); redistribution "
+        "with attribution under the same licence",
+        hub_license="cc-by-sa-4.0",
+        homepage="https://github.com/KLUE-benchmark/KLUE",
+    ),
     "conll": CorpusTerms(
         description="A user-supplied corpus in CoNLL format (token, POS, NER columns).",
         license="",

@@ -8,6 +8,11 @@
   optionally preceded by a 1-based eojeol index column; blank lines separate sentences.
   ``#`` comment lines and ``-DOCSTART-`` lines before a sentence are skipped, and a
   CoNLL-U style ``# text = <raw sentence>`` comment gives the sentence text.
+* ``klue``: KLUE-NER's TSV layout (``klue-ner-v1.1_*.tsv``): ``## `` comment lines open the file; each
+  sentence is a ``## <sentence id>\t<sentence with <surface:TYPE> marks>`` line, then one
+  ``<character>\t<tag>`` line per character of the sentence (a space is the character `` ``), tags in
+  character-level IOB2; a blank line between sentences. ``read_klue`` gives each sentence's text and the
+  character spans of its entities, read from the tags (the marks of the ``##`` line are not always well formed).
 * ``ner2016``: the layout of the 2016 Korean NER competition data: one
   ``<morpheme>\t<POS>\t<NER>`` line per morpheme (exactly three tab-separated fields), a
   blank line between sentences, and nothing else: no eojeol index, no sentence text, no
@@ -26,16 +31,19 @@ raise or to skip it. Problems with the whole file (not UTF-8, no sentence) are r
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+from .tag_schemes import TagSequenceError, iob2_spans, to_iob2
 
 
 KLP_FIELDS = "eojeol index, morpheme, POS tag, NER tag"
 CONLL_FIELDS = "morpheme, POS tag, NER tag"
 CONLL_FIELDS_BY_COUNT = {3: CONLL_FIELDS, 4: KLP_FIELDS}
 GAZETTE_FIELDS = "surface, entity type"
+KLUE_FIELDS = "a character, a tab and its character-level IOB2 tag"
 UNKNOWN_WORD_ID = -1
 SPAN_FILE_FORMATS = ("klp", "marked")
 SPAN_ERROR_POLICIES = ("raise", "collect")
@@ -45,6 +53,8 @@ _ENTITY_TYPE = re.compile(r"[A-Z]+")
 # <surface:TYPE>. The surface may hold ':' (10:30) but no angle bracket: KLP 2016 also writes
 # brackets as text (<운동원인>, <<BBC:OG>>), and those are not marks.
 ENTITY_MARK = re.compile(r"<([^<>]+?):([A-Z]+)>")
+# A KLUE sentence line: '## <sentence id>\t<marked sentence>' (the file's own '## ' comments have no such id).
+_KLUE_SENTENCE_LINE = re.compile(r"## (\S+)\t")
 
 
 class CorpusFormatError(ValueError):
@@ -88,6 +98,7 @@ class Sentence:
     text: str  # the raw sentence, "" if the file does not give it
     lines: list[Line]  # the line of each morpheme, for error messages
     marked_line: Line | None = None  # the KLP '$' line (entities marked inline), None in other layouts
+    id: str | None = None  # the corpus's own sentence id (KLUE's), None where it has none
 
 
 class EntitySpan(NamedTuple):
@@ -107,6 +118,8 @@ class MarkedSentence:
     text: str
     entities: list[EntitySpan]
     sentence: Sentence | None = None  # the KLP morpheme lines (tags as in the file); None for "marked"
+    source_id: str | None = None  # the corpus's own sentence id (KLUE's), None where it has none
+    trimmed_entities: int = 0  # entities whose tagged span began or ended with whitespace, trimmed off (KLUE)
 
 
 class GazetteEntry(NamedTuple):
@@ -160,6 +173,34 @@ def read_ner2016(path: str | Path) -> Iterator[Sentence | CorpusFormatError]:
     ``text`` is "" and every word id ``UNKNOWN_WORD_ID``: the file gives neither."""
     path = Path(path)
     yield from _read_blocks(path, lambda block: _parse_ner2016_block(path, block))
+
+
+def read_klue(path: str | Path) -> Iterator[MarkedSentence | CorpusFormatError]:
+    """Yields each sentence of a KLUE-NER TSV file (see the module docstring) as its text with the character spans
+    of its entities (``source_id`` is KLUE's sentence id), or the ``CorpusFormatError`` that makes it unreadable.
+    A tagged span that begins or ends with whitespace (2 of KLUE dev's 11,384 entities: `` 24살``) is trimmed to
+    its text and counted in ``trimmed_entities``: the span of a name holds no surrounding space."""
+    path = Path(path)
+    yield from _read_blocks(path, lambda block: _parse_klue_block(path, block))
+
+
+KLUE_FILE_HEADER = "## 토큰, 레이블 구분자 : \\t\n## 토큰 구분자 : \\n\n## 문장 구분자 : \\n\\n\n## 주석 : ##\n## 컬럼명 : CHAR\tNE_TAG\n"
+
+
+def write_klue(path: str | Path, sentences: Iterable[tuple[str, str, Sequence[str], Sequence[str]]]) -> Path:
+    """Writes sentences in KLUE-NER's TSV layout (as ``read_klue`` reads it), each given as ``(sentence id,
+    marked sentence, characters, character-level IOB2 tags)``; returns the path."""
+    path = Path(path)
+    blocks = []
+    for sentence_id, marked, characters, tags in sentences:
+        if len(characters) != len(tags):
+            raise ValueError(
+                f"{sentence_id}: expected one tag per character ({len(characters)}), received {len(tags)} tags"
+            )
+        lines = [f"## {sentence_id}\t{marked}"] + [f"{char}\t{tag}" for char, tag in zip(characters, tags)]
+        blocks.append("\n".join(lines) + "\n")
+    path.write_text(KLUE_FILE_HEADER + "\n".join(blocks), encoding="utf-8")
+    return path
 
 
 def parse_entity_marks(marked: str) -> tuple[str, list[EntitySpan]]:
@@ -477,6 +518,56 @@ def _parse_ner2016_block(path: Path, block: _Block) -> Sentence:
         sentence.ner_tags.append(ner_tag)
         sentence.word_ids.append(UNKNOWN_WORD_ID)
     return sentence
+
+
+def _parse_klue_block(path: Path, block: _Block) -> MarkedSentence | None:
+    if block.problems:
+        raise block.problems[0]
+    lines = block.lines
+    first = 0
+    while first < len(lines) and lines[first].content.startswith("## "):
+        if _KLUE_SENTENCE_LINE.match(lines[first].content):
+            break
+        first += 1  # the file's own comment lines
+    if first == len(lines):
+        return None
+    header, character_lines = lines[first], lines[first + 1 :]
+    match = _KLUE_SENTENCE_LINE.match(header.content)
+    if match is None:
+        raise CorpusFormatError(
+            path,
+            header.number,
+            header.raw,
+            "a '## <sentence id>\\t<marked sentence>' line opening the sentence",
+            "none",
+        )
+    if not character_lines:
+        raise CorpusFormatError(path, header.number, header.raw, f"lines of {KLUE_FIELDS} after it", "none")
+    characters, tags = [], []
+    for line in character_lines:
+        fields = line.content.split("\t")
+        if len(fields) != 2 or len(fields[0]) != 1:
+            found = f"{len(fields)} field(s)" if len(fields) != 2 else f"{len(fields[0])} characters before the tab"
+            raise CorpusFormatError(path, line.number, line.raw, KLUE_FIELDS, found)
+        characters.append(fields[0])
+        tags.append(fields[1])
+    try:
+        tags = to_iob2(tags, "iob2")
+    except TagSequenceError as error:
+        line = character_lines[error.position]
+        raise CorpusFormatError(path, line.number, line.raw, error.expected, error.found) from None
+    text = "".join(characters)
+    entities, trimmed = [], 0
+    for entity, first_char, last_char in iob2_spans(tags):
+        surface = text[first_char:last_char]
+        start = first_char + len(surface) - len(surface.lstrip())
+        end = last_char - (len(surface) - len(surface.rstrip()))
+        if start >= end:
+            line = character_lines[first_char]
+            raise CorpusFormatError(path, line.number, line.raw, "an entity with text", "only whitespace tagged")
+        trimmed += (start, end) != (first_char, last_char)
+        entities.append(EntitySpan(start, end, entity))
+    return MarkedSentence(path, header.number, text, entities, source_id=match.group(1), trimmed_entities=trimmed)
 
 
 def _read_marked_lines(path: Path) -> Iterator[MarkedSentence | CorpusFormatError]:

@@ -8,6 +8,13 @@ Configs:
 * ``conll``: your own CoNLL-style files (``data_files`` or ``data_dir``), for example the
   traditional-culture corpus of the paper.
 * ``sample``: a small traditional-culture corpus shipped with the package (KLP layout).
+* ``klue``: KLUE-NER v1.1 (news and movie reviews; PS, LC, OG, DT, TI, QT; CC BY-SA 4.0), read from
+  ``data_dir`` (``klue-ner-v1.1_train.tsv``, ``klue-ner-v1.1_dev.tsv`` or a part of it, ``*_dev.part.tsv``)
+  or converted from the Hub layout of ``klue/klue``, config ``ner`` (``load_korean_ner(name="klue",
+  dataset=...)``). Its annotation is by character: each sentence is analysed by the predictor's Kiwi set-up
+  and the gold character spans are projected onto Kiwi's morphemes, so POS tags are Kiwi's (silver), and
+  ``id`` is KLUE's sentence id. The dev file is split by sentence id into fixed train, validation and test
+  splits (``klue_split``); with the official training file, that file is the training split.
 * ``ner2016``: the 2016 Korean NER competition data (train and dev, read from ``data_dir``;
   never downloaded: it has no redistribution licence). Same entity types, Sejong POS tags and
   tag style as KLP 2016, disjoint sentences; no eojeol index and no raw text, so ``word_ids``
@@ -54,6 +61,7 @@ from .formats import (
     entity_spans,
     read_conll,
     read_klp,
+    read_klue,
     read_ner2016,
 )
 from .tag_schemes import TAG_SCHEMES, TagSequenceError, detect_tag_scheme, entity_type, iob2_label_names, to_iob2
@@ -61,7 +69,7 @@ from .tag_schemes import TAG_SCHEMES, TagSequenceError, detect_tag_scheme, entit
 
 logger = logging.getLogger(__name__)
 
-READERS = {"klp": read_klp, "conll": read_conll, "ner2016": read_ner2016}
+READERS = {"klp": read_klp, "conll": read_conll, "ner2016": read_ner2016, "klue": read_klue}
 ERROR_POLICIES = ("raise", "skip")
 # Where the morphemes come from: the corpus files, or Kiwi's analysis of the raw sentences.
 ANALYZERS = ("corpus", "kiwi")
@@ -81,6 +89,11 @@ KLP2016_URLS = {
 # Editing the parsing code must not serve a cache prepared by the old code.
 _SOURCE_MODULES = tuple(Path(module.__file__) for module in (formats, tag_schemes, corpora)) + (Path(__file__),)
 _REPORTED_SKIP_REASONS = 3
+# KLUE-NER files, and how its dev file is shared out: each sentence goes to the split of its id's bucket
+# (``klue_split``), so that a sentence keeps its split whatever else the file holds.
+KLUE_FILE_PATTERNS = {"train": "klue-ner-v1.1_train*.tsv", "dev": "klue-ner-v1.1_dev*.tsv"}
+KLUE_SPLIT_FRACTIONS = (("train", 0.75), ("validation", 0.10), ("test", 0.15))
+_KLUE_SENTENCE_KEY = re.compile(r"_((?:train|dev)_[0-9]+)")
 _WORD = re.compile(r"\S+")
 
 _FEATURES_DESCRIPTION = """\
@@ -150,7 +163,12 @@ class KoreanNERConfig(datasets.BuilderConfig):
         ):
             if value not in allowed:
                 raise ValueError(f"{option}={value!r} is not supported; expected one of {', '.join(allowed)}")
-        if self.analyzer == "kiwi" and self.file_format != "klp":
+        if self.file_format == "klue" and self.analyzer != "kiwi":
+            raise ValueError(
+                f"The {self.name!r} config is annotated by character: its morphemes are Kiwi's analysis, so it needs "
+                f"analyzer='kiwi'; received analyzer={self.analyzer!r}"
+            )
+        if self.analyzer == "kiwi" and self.file_format not in ("klp", "klue"):
             raise ValueError(
                 f"analyzer='kiwi' needs raw sentences with their entities marked (the KLP layout's ';' and '$' "
                 f"lines); the {self.name!r} config reads the {self.file_format!r} layout"
@@ -171,6 +189,13 @@ class KoreanNERConfig(datasets.BuilderConfig):
         """Split -> files read by this config, or None when they have to be downloaded."""
         if self.data_files is not None and self.data_dir is not None:
             raise ValueError("Pass either data_dir or data_files, not both")
+        if self.file_format == "klue":
+            if self.data_dir is None:
+                raise ValueError(
+                    "The 'klue' config needs data_dir=... (a folder with klue-ner-v1.1_dev.tsv and, where you have "
+                    "it, klue-ner-v1.1_train.tsv) or, through load_korean_ner, dataset=... (klue/klue, config ner)"
+                )
+            return find_klue_files(Path(self.data_dir))
         if self.data_files is not None:
             return {str(split): [str(path) for path in paths] for split, paths in self.data_files.items()}
         data_dir = self.data_dir or self.default_data_dir
@@ -226,6 +251,57 @@ def find_split_files(data_dir: Path) -> dict[str, list[str]]:
         expected = ", ".join(name for names in SPLIT_FILE_NAMES.values() for name in names)
         raise FileNotFoundError(f"No corpus file in {data_dir}; expected some of {expected}")
     return split_files
+
+
+def find_klue_files(data_dir: Path) -> dict[str, list[str]]:
+    """The splits of a KLUE-NER folder and the file each is read from (see ``klue_split``): without the official
+    training file, the dev file gives all three splits; with it, ``train`` is that file and the dev file gives
+    ``validation`` and ``test``."""
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"Corpus folder {str(data_dir)!r} does not exist")
+    found = {}
+    for part, pattern in KLUE_FILE_PATTERNS.items():
+        paths = sorted(str(path) for path in data_dir.glob(pattern))
+        if len(paths) > 1:
+            raise ValueError(f"{data_dir} has several KLUE-NER {part} files {paths}; keep only one")
+        if paths:
+            found[part] = paths[0]
+    if "dev" not in found:
+        raise FileNotFoundError(
+            f"No KLUE-NER dev file in {data_dir}; expected {KLUE_FILE_PATTERNS['dev']} (and, where you have it, "
+            f"{KLUE_FILE_PATTERNS['train']})"
+        )
+    files = {split: [found["dev"]] for split, _ in KLUE_SPLIT_FRACTIONS}
+    if "train" in found:
+        files["train"] = [found["train"]]
+    return files
+
+
+def klue_split(sentence_id: str) -> str:
+    """The split of a KLUE-NER dev sentence: a fixed function of its id (``klue-ner-v1_dev_00042-nsmc`` and the
+    ``dev_00042`` of a Hub row alike), ``train``, ``validation`` or ``test`` in the proportions of
+    ``KLUE_SPLIT_FRACTIONS`` (75/10/15). News and reviews are interleaved in the file and the function ignores
+    the source, so each split keeps the file's mix in expectation."""
+    match = _KLUE_SENTENCE_KEY.search(sentence_id)
+    key = match.group(1) if match else sentence_id
+    position = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") / 2**64
+    for split, fraction in KLUE_SPLIT_FRACTIONS:
+        if position < fraction:
+            return split
+        position -= fraction
+    return KLUE_SPLIT_FRACTIONS[-1][0]
+
+
+def _klue_sentence_splits(split: str, split_files: Mapping[str, list[str]]) -> set[str] | None:
+    """The ``klue_split`` values of the sentences a split takes from its file: None (all) for the official
+    training file; otherwise its own, except that, where the training file gives ``train``, ``validation`` takes
+    the dev file's train and validation shares."""
+    has_training_file = split_files.get("train") != split_files.get("validation")
+    if split == "train" and has_training_file:
+        return None
+    if split == "validation" and has_training_file:
+        return {"train", "validation"}
+    return {split}
 
 
 @dataclass
@@ -286,6 +362,21 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             homepage=CORPORA["ner2016"].homepage or "https://github.com/dsindex/Wapiti/tree/master/ner2016",
             license=CORPORA["ner2016"].license,
         ),
+        KoreanNERConfig(
+            name="klue",
+            version=VERSION,
+            description=(
+                "KLUE-NER v1.1 (Park et al., 2021): news (wikitree) and movie reviews (nsmc) with PS, LC, OG, DT, TI "
+                "and QT entities annotated by character. Morphemes and POS tags are Kiwi's analysis (silver), the "
+                "gold character spans projected onto them; id is KLUE's sentence id. The dev file is split by "
+                "sentence id into train/validation/test (75/10/15); the official training file, where present, is "
+                "the training split."
+            ),
+            file_format="klue",
+            analyzer="kiwi",
+            homepage=CORPORA["klue"].homepage,
+            license=CORPORA["klue"].license,
+        ),
     ]
     DEFAULT_CONFIG_NAME = "sample"
 
@@ -330,7 +421,7 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
             yield (
                 index,
                 {
-                    "id": str(index),
+                    "id": sentence.id or str(index),
                     "tokens": sentence.tokens,
                     "pos_tags": sentence.pos_tags,
                     "ner_tags": sentence.ner_tags,
@@ -388,6 +479,11 @@ def _read_sentences(
             raise error
         skipped.append(error)
 
+    if config.file_format == "klue":
+        sentences, projection_stats = _read_klue_splits(split_files, config.misaligned_entities, reject)
+        _log_problems(skipped, projection_stats, config.misaligned_entities)
+        return sentences, projection_stats
+
     read = READERS[config.file_format]
     sentences: dict[str, list[Sentence]] = {}
     for split, paths in split_files.items():
@@ -424,7 +520,13 @@ def _read_sentences(
     projection_stats = None
     if config.analyzer == "kiwi":
         projection_stats = _reanalyse_splits(sentences, config.misaligned_entities, reject)
+    _log_problems(skipped, projection_stats, config.misaligned_entities)
+    return sentences, projection_stats
 
+
+def _log_problems(
+    skipped: list[CorpusFormatError], projection_stats: dict[str, "ProjectionStats"] | None, misaligned_entities: str
+) -> None:
     if skipped:
         per_file = ", ".join(
             f"{path}: {count}" for path, count in Counter(str(error.path) for error in skipped).items()
@@ -434,8 +536,7 @@ def _read_sentences(
             f"errors='skip': skipped {len(skipped)} malformed sentence(s) ({per_file}). First problems:\n{reasons}"
         )
     if projection_stats is not None:
-        logger.warning(_projection_note(projection_stats, config.misaligned_entities))
-    return sentences, projection_stats
+        logger.warning(_projection_note(projection_stats, misaligned_entities))
 
 
 def _sorted_labels(tags: Iterable[str]) -> list[str]:
@@ -551,7 +652,8 @@ class ProjectionStats:
     morphemes can find exactly. ``expanded``: misaligned entities labelled on the morphemes that
     hold them (``"expand"``). ``dropped``: entities left out of the labels: misaligned ones under
     ``"drop"``, expanded ones that would share a morpheme with an entity already labelled, and
-    entities over no morpheme at all.
+    entities over no morpheme at all. ``trimmed``: entities whose gold span began or ended with whitespace,
+    trimmed before the projection (KLUE).
     """
 
     sentences: int = 0
@@ -560,6 +662,7 @@ class ProjectionStats:
     expanded: int = 0
     dropped: int = 0
     misaligned_by_type: Counter = field(default_factory=Counter)
+    trimmed: int = 0
 
     def add(self, entities: Sequence[EntitySpan], projection: Projection) -> None:
         self.sentences += 1
@@ -577,6 +680,7 @@ class ProjectionStats:
             "expanded": self.expanded,
             "dropped": self.dropped,
             "misaligned_by_type": dict(sorted(self.misaligned_by_type.items())),
+            "trimmed": self.trimmed,
         }
 
 
@@ -725,6 +829,48 @@ def _reanalyse_splits(
     return stats
 
 
+def _read_klue_splits(
+    split_files: Mapping[str, list[str]], misaligned_entities: str, reject
+) -> tuple[dict[str, list[Sentence]], dict[str, "ProjectionStats"]]:
+    """Reads KLUE-NER files into the splits of ``find_klue_files``, each sentence analysed by Kiwi with its gold
+    character spans projected onto the morphemes (``reject`` gets unreadable sentences)."""
+    analyzer = _default_analyzer()
+    sentences, stats = {}, {}
+    for split, paths in split_files.items():
+        wanted = _klue_sentence_splits(split, split_files)
+        marked = []
+        for path in paths:
+            for item in read_klue(path):
+                if isinstance(item, CorpusFormatError):
+                    reject(item)
+                elif wanted is None or klue_split(item.source_id) in wanted:
+                    marked.append(item)
+        projections, split_stats = reanalyse_with_kiwi(marked, analyzer, misaligned_entities)
+        split_stats.trimmed = sum(item.trimmed_entities for item in marked)
+        sentences[split] = []
+        for item, projection in zip(marked, projections):
+            header = formats.Line(item.line_number, "", "")
+            if not projection.tokens:
+                reject(
+                    CorpusFormatError(item.path, item.line_number, None, "a sentence Kiwi finds morphemes in", "none")
+                )
+                continue
+            sentences[split].append(
+                Sentence(
+                    item.path,
+                    projection.tokens,
+                    projection.pos_tags,
+                    projection.ner_tags,
+                    projection.word_ids,
+                    item.text,
+                    [header] * len(projection.tokens),
+                    id=item.source_id,
+                )
+            )
+        stats[split] = split_stats
+    return sentences, stats
+
+
 def _projection_note(stats: Mapping[str, ProjectionStats], misaligned_entities: str) -> str:
     per_split = ", ".join(f"{split}: {s.misaligned} of {s.entities}" for split, s in stats.items())
     total = sum(s.misaligned for s in stats.values())
@@ -733,8 +879,11 @@ def _projection_note(stats: Mapping[str, ProjectionStats], misaligned_entities: 
         "drop": "their morphemes are labelled O",
         "expand": "they are labelled on the morphemes that hold them",
     }[misaligned_entities]
+    trimmed = sum(s.trimmed for s in stats.values())
+    trimmed_note = f" {trimmed} gold spans had whitespace at an end, trimmed off first." if trimmed else ""
     return (
-        f"analyzer='kiwi': morphemes and POS tags are Kiwi's analysis of the raw text, entities projected from "
-        f"the '$' lines. {total} gold entities have a boundary inside a Kiwi morpheme ({per_split}); "
-        f"misaligned_entities={misaligned_entities!r}: {policy}. {dropped} entities in all are left out of the labels."
+        f"analyzer='kiwi': morphemes and POS tags (silver) are Kiwi's analysis of the raw text, the gold entity "
+        f"spans projected onto them.{trimmed_note} {total} gold entities have a boundary inside a Kiwi morpheme "
+        f"({per_split}); misaligned_entities={misaligned_entities!r}: {policy}. {dropped} entities in all are left "
+        f"out of the labels."
     )

@@ -65,6 +65,24 @@ def iob2_label_names(entity_types: Iterable[str]) -> list[str]:
     return [OUTSIDE] + [f"{prefix}-{entity_type}" for entity_type in sorted(set(entity_types)) for prefix in "BI"]
 
 
+def iob2_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """``(type, first, last)`` position ranges (``last`` exclusive) of the entities of an IOB2 tag sequence, read
+    as the metric scores them (strict IOB2): ``B-X`` opens an entity, ``I-X`` continues an open ``X`` entity, and
+    an ``I-X`` that continues none opens nothing."""
+    spans = []
+    open_entity = False
+    for index, tag in enumerate(tags):
+        prefix, _, entity = tag.partition("-")
+        if prefix == "I" and open_entity and spans[-1][0] == entity:
+            spans[-1] = (entity, spans[-1][1], index + 1)
+        elif prefix == "B":
+            spans.append((entity, index, index + 1))
+            open_entity = True
+        else:
+            open_entity = False
+    return spans
+
+
 def entity_type(iob2_tag: str) -> str:
     """The entity type of a ``B-TYPE`` or ``I-TYPE`` tag."""
     return iob2_tag[2:]

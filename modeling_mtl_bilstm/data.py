@@ -1,6 +1,7 @@
 """Loading the Korean NER corpora as a ``datasets.DatasetDict``, and exporting one to Parquet
 with a dataset card, ready for ``DatasetDict.push_to_hub`` or ``datasets.load_dataset``."""
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -9,7 +10,8 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
-from .data_scripts.korean_ner import KoreanNER
+from .data_scripts.formats import write_klue
+from .data_scripts.korean_ner import KLUE_FILE_PATTERNS, KoreanNER
 
 
 PathLike = str | os.PathLike
@@ -21,6 +23,7 @@ def load_korean_ner(
     data_files: str | list | dict | None = None,
     errors: str = "raise",
     cache_dir: PathLike | None = None,
+    dataset: datasets.Dataset | datasets.DatasetDict | None = None,
     **config_kwargs,
 ) -> datasets.DatasetDict:
     """Loads a morpheme-level Korean NER corpus with features ``id``, ``tokens``,
@@ -29,16 +32,24 @@ def load_korean_ner(
     Args:
         name: ``"sample"`` (the small corpus shipped with the package), ``"klp2016"`` (KLP
             2016 files in ``data_dir``), ``"ner2016"`` (the 2016 competition's train and dev files
-            in ``data_dir``: train and validation splits, no eojeol index) or ``"conll"`` (your own
-            column files).
+            in ``data_dir``: train and validation splits, no eojeol index), ``"klue"`` (KLUE-NER
+            v1.1 files in ``data_dir``, or ``dataset``) or ``"conll"`` (your own column files).
         data_dir: a folder with ``train.txt``, ``dev.txt`` (or ``validation.txt``) and
             ``test.txt``; the KLP upstream names ``ner.train``, ``ner.dev``, ``ner.test`` work too.
+            For ``"klue"``: ``klue-ner-v1.1_dev.tsv`` (or a part of it, ``klue-ner-v1.1_dev.part.tsv``)
+            and, where you have it, ``klue-ner-v1.1_train.tsv``.
         data_files: as in ``datasets.load_dataset``: a path or list of paths (train split) or
             a dict split -> path(s).
         errors: ``"raise"`` raises ``CorpusFormatError`` at the first malformed sentence;
             ``"skip"`` drops malformed sentences with one warning that counts them.
         cache_dir: where the prepared dataset is cached (the ``datasets`` cache by default).
             The cache is keyed on the content of the source files, so an edited file is re-read.
+        dataset: ``"klue"`` only, instead of ``data_dir``: KLUE-NER in the Hub layout of ``klue/klue``,
+            config ``ner`` (``sentence``, ``tokens`` = characters, ``ner_tags`` = ClassLabel ids), e.g.
+            ``datasets.load_dataset("klue", "ner")`` where the Hub can be reached. A ``DatasetDict``'s
+            ``train`` split is the official training split, its ``validation`` split KLUE's dev set; a
+            ``Dataset`` is taken as the dev set. Rows are numbered like the TSV files' sentence ids
+            (``dev_00042``), so the fixed validation/test split is the same as from the files.
         config_kwargs: ``tag_scheme`` (``"auto"``, ``"iob1"``, ``"iob2"``, ``"bioes"``,
             ``"klp"``), ``pos_labels``, ``ner_labels``, ``label_splits``, ``analyzer``
             (``"corpus"``, or ``"kiwi"``: Kiwi's analysis of each raw sentence with the gold
@@ -49,6 +60,13 @@ def load_korean_ner(
         The splits the data has, among ``train``, ``validation``, ``test`` (or the split
         names of ``data_files``).
     """
+    if dataset is not None:
+        if name != "klue" or data_dir is not None or data_files is not None:
+            raise ValueError(
+                f"dataset=... is KLUE-NER in the Hub layout: expected name='klue' and no data_dir or data_files, "
+                f"received name={name!r}, data_dir={data_dir!r}, data_files={data_files!r}"
+            )
+        data_dir = klue_hub_to_files(dataset, Path(cache_dir or datasets.config.HF_DATASETS_CACHE) / "klue_hub_tsv")
     builder = KoreanNER(
         config_name=name,
         data_dir=None if data_dir is None else str(data_dir),
@@ -59,6 +77,46 @@ def load_korean_ner(
     )
     builder.download_and_prepare()
     return builder.as_dataset()
+
+
+# Hub split of klue/klue -> (part of the TSV file name, the part's name in KLUE's sentence ids).
+_KLUE_HUB_SPLITS = {"train": ("train", "train"), "validation": ("dev", "dev")}
+
+
+def klue_hub_to_files(dataset: datasets.Dataset | datasets.DatasetDict, parent: PathLike) -> Path:
+    """Writes KLUE-NER in the Hub layout of ``klue/klue`` (config ``ner``) as KLUE's TSV files, into a folder of
+    ``parent`` named by the dataset's fingerprint, and returns the folder (see ``load_korean_ner``)."""
+    splits = {"validation": dataset} if isinstance(dataset, datasets.Dataset) else dict(dataset)
+    unknown = sorted(set(splits) - set(_KLUE_HUB_SPLITS))
+    if unknown or not splits:
+        raise ValueError(
+            f"dataset: expected klue/klue's ner splits {sorted(_KLUE_HUB_SPLITS)}, received {sorted(splits) or 'none'}"
+        )
+    fingerprint = "-".join(f"{split}{splits[split]._fingerprint}" for split in sorted(splits))
+    folder = Path(parent) / hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, rows in splits.items():
+        missing = {"sentence", "tokens", "ner_tags"} - set(rows.column_names)
+        if missing:
+            raise ValueError(
+                f"dataset[{split!r}]: expected the columns sentence, tokens, ner_tags of klue/klue (ner); "
+                f"missing {sorted(missing)}"
+            )
+        names = rows.features["ner_tags"].feature.names
+        part, id_part = _KLUE_HUB_SPLITS[split]
+        path = folder / KLUE_FILE_PATTERNS[part].replace("*", "")
+        if not path.exists():
+            sentences = (
+                (
+                    f"klue-ner-v1_{id_part}_{index:05d}",
+                    row["sentence"],
+                    row["tokens"],
+                    [names[t] for t in row["ner_tags"]],
+                )
+                for index, row in enumerate(rows)
+            )
+            write_klue(path.with_suffix(".partial"), sentences).rename(path)
+    return folder
 
 
 def export_to_parquet(

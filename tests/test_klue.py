@@ -1,0 +1,228 @@
+"""KLUE-NER as a corpus: its TSV reader and writer, the fixed split of its dev file, the builder's Kiwi projection,
+the Hub layout of klue/klue (ner), and its licence terms.
+
+Fixtures are sentences written here; the real dev file is read from <repo>/../shared/data/klue-ner/.
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import pytest
+
+from modeling_mtl_bilstm.data import klue_hub_to_files, load_korean_ner
+from modeling_mtl_bilstm.data_scripts import korean_ner
+from modeling_mtl_bilstm.data_scripts.corpora import CORPORA
+from modeling_mtl_bilstm.data_scripts.formats import (
+    KLUE_FILE_HEADER,
+    CorpusFormatError,
+    EntitySpan,
+    parse_entity_marks,
+    read_klue,
+    write_klue,
+)
+from modeling_mtl_bilstm.data_scripts.korean_ner import KLUE_SPLIT_FRACTIONS, klue_split
+
+
+KLUE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "klue-ner"
+# klue/klue (ner)'s ClassLabel names, in its id order.
+HUB_NER_NAMES = ["B-DT", "I-DT", "B-LC", "I-LC", "B-OG", "I-OG", "B-PS", "I-PS", "B-QT", "I-QT", "B-TI", "I-TI", "O"]
+MARKED = [
+    "<김철수:PS> 씨는 <서울:LC>에서 <세 명:QT>을 만났다.",
+    "<한국은행:OG>은 <어제:DT> <오후 3시:TI>에 금리를 올렸다.",
+    "영화가 정말 재밌었어요 ㅋㅋ <박:PS>배우 최고!",
+    "<부산:LC> 사람 <이영희:PS>는 <사과 두 개:QT>를 샀다.",
+]
+
+
+def char_rows(marked: str) -> tuple[str, list[str], list[str]]:
+    """A marked sentence as KLUE writes it: the marked line, its characters and their IOB2 tags."""
+    text, entities = parse_entity_marks(marked)
+    tags = ["O"] * len(text)
+    for entity in entities:
+        tags[entity.start : entity.end] = [f"B-{entity.type}"] + [f"I-{entity.type}"] * (entity.end - entity.start - 1)
+    return marked, list(text), tags
+
+
+def sentence_ids(count: int, part: str = "dev") -> list[str]:
+    sources = ("wikitree", "nsmc")
+    return [f"klue-ner-v1_{part}_{index:05d}-{sources[index % 2]}" for index in range(count)]
+
+
+def write_dev_file(folder: Path, count: int = 40, name: str = "klue-ner-v1.1_dev.tsv", part: str = "dev") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        (sentence_id, *char_rows(MARKED[i % len(MARKED)])) for i, sentence_id in enumerate(sentence_ids(count, part))
+    ]
+    return write_klue(folder / name, rows)
+
+
+@pytest.fixture
+def shared_kiwi(monkeypatch, kiwi_analyzer):
+    """The builder's analyser is the session's: a new Kiwi takes a second or two to load."""
+    monkeypatch.setattr(korean_ner, "_default_analyzer", lambda: kiwi_analyzer)
+    return kiwi_analyzer
+
+
+def test_read_klue_gives_text_and_character_spans(tmp_path):
+    path = write_dev_file(tmp_path, count=2)
+    assert path.read_text(encoding="utf-8").startswith(KLUE_FILE_HEADER)
+    first, second = read_klue(path)
+    assert first.text == "김철수 씨는 서울에서 세 명을 만났다."
+    assert first.entities == [EntitySpan(0, 3, "PS"), EntitySpan(7, 9, "LC"), EntitySpan(12, 15, "QT")]
+    assert (first.source_id, first.line_number, first.trimmed_entities) == ("klue-ner-v1_dev_00000-wikitree", 6, 0)
+    assert second.entities[2] == EntitySpan(9, 14, "TI") and second.text[9:14] == "오후 3시"
+
+
+def test_read_klue_trims_whitespace_at_entity_ends_and_counts_it(tmp_path):
+    _, characters, tags = char_rows("나이는 <24살:QT>이다")
+    tags[3] = "B-QT"  # the space before the entity, as 2 of KLUE dev's entities are tagged
+    tags[4] = "I-QT"
+    (sentence,) = read_klue(
+        write_klue(tmp_path / "klue-ner-v1.1_dev.tsv", [("klue-ner-v1_dev_00000-nsmc", "", characters, tags)])
+    )
+    assert sentence.entities == [EntitySpan(4, 7, "QT")] and sentence.trimmed_entities == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "expected"),
+    [
+        ("철\tI-PS", "철\tI-PS\textra", "a character, a tab and its character-level IOB2 tag; found 3 field(s)"),
+        ("철\tI-PS", "철수\tI-PS", "found 2 characters before the tab"),
+        ("철\tI-PS", "철\tI-LC", "'I-LC' only after 'B-LC' or 'I-LC'"),
+    ],
+)
+def test_read_klue_errors_name_file_and_line(tmp_path, line, replacement, expected):
+    path = write_dev_file(tmp_path, count=1)
+    text = path.read_text(encoding="utf-8")
+    assert line in text
+    path.write_text(text.replace(line, replacement, 1), encoding="utf-8")
+    (error,) = read_klue(path)
+    assert isinstance(error, CorpusFormatError) and expected in str(error)
+    assert f"{path}, line 8:" in str(error)  # the header's 5 lines, the sentence line, then 김, 철
+
+
+def test_klue_split_is_a_fixed_function_of_the_sentence_number():
+    ids = sentence_ids(4000)
+    splits = [klue_split(sentence_id) for sentence_id in ids]
+    # The same number from a Hub row (no source suffix) lands in the same split.
+    assert splits[:50] == [klue_split(f"klue-ner-v1_dev_{index:05d}") for index in range(50)]
+    counts = Counter(splits)
+    for split, fraction in KLUE_SPLIT_FRACTIONS:
+        assert abs(counts[split] / len(ids) - fraction) < 0.02, counts
+
+
+def test_builder_reads_the_dev_file_into_three_fixed_splits(tmp_path, shared_kiwi):
+    folder = tmp_path / "klue"
+    write_dev_file(folder)
+    corpus = load_korean_ner("klue", data_dir=folder, cache_dir=tmp_path / "cache")
+    expected = Counter(klue_split(sentence_id) for sentence_id in sentence_ids(40))
+    assert {split: corpus[split].num_rows for split in corpus} == dict(expected)
+    for split, dataset in corpus.items():
+        assert all(klue_split(sentence_id) == split for sentence_id in dataset["id"])
+    names = corpus["train"].features["ner_tags"].feature.names
+    assert names == [
+        "O",
+        "B-DT",
+        "I-DT",
+        "B-LC",
+        "I-LC",
+        "B-OG",
+        "I-OG",
+        "B-PS",
+        "I-PS",
+        "B-QT",
+        "I-QT",
+        "B-TI",
+        "I-TI",
+    ]
+    example = next(row for row in corpus["train"] if row["text"].startswith("김철수"))
+    tags = [names[tag] for tag in example["ner_tags"]]
+    # Kiwi's morphemes carry the projected character spans; QT stays a type.
+    assert example["tokens"][:2] == ["김철수", "씨"] and tags[0] == "B-PS"
+    assert any(tag == "B-QT" for tag in tags)
+    assert "silver" in corpus["train"].info.description and "CC BY-SA 4.0" in corpus["train"].info.license
+
+
+def test_builder_with_the_official_training_file(tmp_path, shared_kiwi):
+    folder = tmp_path / "klue"
+    write_dev_file(folder)
+    write_dev_file(folder, count=6, name="klue-ner-v1.1_train.tsv", part="train")
+    corpus = load_korean_ner("klue", data_dir=folder, cache_dir=tmp_path / "cache")
+    assert corpus["train"].num_rows == 6 and all("_train_" in sentence_id for sentence_id in corpus["train"]["id"])
+    # The dev file's test share is the same test split as without the training file; the rest validates.
+    assert {klue_split(sentence_id) for sentence_id in corpus["test"]["id"]} == {"test"}
+    assert corpus["validation"].num_rows + corpus["test"].num_rows == 40
+
+
+def test_builder_refuses_what_klue_is_not(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No KLUE-NER dev file"):
+        load_korean_ner("klue", data_dir=tmp_path)
+    write_dev_file(tmp_path, count=2)
+    with pytest.raises(ValueError, match="needs analyzer='kiwi'"):
+        load_korean_ner("klue", data_dir=tmp_path, analyzer="corpus", cache_dir=tmp_path / "cache")
+    with pytest.raises(ValueError, match="needs data_dir"):
+        load_korean_ner("klue")
+
+
+def hub_rows(count: int) -> dict:
+    rows = {"sentence": [], "tokens": [], "ner_tags": []}
+    for index in range(count):
+        marked, characters, tags = char_rows(MARKED[index % len(MARKED)])
+        rows["sentence"].append(marked)
+        rows["tokens"].append(characters)
+        rows["ner_tags"].append([HUB_NER_NAMES.index(tag) for tag in tags])
+    return rows
+
+
+HUB_FEATURES = datasets.Features(
+    {
+        "sentence": datasets.Value("string"),
+        "tokens": datasets.List(datasets.Value("string")),
+        "ner_tags": datasets.List(datasets.ClassLabel(names=HUB_NER_NAMES)),
+    }
+)
+
+
+def test_hub_layout_gives_the_same_corpus_as_the_files(tmp_path, shared_kiwi):
+    hub = datasets.DatasetDict({"validation": datasets.Dataset.from_dict(hub_rows(40), features=HUB_FEATURES)})
+    from_hub = load_korean_ner("klue", dataset=hub, cache_dir=tmp_path / "cache")
+    folder = tmp_path / "klue"
+    write_dev_file(folder)
+    from_files = load_korean_ner("klue", data_dir=folder, cache_dir=tmp_path / "cache")
+    for split in ("train", "validation", "test"):
+        for column in ("tokens", "pos_tags", "ner_tags", "text"):
+            assert from_hub[split][column] == from_files[split][column], (split, column)
+    # A bare Dataset is the dev set; the folder is keyed by the data, so a second call reuses it.
+    single = datasets.Dataset.from_dict(hub_rows(40), features=HUB_FEATURES)
+    assert klue_hub_to_files(single, tmp_path / "hub") == klue_hub_to_files(single, tmp_path / "hub")
+
+
+def test_hub_layout_errors(tmp_path):
+    wrong = datasets.DatasetDict({"test": datasets.Dataset.from_dict(hub_rows(2), features=HUB_FEATURES)})
+    with pytest.raises(ValueError, match="expected klue/klue's ner splits"):
+        load_korean_ner("klue", dataset=wrong, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="expected name='klue'"):
+        load_korean_ner("sample", dataset=wrong)
+    no_tags = datasets.Dataset.from_dict({"sentence": ["a"], "tokens": [["a"]]})
+    with pytest.raises(ValueError, match="missing \\['ner_tags'\\]"):
+        load_korean_ner("klue", dataset=no_tags, cache_dir=tmp_path)
+
+
+def test_klue_may_be_redistributed_with_attribution():
+    terms = CORPORA["klue"]
+    assert terms.redistribution_forbidden is None and terms.hub_license == "cc-by-sa-4.0"
+    assert "Park et al., 2021" in terms.description and "CC BY-SA 4.0" in terms.license
+
+
+@pytest.mark.skipif(not KLUE_DIR.is_dir(), reason=f"the KLUE-NER dev file is not in {KLUE_DIR}")
+def test_shared_klue_dev_file(tmp_path):
+    sentences = list(read_klue(KLUE_DIR / "klue-ner-v1.1_dev.part.tsv"))
+    assert len(sentences) == 4000 and not any(isinstance(s, CorpusFormatError) for s in sentences)
+    assert sum(len(s.entities) for s in sentences) == 11384 and sum(s.trimmed_entities for s in sentences) == 2
+    splits = Counter(klue_split(s.source_id) for s in sentences)
+    assert splits == {"train": 3040, "validation": 411, "test": 549}
+    # Each split keeps the file's news/review mix.
+    for split in splits:
+        sources = Counter(s.source_id.rsplit("-", 1)[1] for s in sentences if klue_split(s.source_id) == split)
+        assert abs(sources["nsmc"] / splits[split] - 1977 / 4000) < 0.05, (split, sources)
