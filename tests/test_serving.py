@@ -1,0 +1,105 @@
+"""Torch-free serving: the ONNX Runtime predictor of an exported model runs in a process where torch, transformers
+and datasets cannot be imported (as in a `pip install "mtl-bilstm-ner[serve]"` environment), and gives the torch
+backend's entities."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from conftest import TINY_MODEL_CONFIG
+from test_onnx import NER_LABELS, RAW_TEXTS, TRAINING_SENTENCES, requires_onnx
+
+
+pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip install -e '.[korean]'")
+
+# Modules the `serve` extra does not install.
+UNINSTALLED = ("torch", "transformers", "datasets")
+TEXTS = RAW_TEXTS + [" ".join(RAW_TEXTS[:4]) * 40]  # and one text of several analysis blocks
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import sys
+
+    class Uninstalled:
+        # A meta path finder that makes the modules the serve extra lacks unimportable, before anything imports them.
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] in {uninstalled!r}:
+                raise ImportError(f"{{name}} is not installed (test_serving)")
+            return None
+
+    sys.meta_path.insert(0, Uninstalled())
+
+    from modeling_mtl_bilstm import KoreanNERPredictor
+
+    predictor = KoreanNERPredictor.from_pretrained(sys.argv[1], backend="onnx", num_threads=1, batch_size=3)
+    results = predictor(json.loads(sys.stdin.read()))
+    loaded = sorted(name for name in sys.modules if name.partition(".")[0] in {uninstalled!r})
+    print(json.dumps({{"results": results, "loaded": loaded, "predictor": repr(predictor)}}, ensure_ascii=False))
+    """
+).format(uninstalled=UNINSTALLED)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A tiny model with eojeol features (as trained by default), trained on TRAINING_SENTENCES and exported to ONNX."""
+    requires_onnx()
+    from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
+    from modeling_mtl_bilstm.inference.onnx_export import export_onnx_from_pretrained
+
+    tokens = [[form for form, _, _ in sentence] for sentence in TRAINING_SENTENCES]
+    pos_labels = sorted({pos for sentence in TRAINING_SENTENCES for _, pos, _ in sentence})
+    tokenizer = MTLBiLSTMTokenizer.build(tokens, eojeol_features=True)
+    config = MTLBiLSTMConfig(
+        **TINY_MODEL_CONFIG,
+        vocab_size=tokenizer.vocab_size,
+        char_vocab_size=tokenizer.char_vocab_size,
+        dropout=0.0,
+        use_eojeol_features=True,
+        pos_id2label=dict(enumerate(pos_labels)),
+        ner_id2label=dict(enumerate(NER_LABELS)),
+    )
+    torch.manual_seed(0)
+    model = MTLBiLSTMForTokenClassification(config).train()
+    batch = tokenizer(
+        tokens,
+        pos_tags=[[pos_labels.index(pos) for _, pos, _ in sentence] for sentence in TRAINING_SENTENCES],
+        ner_tags=[[NER_LABELS.index(ner) for _, _, ner in sentence] for sentence in TRAINING_SENTENCES],
+        word_ids=[list(range(len(sentence))) for sentence in tokens],
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(100):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    directory = tmp_path_factory.mktemp("serving-model")
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    export_onnx_from_pretrained(directory)
+    return directory
+
+
+def test_onnx_predictor_runs_without_torch_and_gives_the_torch_entities(model_dir, kiwi_analyzer):
+    from modeling_mtl_bilstm import KoreanNERPredictor
+
+    served = subprocess.run(
+        [sys.executable, "-c", SERVE_SCRIPT, str(model_dir)],
+        input=json.dumps(TEXTS),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert served.returncode == 0, served.stderr
+    output = json.loads(served.stdout)
+    assert output["loaded"] == []
+    assert "model.onnx" in output["predictor"]
+
+    expected = KoreanNERPredictor.from_pretrained(model_dir, analyzer=kiwi_analyzer, batch_size=3)(TEXTS)
+    assert sum(len(result["entities"]) for result in expected) > 40  # the model learnt its sentences
+    for received, wanted in zip(output["results"], expected):
+        scores = [entity.pop("score") for entity in received["entities"]]
+        assert scores == pytest.approx([entity.pop("score") for entity in wanted["entities"]], abs=1e-5)
+        assert received == wanted
