@@ -232,3 +232,26 @@ def test_tag_dataset_with_processes_adds_the_predictor_columns(model_dir, expect
         assert [{**e, "score": pytest.approx(e["score"], abs=1e-5)} for e in result["entities"]] == row["entities"]
     with pytest.raises(KeyError, match="text_column: expected one of the columns \\['id', 'body'\\], received 'text'"):
         tag_dataset(corpus, model_dir)
+
+
+def test_streaming_benchmark_checks_every_output_line(model_dir, tmp_path):
+    """benchmarks/streaming.py on a few repeated sentences: the command runs in a child process, and the report has
+    its time, peak memory and one output line per input, in order."""
+    import importlib.util
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("benchmark_streaming", REPO / "benchmarks" / "streaming.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    source = tmp_path / "sentences.txt"
+    source.write_text("\n".join(TEXTS[:4]) + "\n", encoding="utf-8")
+    result = module.main(
+        ["--model", str(model_dir), "--sentences", "10", "--source_text", str(source), "--input_format", "parquet"]
+        + ["--work_dir", str(tmp_path), "--output", str(tmp_path / "report.json")]
+    )
+    assert result["output_lines"] == 10 and result["output_in_input_order"] and result["returncode"] == 0
+    assert result["peak_rss_mb_all_processes"] > 0 and result["sentences_per_second"] > 0
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == result
