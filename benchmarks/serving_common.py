@@ -1,0 +1,88 @@
+"""What the serving benchmarks (document_length.py, serving_speed.py) share: the raw KLUE-NER dev sentences, a model of
+examples/train.py's default sizes, and the record of their numbers in benchmarks/results/serving.json."""
+
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+from benchmark_common import REPO_ROOT
+
+
+DEFAULT_KLUE_FILE = REPO_ROOT.parent / "shared" / "data" / "klue-ner" / "klue-ner-v1.1_dev.part.tsv"
+SERVING_RESULTS = REPO_ROOT / "benchmarks" / "results" / "serving.json"
+# examples/train.py's default model sizes (training/arguments.py), with its default eojeol features.
+DEFAULT_MODEL_SIZES = {
+    "embedding_dim": 100,
+    "char_embedding_dim": 30,
+    "char_cnn_filters": 50,
+    "shared_hidden_size": 200,
+    "pos_hidden_size": 100,
+    "ner_hidden_size": 100,
+    "use_eojeol_features": True,
+}
+# KLUE's entity types in IOB2, for the random model's NER head.
+KLUE_NER_LABELS = ["O"] + [f"{prefix}-{kind}" for kind in ("DT", "LC", "OG", "PS", "QT", "TI") for prefix in "BI"]
+
+
+def read_klue_sentences(path: Path) -> list[str]:
+    """The raw sentences of a KLUE-NER file (its SOURCE.md describes the format: a `## <id>\\t<marked sentence>`
+    line, then one `<character>\\t<tag>` line per character). Exits with a message where the file is absent."""
+    if not path.is_file():
+        raise SystemExit(
+            f"--klue_file {path}: expected the KLUE-NER dev sentences (klue-ner-v1.1_dev.part.tsv, see its SOURCE.md), "
+            "found none; these benchmarks need raw sentences, so they are skipped."
+        )
+    sentences, characters = [], None
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("## klue-ner"):
+            characters = []
+        elif characters is not None and line == "":
+            sentences.append("".join(characters))
+            characters = None
+        elif characters is not None:
+            characters.append(line.split("\t")[0])
+    return sentences
+
+
+def default_size_model(analyzer, sentences: list[str], folder: Path | None = None):
+    """`(model, tokenizer)`: the model of `folder` where given; else a model of examples/train.py's default sizes with
+    random weights and a vocabulary of Kiwi's analysis of `sentences`. Speed depends on the sizes, not the weights,
+    so the random model times what a trained one would."""
+    import torch
+
+    from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
+    from modeling_mtl_bilstm.inference.morphology import to_sejong_tag
+
+    if folder is not None:
+        return MTLBiLSTMForTokenClassification.from_pretrained(folder), MTLBiLSTMTokenizer.from_pretrained(folder)
+    documents = analyzer.analyze(sentences)
+    forms = [[morpheme.form for sentence in document for morpheme in sentence] for document in documents]
+    tokenizer = MTLBiLSTMTokenizer.build(forms, eojeol_features=True)
+    pos_tags = sorted({to_sejong_tag(m.kiwi_tag) for d in documents for s in d for m in s})
+    config = MTLBiLSTMConfig(
+        **DEFAULT_MODEL_SIZES,
+        vocab_size=tokenizer.vocab_size,
+        char_vocab_size=tokenizer.char_vocab_size,
+        pos_id2label=dict(enumerate(pos_tags)),
+        ner_id2label=dict(enumerate(KLUE_NER_LABELS)),
+    )
+    torch.manual_seed(0)
+    return MTLBiLSTMForTokenClassification(config).eval(), tokenizer
+
+
+def record(key: str, result: dict, path: Path = SERVING_RESULTS) -> None:
+    """Writes `result` under `key` in serving.json (other keys kept), with the command that made it, the date and the
+    machine."""
+    entries = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    entries[key] = {
+        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+        "date": datetime.date.today().isoformat(),
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        **result,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

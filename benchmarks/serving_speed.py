@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""End-to-end speed on raw text, the pipelined predictor against the stages run one after the other, side by side.
+
+    python benchmarks/serving_speed.py --record
+    python benchmarks/serving_speed.py --max_sentences 300 --repeats 1   # smoke
+
+The KLUE-NER dev sentences (../shared/data/klue-ner) are tagged as a list at the predictor's default batch size,
+with --threads intra-op threads for torch and onnxruntime and Kiwi's default workers (one per core), by:
+
+* `pipelined`: `KoreanNERPredictor.__call__`, where Kiwi runs in a thread ahead of the model;
+* `sequential`: the same predictor's stages one after the other, as the predictor ran them before: Kiwi analyses
+  every text, then the model tags every sentence, then the results are built.
+
+Each for torch fp32 and ONNX Runtime int8 (and fp32), taking turns within each repeat; Kiwi's analysis alone is
+timed too. Figures are sentences per second, the median over --repeats. The model is --model_dir's, or one of
+examples/train.py's default sizes with random weights (speed depends on the sizes only). `--record` writes the
+result under "end_to_end" in benchmarks/results/serving.json.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmark_common import emit
+from serving_common import DEFAULT_KLUE_FILE, default_size_model, read_klue_sentences, record
+
+from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
+
+
+def sequential(predictor: KoreanNERPredictor, texts: list[str]) -> list[dict]:
+    """The predictor's stages one after the other: all of Kiwi, then all of the model, then the results."""
+    documents = predictor.analyzer.analyze(texts)
+    sentences = [sentence for document in documents for sentence in document]
+    sentence_texts = [text for text, document in zip(texts, documents) for _ in document]
+    tags = iter(predictor.tag(sentences, sentence_texts))
+    return [
+        predictor.result(text, document, [next(tags) for _ in document]) for text, document in zip(texts, documents)
+    ]
+
+
+def build_predictors(args, analyzer, sentences: list[str], scratch: str) -> dict:
+    from modeling_mtl_bilstm.inference.onnx_export import export_onnx
+    from modeling_mtl_bilstm.inference.onnx_predictor import ONNXKoreanNERPredictor
+
+    model, tokenizer = default_size_model(analyzer, sentences[:1000], args.model_dir)
+    model.save_pretrained(scratch)
+    tokenizer.save_pretrained(scratch)
+    export_onnx(model, tokenizer, scratch, int8=True)
+    predictors = {"torch_fp32": KoreanNERPredictor(model, tokenizer, analyzer=analyzer, device="cpu")}
+    for name, int8 in (("onnx_int8", True), ("onnx_fp32", False)):
+        predictors[name] = ONNXKoreanNERPredictor.from_pretrained(
+            scratch, quantize=int8, analyzer=analyzer, num_threads=args.threads
+        )
+    return predictors
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--klue_file", type=Path, default=DEFAULT_KLUE_FILE)
+    parser.add_argument(
+        "--model_dir", type=Path, default=None, help="A saved model (default: a random default-size one)."
+    )
+    parser.add_argument("--threads", type=int, default=2, help="torch / onnxruntime intra-op threads (default 2).")
+    parser.add_argument("--max_sentences", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="Write the result into benchmarks/results/serving.json.")
+    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    texts = read_klue_sentences(args.klue_file)[: args.max_sentences]
+    analyzer = KiwiMorphemeAnalyzer()
+    with tempfile.TemporaryDirectory(prefix="serving-speed-") as scratch:
+        predictors = build_predictors(args, analyzer, texts, scratch)
+        paths = {"pipelined": lambda p, t: p(t), "sequential": sequential}
+        for predictor in predictors.values():
+            assert predictor(texts[:200]) == sequential(predictor, texts[:200])  # the same output, and a warm-up
+        rates = {f"{name}/{path}": [] for name in predictors for path in paths}
+        rates["kiwi_only"] = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            analyzer.analyze(texts)
+            rates["kiwi_only"].append(len(texts) / (time.perf_counter() - started))
+            for name, predictor in predictors.items():
+                for path, run in paths.items():
+                    started = time.perf_counter()
+                    run(predictor, texts)
+                    rates[f"{name}/{path}"].append(len(texts) / (time.perf_counter() - started))
+            print({key: round(values[-1]) for key, values in rates.items()}, file=sys.stderr, flush=True)
+        batch_size = predictors["torch_fp32"].batch_size
+    medians = {key: statistics.median(values) for key, values in rates.items()}
+    result = {
+        "sentences": len(texts),
+        "threads": args.threads,
+        "kiwi_workers": analyzer.kiwi.num_workers,
+        "batch_size": batch_size,
+        "model": str(args.model_dir) if args.model_dir else "random weights, examples/train.py's default sizes",
+        "repeats": args.repeats,
+        "sentences_per_second": medians,
+        "sentences_per_second_runs": rates,
+        "pipelined_over_sequential": {
+            name: medians[f"{name}/pipelined"] / medians[f"{name}/sequential"] for name in predictors
+        },
+    }
+    if args.record:
+        record("end_to_end", result)
+    emit(result, args.output)
+    return result
+
+
+if __name__ == "__main__":
+    main()
