@@ -144,7 +144,12 @@ class ConditionalRandomField(nn.Module):
         return f"num_tags={self.num_tags}"
 
     def forward(
-        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, reduction: str = "mean"
+        self,
+        emissions: torch.Tensor,
+        tags: torch.Tensor,
+        mask: torch.Tensor,
+        reduction: str = "mean",
+        allowed_tags: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """
         Negative log-likelihood of the gold tag paths.
@@ -159,6 +164,10 @@ class ConditionalRandomField(nn.Module):
             reduction (`str`, *optional*, defaults to `"mean"`):
                 `"none"` returns one value per sequence, `"sum"` their sum, `"mean"` their mean over sequences and
                 `"token_mean"` their sum divided by the number of real positions.
+            allowed_tags (`torch.BoolTensor` of shape `(batch_size, sequence_length, num_tags)`, *optional*):
+                Partial annotation (Tsuboi et al., 2008): the tags each real position may hold, the gold tag among
+                them. The gold is then every path through allowed tags, and the loss is minus the log of their
+                summed probability; a position that allows every tag adds no evidence.
 
         Returns:
             `torch.FloatTensor` of shape `(batch_size,)` for `reduction="none"`, a scalar otherwise.
@@ -166,7 +175,12 @@ class ConditionalRandomField(nn.Module):
         if reduction not in _REDUCTIONS:
             raise ValueError(f"Unknown reduction: expected one of {_REDUCTIONS}, received {reduction!r}")
         emissions, mask, tags = self._validate(emissions, mask, tags)
-        nll = self._log_partition(emissions, mask) - self._path_score(emissions, tags, mask)
+        if allowed_tags is None:
+            gold_score = self._path_score(emissions, tags, mask)
+        else:
+            allowed_tags = self._checked_allowed_tags(allowed_tags, tags, mask, emissions.shape)
+            gold_score = self._log_partition(emissions.masked_fill(~allowed_tags, float("-inf")), mask)
+        nll = self._log_partition(emissions, mask) - gold_score
         if reduction == "none":
             return nll
         if reduction == "sum":
@@ -290,6 +304,24 @@ class ConditionalRandomField(nn.Module):
                 )
         # Padding tags may hold anything (e.g. -100); replace them so they can index the transition scores.
         return emissions, mask, tags.long().masked_fill(~mask, 0)
+
+    def _checked_allowed_tags(self, allowed_tags, tags, mask, shape) -> torch.BoolTensor:
+        """`allowed_tags` as a bool tensor that allows every tag at padding; the gold tag must be allowed."""
+        if tuple(allowed_tags.shape) != tuple(shape):
+            raise ValueError(
+                f"allowed_tags must have the emissions' shape: expected {tuple(shape)}, received "
+                f"{tuple(allowed_tags.shape)}"
+            )
+        allowed_tags = allowed_tags.bool() | ~mask.unsqueeze(2)
+        if not torch.compiler.is_compiling():
+            gold_allowed = allowed_tags.gather(2, tags.unsqueeze(2)).squeeze(2)
+            if not gold_allowed.all():
+                row, position = (~gold_allowed).nonzero()[0].tolist()
+                raise ValueError(
+                    f"allowed_tags must allow the gold tag: expected tag {tags[row, position].item()} allowed at "
+                    f"batch row {row}, position {position}, received it disallowed"
+                )
+        return allowed_tags
 
     def _scores_in(self, dtype):
         """Start, end and transition scores cast to the compute dtype."""

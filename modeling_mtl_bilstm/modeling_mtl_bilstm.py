@@ -17,6 +17,7 @@ from .tokenization_mtl_bilstm import EOJEOL_UNKNOWN_ID, NUM_EOJEOL_IDS, gazettee
 
 
 IGNORE_INDEX = -100
+OUTSIDE_TAG = "O"
 # The least share of real (unpadded) positions at which the LSTMs run unpacked on CPU, in inference and in training
 # (forward and backward gain more, at examples/train.py's batch sizes): below it, packing saves more than oneDNN's
 # padded kernel gains (`benchmarks/lstm_paths.py`).
@@ -347,11 +348,25 @@ class MTLBiLSTMTaskHead(nn.Module):
         states = self.encoder(shared_states, mask)[0] if self.encoder is not None else shared_states
         return self.classifier(states)
 
-    def loss(self, logits: torch.FloatTensor, labels: torch.LongTensor, mask: torch.BoolTensor) -> torch.FloatTensor:
+    def loss(
+        self,
+        logits: torch.FloatTensor,
+        labels: torch.LongTensor,
+        mask: torch.BoolTensor,
+        allowed_tags: torch.BoolTensor | None = None,
+    ) -> torch.FloatTensor:
+        """Per-token loss of the gold tags; with `allowed_tags` (batch, seq, tags), of any allowed tag at each
+        position (partial annotation: minus the log of the allowed tags' summed probability, or of the allowed
+        paths' under a CRF)."""
         if self.crf is None:
-            return nn.functional.cross_entropy(
-                logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX
-            )
+            if allowed_tags is None:
+                return nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX
+                )
+            log_probabilities = logits.float().log_softmax(dim=-1)
+            allowed_log_probability = log_probabilities.masked_fill(~allowed_tags, float("-inf")).logsumexp(dim=-1)
+            labelled = labels != IGNORE_INDEX
+            return -allowed_log_probability[labelled].mean()
         unlabeled = mask & (labels == IGNORE_INDEX)
         if not torch.compiler.is_compiling() and unlabeled.any():
             raise ValueError(
@@ -359,7 +374,7 @@ class MTLBiLSTMTaskHead(nn.Module):
                 f"{int(unlabeled.sum())} position(s) where attention_mask is 1."
             )
         # Per-token scale, like cross-entropy, so that loss weights mean the same with or without CRF.
-        return self.crf(logits, labels, mask, reduction="token_mean")
+        return self.crf(logits, labels, mask, reduction="token_mean", allowed_tags=allowed_tags)
 
     def decode(
         self, logits: torch.FloatTensor, mask: torch.BoolTensor, constraints: TransitionConstraints | None = None
@@ -449,6 +464,7 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         return_dict: bool | None = None,
         eojeol_ids: torch.LongTensor | None = None,
         gazetteer_flags: torch.Tensor | None = None,
+        ner_unannotated_tags: torch.Tensor | None = None,
     ) -> MTLBiLSTMTokenClassifierOutput | tuple:
         r"""
         Args:
@@ -468,6 +484,11 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             gazetteer_flags (`torch.Tensor` of shape `(batch_size, sequence_length, 2 * len(config.gazetteer_types))`):
                 0/1 gazetteer flags of each morpheme (B and I of each type, in the order of `config.gazetteer_types`),
                 required when `config.gazetteer_types` is set.
+            ner_unannotated_tags (`torch.Tensor` of shape `(batch_size, num_ner_tags)`, *optional*): 0/1 per sentence,
+                1 for the NER tags of entity types that the sentence's corpus does not annotate (training on corpora
+                with different entity types): an `O` in `ner_labels` may then hide any of them, and the NER loss
+                counts every tagging that agrees with the annotated types (see [`MTLBiLSTMTaskHead.loss`]) instead
+                of teaching `O` for them.
 
         Eager calls run the LSTMs packed or, on CPU, unpacked (see [`MTLBiLSTMEncoder`]); under `torch.compile`
         (`fullgraph=True` works) and `torch.export` they run a traceable path with the same results, and the
@@ -491,7 +512,8 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
                 inputs = torch.cat([shared_states, logits["pos"].softmax(dim=-1)], dim=-1)
             logits[task] = head(inputs, attention_mask)
             if labels[task] is not None:
-                losses[task] = head.loss(logits[task], labels[task], attention_mask)
+                allowed = self._allowed_ner_tags(ner_labels, ner_unannotated_tags) if task == "ner" else None
+                losses[task] = head.loss(logits[task], labels[task], attention_mask, allowed)
         loss = (
             sum(self.config.loss_weights[task] * task_loss for task, task_loss in losses.items()) if losses else None
         )
@@ -505,6 +527,23 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             hidden_states=(embedded, *shared_layers) if output_hidden_states else None,
         )
         return output if return_dict else output.to_tuple()
+
+    def _allowed_ner_tags(
+        self, ner_labels: torch.LongTensor, ner_unannotated_tags: torch.Tensor | None
+    ) -> torch.BoolTensor | None:
+        """(batch, seq, tags): the gold tag at each position and, where the gold is `O`, the sentence's unannotated
+        tags; None where no sentence of the batch has any (the plain loss, to the last bit)."""
+        if ner_unannotated_tags is None or not ner_unannotated_tags.any():
+            return None
+        num_tags = self.config.num_tags("ner")
+        if tuple(ner_unannotated_tags.shape) != (ner_labels.size(0), num_tags):
+            raise ValueError(
+                f"ner_unannotated_tags: expected shape {(ner_labels.size(0), num_tags)} (batch, NER tags), received "
+                f"{tuple(ner_unannotated_tags.shape)}"
+            )
+        gold = nn.functional.one_hot(ner_labels.clamp(min=0), num_tags).bool()
+        outside = ner_labels == self.config.ner_label2id[OUTSIDE_TAG]
+        return gold | (outside.unsqueeze(2) & ner_unannotated_tags.bool().unsqueeze(1))
 
     def model_inputs(self, encoded: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The tensors of `encoded` (a tokenizer's padded output) that `forward` takes, on the model's device: a

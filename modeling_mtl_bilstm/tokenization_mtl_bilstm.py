@@ -41,6 +41,9 @@ GAZETTEER_FLAG_PREFIXES = ("B", "I")
 MIN_GAZETTEER_SURFACE_LENGTH = 2
 # The training split's column that marks its singleton morphemes, the ones word dropout may replace by [UNK].
 SINGLETON_MASK = "singleton_mask"
+# Per-sentence 0/1 over the NER tags, 1 for tags of entity types the sentence's corpus does not annotate (the model's
+# `ner_unannotated_tags`): a feature of training data that mixes corpora, not of the tokenizer's encoding.
+NER_UNANNOTATED_TAGS = "ner_unannotated_tags"
 
 
 def eojeol_ids_of(word_ids: Sequence[int]) -> list[int]:
@@ -482,6 +485,9 @@ class DataCollatorForMTLBiLSTM:
             mask) become [UNK] with this probability, drawn anew for each batch from torch's global generator, which
             `Trainer` seeds. Their syllables and other features stay. Features without a mask (evaluation) are
             left alone.
+
+    Features with `ner_unannotated_tags` (a list over the NER tags per sentence) get them stacked into a (batch,
+    NER tags) tensor.
     """
 
     def __init__(self, tokenizer: MTLBiLSTMTokenizer, word_dropout: float = 0.0):
@@ -501,6 +507,8 @@ class DataCollatorForMTLBiLSTM:
             )
             dropped = singletons & (torch.rand(singletons.shape) < self.word_dropout)
             batch["input_ids"] = batch["input_ids"].masked_fill(dropped, self.tokenizer.unk_token_id)
+        if NER_UNANNOTATED_TAGS in features[0]:
+            batch[NER_UNANNOTATED_TAGS] = torch.tensor([f[NER_UNANNOTATED_TAGS] for f in features], dtype=torch.long)
         return batch
 
 

@@ -390,3 +390,49 @@ def test_cuda_matches_cpu():
     decoded = cuda_crf.decode(cuda_inputs[0], cuda_inputs[2])
     assert decoded.device.type == "cuda"
     assert torch.equal(decoded.cpu(), crf.decode(emissions, mask))
+
+
+def random_allowed(tags, num_tags, seed=2):
+    """The gold tag of each position plus random others: a partial annotation."""
+    generator = torch.Generator().manual_seed(seed)
+    allowed = torch.rand(*tags.shape, num_tags, generator=generator) < 0.4
+    return allowed | torch.nn.functional.one_hot(tags.clamp(min=0), num_tags).bool()
+
+
+@pytest.mark.parametrize("num_tags", [2, 3, 4])
+def test_partial_annotation_loss_matches_brute_force(num_tags):
+    crf = make_crf(num_tags)
+    emissions, tags, mask = make_batch(LENGTHS, num_tags)
+    allowed = random_allowed(tags, num_tags)
+    loss = crf(emissions, tags, mask, reduction="none", allowed_tags=allowed)
+    for row, length in enumerate(LENGTHS):
+        paths, scores = all_path_scores(crf, emissions[row, :length])
+        kept = torch.tensor([all(allowed[row, t, tag] for t, tag in enumerate(path)) for path in paths])
+        expected = scores.logsumexp(0) - scores[kept].logsumexp(0)
+        torch.testing.assert_close(loss[row], expected)
+
+
+def test_partial_annotation_of_the_gold_alone_is_the_plain_loss_and_of_everything_is_zero():
+    crf = make_crf(3)
+    emissions, tags, mask = make_batch(LENGTHS, 3)
+    gold_only = torch.nn.functional.one_hot(tags.clamp(min=0), 3).bool()
+    plain = crf(emissions, tags, mask, reduction="none")
+    torch.testing.assert_close(crf(emissions, tags, mask, reduction="none", allowed_tags=gold_only), plain)
+    everything = torch.ones_like(gold_only)
+    torch.testing.assert_close(
+        crf(emissions, tags, mask, reduction="none", allowed_tags=everything),
+        torch.zeros(len(LENGTHS), dtype=plain.dtype),
+    )
+
+
+def test_partial_annotation_gradients_are_finite_and_errors_are_clear():
+    crf = make_crf(3, dtype=torch.float32)
+    emissions, tags, mask = make_batch(LENGTHS, 3, dtype=torch.float32)
+    emissions.requires_grad_(True)
+    crf(emissions, tags, mask, reduction="token_mean", allowed_tags=random_allowed(tags, 3)).backward()
+    assert torch.isfinite(emissions.grad).all() and torch.isfinite(crf.transitions.grad).all()
+    wrong_gold = ~torch.nn.functional.one_hot(tags.clamp(min=0), 3).bool()
+    with pytest.raises(ValueError, match="allowed_tags must allow the gold tag: expected tag"):
+        crf(emissions, tags, mask, allowed_tags=wrong_gold)
+    with pytest.raises(ValueError, match=r"expected \(4, 4, 3\), received \(4, 4\)"):
+        crf(emissions, tags, mask, allowed_tags=mask)

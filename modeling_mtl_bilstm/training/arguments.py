@@ -16,6 +16,7 @@ MORPHEME_VECTORS = (*LOCAL_VECTOR_METHODS, "kiwi", "none")
 # Model key -> the tasks it trains.
 MODEL_TASKS = {"mtl": ("pos", "ner"), "ner": ("ner",), "pos": ("pos",)}
 COMPARISON_SEEDS = [1, 2, 3]
+COMPARISON_MODELS = ("ner", "pos", "mtl")
 
 
 @dataclass
@@ -27,6 +28,13 @@ class ExperimentArguments:
     compare: bool = field(
         default=False,
         metadata={"help": "Run the paper's comparison: single-task NER, single-task POS and multi-task."},
+    )
+    compare_models: list[str] = field(
+        default_factory=lambda: list(COMPARISON_MODELS),
+        metadata={
+            "help": f"The models --compare trains, in this order (default: {' '.join(COMPARISON_MODELS)}; e.g. mtl "
+            "ner to leave out the single-task POS model)."
+        },
     )
     seeds: list[int] | None = field(
         default=None,
@@ -67,19 +75,31 @@ class DataArguments:
     dataset: str = field(
         default="sample",
         metadata={
-            "help": "Corpus: the bundled sample, klp2016 or your own conll files.",
-            "choices": ["sample", "klp2016", "conll"],
+            "help": "Corpus: the bundled sample, klp2016, klue (KLUE-NER v1.1 TSV files) or your own conll files.",
+            "choices": ["sample", "klp2016", "klue", "conll"],
         },
     )
-    data_dir: str | None = field(default=None, metadata={"help": "Folder with the corpus files (klp2016)."})
+    data_dir: str | None = field(default=None, metadata={"help": "Folder with the corpus files (klp2016, klue)."})
     train_file: str | None = field(default=None, metadata={"help": "conll: training file."})
     validation_file: str | None = field(default=None, metadata={"help": "conll: validation file."})
     test_file: str | None = field(default=None, metadata={"help": "conll: test file."})
     extra_train_corpora: list[str] = field(
         default_factory=list,
         metadata={
-            "help": "More training data, as NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition): every split "
-            "of each is added to the training split; selection and the report stay on --dataset's dev and test."
+            "help": "More training data, as NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition, "
+            "klue=../shared/data/klue-ner) or sample: a corpus with a test split of its own adds its training split "
+            "to training and its validation split to model selection (its test split stays unseen); one without "
+            "(ner2016) adds every split to training. The report's test scores stay on --dataset's test split."
+        },
+    )
+    unannotated_entity_types: str = field(
+        default="marginalize",
+        metadata={
+            "help": "Where the corpora annotate different entity types (QT only in KLUE): marginalize (an O of a "
+            "corpus may hide an entity of a type it does not annotate: the NER loss sums over those taggings) or "
+            "outside (O teaches O for every type). Dev and test scores leave out the types a sentence's corpus "
+            "does not annotate either way.",
+            "choices": ["marginalize", "outside"],
         },
     )
     analyzer: str = field(

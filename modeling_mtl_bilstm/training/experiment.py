@@ -28,10 +28,21 @@ from ..data_scripts.formats import read_gazette
 from ..data_scripts.korean_ner import shared_label_names
 from ..hub.model_card import BEST_MODEL_DIR, write_model_card
 from ..inference.morphology import KOREAN_EXTRA_INSTALL
-from ..inference.predictor import _entity_spans
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
-from ..tokenization_mtl_bilstm import SINGLETON_MASK, DataCollatorForMTLBiLSTM, Gazetteer, MTLBiLSTMTokenizer
-from .arguments import COMPARISON_SEEDS, MODEL_TASKS, DataArguments, ExperimentArguments, ModelArguments
+from ..tokenization_mtl_bilstm import (
+    NER_UNANNOTATED_TAGS,
+    SINGLETON_MASK,
+    DataCollatorForMTLBiLSTM,
+    Gazetteer,
+    MTLBiLSTMTokenizer,
+)
+from .arguments import (
+    COMPARISON_SEEDS,
+    MODEL_TASKS,
+    DataArguments,
+    ExperimentArguments,
+    ModelArguments,
+)
 from .kiwi_embeddings import write_kiwi_vectors
 from .local_vectors import LOCAL_VECTOR_METHODS, VECTORS_EXTRA_INSTALL, local_vectors_file
 from .pretrained_embeddings import initialize_morpheme_embeddings, read_vector_words
@@ -39,6 +50,7 @@ from .reporting import TEST_SENTENCE_COUNTS, results_markdown, summarize_runs, w
 from .significance import sentence_entity_counts
 from .trainer import (
     LABEL_NAMES,
+    MIXED_CORPUS_LABEL_NAMES,
     MTLBiLSTMTrainer,
     load_metric,
     make_compute_metrics,
@@ -56,6 +68,8 @@ VECTOR_PACKAGES = {
 }
 
 RUN_RESULT_FILE = "run_result.json"
+# The column of a mixed corpus's sentences that lists the entity types their corpus annotates.
+ANNOTATED_TYPES = "annotated_types"
 # Dev metric each task is selected on; a plan with an NER model selects on NER.
 SELECTION_METRICS = {"ner": "ner_f1", "pos": "pos_accuracy"}
 
@@ -116,7 +130,11 @@ def run_experiment(
             gazetteer=gazetteer,
         )
     encoded = encode_corpus(
-        corpus, tokenizer, fold_gazetteers, singletons=training_singletons(corpus) if model_args.word_dropout else None
+        corpus,
+        tokenizer,
+        fold_gazetteers,
+        singletons=training_singletons(corpus) if model_args.word_dropout else None,
+        mark_training_sentences=data_args.unannotated_entity_types == "marginalize",
     )
     metric = load_metric()
     plan = run_plan(experiment, model_args, training_args.seed)
@@ -197,6 +215,11 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
         raise ArgumentError("--seeds: expected at least one seed.")
     if data_args.dataset == "klp2016" and data_args.data_dir is None:
         raise ArgumentError("--dataset klp2016 needs --data_dir, a folder with train.txt, dev.txt and test.txt.")
+    if data_args.dataset == "klue" and data_args.data_dir is None:
+        raise ArgumentError(
+            "--dataset klue needs --data_dir, a folder with klue-ner-v1.1_dev.tsv (or a part of it, "
+            "klue-ner-v1.1_dev.part.tsv) and, where you have it, klue-ner-v1.1_train.tsv."
+        )
     if data_args.dataset == "conll" and not data_args.train_file:
         raise ArgumentError(
             "--dataset conll needs --train_file (and --validation_file, --test_file where you have them)."
@@ -223,7 +246,12 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
             f"--pos_loss_weight_final: expected a weight >= 0, received {experiment.pos_loss_weight_final}."
         )
     if experiment.compare and experiment.task != "mtl":
-        raise ArgumentError("--compare trains mtl, ner and pos itself: drop --task.")
+        raise ArgumentError("--compare trains mtl, ner and pos itself (--compare_models): drop --task.")
+    unknown = sorted(set(experiment.compare_models) - set(MODEL_TASKS))
+    if unknown or not experiment.compare_models:
+        raise ArgumentError(
+            f"--compare_models: expected some of {', '.join(MODEL_TASKS)}, received {experiment.compare_models}."
+        )
 
 
 def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments):
@@ -276,7 +304,7 @@ def keep_saved_features(model_args: ModelArguments, tokenizer: MTLBiLSTMTokenize
 def run_plan(experiment: ExperimentArguments, model_args: ModelArguments, default_seed: int) -> list[PlannedRun]:
     """Every (model, seed) to train, in order: one model with one seed (--seed) unless --compare or --seeds."""
     seeds = experiment.seeds or (COMPARISON_SEEDS if experiment.compare else [default_seed])
-    keys = ["ner", "pos", "mtl"] if experiment.compare else [experiment.task]
+    keys = list(dict.fromkeys(experiment.compare_models)) if experiment.compare else [experiment.task]
     models = [(key, MODEL_TASKS[key], model_args.use_crf) for key in keys]
     if experiment.compare and experiment.compare_crf:
         other = "no_crf" if model_args.use_crf else "crf"
@@ -290,9 +318,15 @@ def plan_selection_metric(plan: list[PlannedRun]) -> str:
 
 
 def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
-    """The corpus of --dataset; its training split extended with Kiwi's analysis of its sentences (--analyzer)
-    and with every split of the --extra_train_corpora, all under one set of label names (POS labels
-    `pos_labels` where given: a fine-tuned model keeps its tag ids), entity types limited to --ner_types."""
+    """The corpus of --dataset, with Kiwi's analysis of its training sentences (--analyzer) and the
+    --extra_train_corpora, all under one set of label names (POS labels `pos_labels` where given: a fine-tuned model
+    keeps its tag ids), entity types limited to --ner_types.
+
+    An extra corpus with a test split of its own (klp2016, klue, sample) lends its training split to training and
+    its validation split to model selection, and keeps its test split unseen; one without (ner2016) is training
+    data whole. Where the corpora annotate different entity types (QT only in KLUE), every sentence carries the
+    types its corpus annotates (`ANNOTATED_TYPES`): the loss does not teach `O` for the others (see
+    --unannotated_entity_types) and scores leave them out."""
     data_files = None
     if data_args.dataset == "conll":
         data_files = {
@@ -316,12 +350,24 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     if len(sources) == 1 and sources[0] == {} and not extras:
         corpus = load(**fixed)
     else:
-        first_pass = [load(**kwargs) for kwargs in sources] + [load(name, path, None) for name, path in extras]
-        labels = {**shared_label_names(*first_pass), **fixed}
-        corpus = load(**labels)  # dev and test: the corpus's own morphemes
-        parts = [load(**kwargs, **labels)["train"] for kwargs in sources]
-        parts += [split for name, path in extras for split in load(name, path, None, **labels).values()]
-        corpus["train"] = datasets.concatenate_datasets(parts)
+        main_first = [load(**kwargs) for kwargs in sources]
+        extras_first = [load(name, path, None) for name, path in extras]
+        labels = {**shared_label_names(*main_first, *extras_first), **fixed}
+        types = [corpus_entity_types(first) for first in main_first[:1] + extras_first]
+        mark = (lambda dataset, _: dataset) if len(set(types)) == 1 else with_annotated_types
+        corpus = datasets.DatasetDict({split: mark(d, types[0]) for split, d in load(**labels).items()})
+        train = [mark(load(**kwargs, **labels)["train"], types[0]) for kwargs in sources]
+        validation = [corpus["validation"]] if "validation" in corpus else []
+        for (name, path), extra_types in zip(extras, types[1:]):
+            extra = load(name, path, None, **labels)
+            if "test" in extra:
+                train.append(mark(extra["train"], extra_types))
+                validation += [mark(extra["validation"], extra_types)] if "validation" in extra else []
+            else:
+                train += [mark(split, extra_types) for split in extra.values()]
+        corpus["train"] = datasets.concatenate_datasets(train)
+        if validation:
+            corpus["validation"] = datasets.concatenate_datasets(validation)
     if "validation" not in corpus:
         raise ArgumentError(
             f"The {data_args.dataset} corpus has no validation split: best-on-dev selection needs one."
@@ -329,6 +375,30 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     if data_args.ner_types:
         corpus = keep_entity_types(corpus, data_args.ner_types)
     return corpus
+
+
+def corpus_entity_types(corpus: datasets.DatasetDict) -> tuple[str, ...]:
+    """The entity types a corpus annotates, from its NER label names."""
+    names = next(iter(corpus.values())).features["ner_tags"].feature.names
+    return tuple(sorted({tag_schemes.entity_type(name) for name in names if name != tag_schemes.OUTSIDE}))
+
+
+def with_annotated_types(dataset: datasets.Dataset, entity_types: tuple[str, ...]) -> datasets.Dataset:
+    """`dataset` with the column `ANNOTATED_TYPES`: the entity types its corpus annotates, on every sentence."""
+    return dataset.add_column(
+        ANNOTATED_TYPES,
+        [list(entity_types)] * dataset.num_rows,
+        feature=datasets.List(datasets.Value("string")),
+    )
+
+
+def unannotated_tags(label_names: list[str], annotated_types) -> list[int]:
+    """0/1 per NER label, 1 for the labels of entity types outside `annotated_types` (the model's
+    `ner_unannotated_tags`)."""
+    annotated = set(annotated_types)
+    return [
+        int(name != tag_schemes.OUTSIDE and tag_schemes.entity_type(name) not in annotated) for name in label_names
+    ]
 
 
 def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> datasets.DatasetDict:
@@ -349,12 +419,14 @@ def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> 
     )
 
 
-def parse_corpus_argument(argument: str) -> tuple[str, str]:
-    """`NAME=DIR` of --extra_train_corpora -> (NAME, DIR)."""
+def parse_corpus_argument(argument: str) -> tuple[str, str | None]:
+    """`NAME=DIR` of --extra_train_corpora -> (NAME, DIR); the bundled `sample` needs no folder."""
     name, separator, path = argument.partition("=")
+    if argument == "sample":
+        return name, None
     if not separator or not name or not path:
         raise ArgumentError(
-            f"--extra_train_corpora: expected NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition), "
+            f"--extra_train_corpora: expected NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition) or sample, "
             f"received {argument!r}."
         )
     return name, path
@@ -422,13 +494,16 @@ def encode_corpus(
     tokenizer: MTLBiLSTMTokenizer,
     fold_gazetteers: list[Gazetteer] | None = None,
     singletons: set[str] | None = None,
+    mark_training_sentences: bool = True,
 ):
     """Every split as model inputs and labels (`input_ids`, `char_ids`, the tokenizer's features from `word_ids`
     and its gazetteer, `pos_labels`, `ner_labels`). Training sentences take the gazetteer of their fold where
     `fold_gazetteers` are given (see `build_gazetteers`), and with `singletons` a `singleton_mask` (1 where the
-    morpheme is one of them), which word dropout reads."""
+    morpheme is one of them), which word dropout reads. Sentences of a split with `ANNOTATED_TYPES` get
+    `ner_unannotated_tags`, except training sentences with `mark_training_sentences=False` (whose `O` then
+    teaches `O` for every type)."""
 
-    def encode(example, training=False):
+    def encode(example, training=False, unannotated=None):
         gazetteer = None
         if training and fold_gazetteers is not None:
             gazetteer = fold_gazetteers[gazetteer_fold(example["text"], example["tokens"], len(fold_gazetteers))]
@@ -437,13 +512,21 @@ def encode_corpus(
         )
         if training and singletons is not None:
             encoded[SINGLETON_MASK] = [int(token in singletons) for token in example["tokens"]]
+        if unannotated is not None:
+            encoded[NER_UNANNOTATED_TAGS] = unannotated(example[ANNOTATED_TYPES])
         return encoded
+
+    def unannotated_of(split: str, dataset: datasets.Dataset):
+        if ANNOTATED_TYPES not in dataset.column_names or (split == "train" and not mark_training_sentences):
+            return None
+        names = dataset.features["ner_tags"].feature.names
+        return lambda annotated_types: unannotated_tags(names, annotated_types)
 
     return datasets.DatasetDict(
         {
             split: dataset.map(
                 encode,
-                fn_kwargs={"training": split == "train"},
+                fn_kwargs={"training": split == "train", "unannotated": unannotated_of(split, dataset)},
                 remove_columns=dataset.column_names,
                 desc=f"Encoding {split}",
             )
@@ -507,7 +590,7 @@ def gazetteer_fold(text: str, tokens: list[str], folds: int) -> int:
 def sentence_entities(tokens: list[str], tags: list[str]) -> list[tuple[str, str]]:
     """`(surface, type)` of the entities of a sentence with IOB2 tags (read as the metric and the predictor read
     them), the surface being the forms concatenated."""
-    return [("".join(tokens[first:last]), entity_type) for entity_type, first, last in _entity_spans(tags)]
+    return [("".join(tokens[first:last]), entity_type) for entity_type, first, last in tag_schemes.iob2_spans(tags)]
 
 
 def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_crf) -> MTLBiLSTMConfig:
@@ -583,7 +666,9 @@ def train_one(
         output_dir=str(run_dir),
         seed=run.seed,
         data_seed=run.seed,
-        label_names=LABEL_NAMES,
+        label_names=MIXED_CORPUS_LABEL_NAMES
+        if NER_UNANNOTATED_TAGS in encoded["validation"].column_names
+        else LABEL_NAMES,
         metric_for_best_model=best_metric,
         greater_is_better=True,
         resume_from_checkpoint=None,

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from transformers import EvalPrediction, Trainer
 
-from ..modeling_mtl_bilstm import IGNORE_INDEX, MTLBiLSTMForTokenClassification
+from ..modeling_mtl_bilstm import IGNORE_INDEX, OUTSIDE_TAG, MTLBiLSTMForTokenClassification
+from ..tokenization_mtl_bilstm import NER_UNANNOTATED_TAGS
 
 
 # The evaluate module metrics/korean_ner_pos, installed as modeling_mtl_bilstm.metrics (evaluate loads it by path:
@@ -16,6 +17,8 @@ from ..modeling_mtl_bilstm import IGNORE_INDEX, MTLBiLSTMForTokenClassification
 METRIC_MODULE = "modeling_mtl_bilstm.metrics.korean_ner_pos"
 # Order of the label tensors Trainer hands back (TrainingArguments.label_names).
 LABEL_NAMES = ["pos_labels", "ner_labels"]
+# ... of data that mixes corpora with different entity types: scores leave out what a sentence's corpus does not annotate.
+MIXED_CORPUS_LABEL_NAMES = [*LABEL_NAMES, NER_UNANNOTATED_TAGS]
 # Order of the task logits in the model output (fields of MTLBiLSTMTokenClassifierOutput).
 OUTPUT_TASK_ORDER = ("ner", "pos")
 
@@ -116,16 +119,29 @@ def tag_sequences(
     model: MTLBiLSTMForTokenClassification, prediction: EvalPrediction
 ) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
     """`{task: (predicted tags, gold tags)}` per sentence, as tag names, without the -100 positions, from the
-    tag ids that `make_preprocess_logits_for_metrics` leaves in an `EvalPrediction` (or a `PredictionOutput`)."""
+    tag ids that `make_preprocess_logits_for_metrics` leaves in an `EvalPrediction` (or a `PredictionOutput`).
+    With `MIXED_CORPUS_LABEL_NAMES`, predicted NER tags of entity types that a sentence's corpus does not annotate
+    count as `O`: its gold cannot tell whether they are right."""
     predictions = prediction.predictions
     predictions = predictions if isinstance(predictions, tuple) else (predictions,)
     label_ids = prediction.label_ids if isinstance(prediction.label_ids, tuple) else (prediction.label_ids,)
-    labels_by_task = dict(zip(("pos", "ner"), label_ids))
+    labels_by_task = dict(zip(LABEL_NAMES, label_ids))
+    unannotated = label_ids[len(LABEL_NAMES)] if len(label_ids) > len(LABEL_NAMES) else None
     sequences = {}
     for task, predicted in zip(output_tasks(model), predictions):
         id2label = model.config.task_id2label(task)
-        sequences[task] = _tag_sequences(np.asarray(predicted), np.asarray(labels_by_task[task]), id2label)
+        predicted = np.asarray(predicted)
+        if task == "ner" and unannotated is not None:
+            predicted = _unannotated_as_outside(predicted, np.asarray(unannotated), model.config.ner_label2id)
+        sequences[task] = _tag_sequences(predicted, np.asarray(labels_by_task[f"{task}_labels"]), id2label)
     return sequences
+
+
+def _unannotated_as_outside(predicted: np.ndarray, unannotated: np.ndarray, label2id: dict[str, int]) -> np.ndarray:
+    """(batch, seq) tag ids with those that a sentence's row of `unannotated` (batch, tags) marks replaced by O."""
+    rows = np.arange(predicted.shape[0])[:, None]
+    hidden = (unannotated[rows, predicted.clip(min=0)] != 0) & (predicted != IGNORE_INDEX)
+    return np.where(hidden, label2id[OUTSIDE_TAG], predicted)
 
 
 def _tag_sequences(predicted: np.ndarray, gold: np.ndarray, id2label: dict[int, str]):
