@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def predict(args: argparse.Namespace) -> int:
     """Tags the texts of the input in blocks of `LINES_PER_CALL` and writes each block's JSON lines at once, flushed,
     so that an interrupted output ends with complete lines (but for a last one that `--resume` truncates)."""
-    format = input_format(args.input, args.input_format)
+    file_format = input_format(args.input, args.input_format)
     predictor_kwargs = {
         name: getattr(args, name)
         for name in ("batch_size", "max_length", "quantize", "backend")
@@ -65,19 +65,16 @@ def predict(args: argparse.Namespace) -> int:
     }
     with contextlib.ExitStack() as stack:
         if args.input is None:
-            source, name = sys.stdin.buffer, "<stdin>"
-            total = None
+            source, name, total = sys.stdin.buffer, "<stdin>", None
             # Typed lines are answered one by one rather than after LINES_PER_CALL of them.
             lines_per_call = 1 if sys.stdin.isatty() else LINES_PER_CALL
         else:
-            source, name = (
-                (args.input if format == "parquet" else stack.enter_context(open(args.input, "rb"))),
-                args.input,
-            )
-            total = count_texts(args.input, format)
+            # Parquet is read from its path (record batches of one column), the line formats from a byte stream.
+            source = args.input if file_format == "parquet" else stack.enter_context(open(args.input, "rb"))
+            name, total = str(args.input), count_texts(args.input, file_format)
             lines_per_call = LINES_PER_CALL
         done = resume_output(args.output) if args.resume else 0
-        texts = skip_texts(read_texts(source, str(name), format, args.text_field), done, str(name))
+        texts = skip_texts(read_texts(source, name, file_format, args.text_field), done, name)
         if args.output is None:
             output = sys.stdout
         else:

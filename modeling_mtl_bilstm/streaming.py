@@ -35,23 +35,23 @@ def input_format(path: Path | None, requested: str | None = None) -> str:
 
 
 def read_texts(
-    source: IO[bytes] | Path, name: str, format: str = "text", text_field: str = DEFAULT_TEXT_FIELD
+    source: IO[bytes] | Path, name: str, file_format: str = "text", text_field: str = DEFAULT_TEXT_FIELD
 ) -> Iterator[str]:
     """The texts of an input, one at a time: the lines of a text file, the `text_field` of each line of a JSON lines
     file (both from a binary stream), or the `text_field` column of a Parquet file (a path, read in record
     batches). `name` names the input in errors."""
-    if format == "text":
+    if file_format == "text":
         return decoded_lines(source, name)
-    if format == "jsonl":
+    if file_format == "jsonl":
         return _jsonl_texts(source, name, text_field)
-    if format == "parquet":
+    if file_format == "parquet":
         return _parquet_texts(Path(source), text_field)
-    raise ValueError(f"format: expected one of {sorted(set(INPUT_FORMATS.values()))}, received {format!r}")
+    raise ValueError(f"file_format: expected one of {sorted(set(INPUT_FORMATS.values()))}, received {file_format!r}")
 
 
-def count_texts(path: Path, format: str) -> int:
+def count_texts(path: Path, file_format: str) -> int:
     """The number of texts in a file, for the progress bar: its lines, or its Parquet rows (from the metadata)."""
-    if format == "parquet":
+    if file_format == "parquet":
         return _parquet_file(path).metadata.num_rows
     with open(path, "rb") as file:
         return sum(1 for _ in file)
