@@ -226,3 +226,46 @@ def test_shared_klue_dev_file(tmp_path):
     for split in splits:
         sources = Counter(s.source_id.rsplit("-", 1)[1] for s in sentences if klue_split(s.source_id) == split)
         assert abs(sources["nsmc"] / splits[split] - 1977 / 4000) < 0.05, (split, sources)
+
+
+def test_push_dataset_publishes_klue_with_its_attribution(tmp_path, shared_kiwi, monkeypatch):
+    from modeling_mtl_bilstm.hub.publish import build_dataset_folder
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "klue"
+    write_dev_file(folder)
+    built = build_dataset_folder("klue", tmp_path / "hub", repo_id="me/klue-ner-ko", data_dir=folder)
+    card = (built / "README.md").read_text(encoding="utf-8")
+    assert "license: cc-by-sa-4.0" in card and "Park et al., 2021" in card
+    assert datasets.load_dataset(str(built))["test"].num_rows == Counter(map(klue_split, sentence_ids(40)))["test"]
+
+
+def test_a_gazetteer_of_klue_entities_may_be_published_and_the_card_credits_every_corpus(tmp_path):
+    from modeling_mtl_bilstm.hub.model_card import training_corpora
+    from modeling_mtl_bilstm.hub.publish import GAZETTEER_FILE, RestrictedLicenseError, check_gazetteer_terms
+
+    (tmp_path / GAZETTEER_FILE).write_text("{}", encoding="utf-8")
+    open_run = {
+        "dataset": "klue",
+        "arguments": {"data": {"gazetteer_from_training": True, "extra_train_corpora": ["sample"]}},
+    }
+    check_gazetteer_terms(tmp_path, open_run)  # no refusal
+    assert list(training_corpora(open_run)) == ["klue", "sample"]
+    restricted = {
+        **open_run,
+        "arguments": {"data": {"gazetteer_from_training": True, "extra_train_corpora": ["klp2016=x"]}},
+    }
+    with pytest.raises(RestrictedLicenseError, match="entities of klp2016"):
+        check_gazetteer_terms(tmp_path, restricted)
+
+
+def test_model_card_credits_every_training_corpus_under_the_most_restrictive_licence(tiny_config):
+    from modeling_mtl_bilstm.hub.model_card import render_model_card
+
+    config = tiny_config(vocab_size=10, tasks=("ner",), ner_id2label={0: "O", 1: "B-PS", 2: "I-PS"})
+    mixed = {"dataset": "klue", "arguments": {"data": {"extra_train_corpora": ["klp2016=x", "sample"]}}}
+    card = render_model_card(config, 100, run_info=mixed)
+    assert (card.data.license, card.data.license_name) == ("other", "klp2016-non-commercial")
+    assert card.data.datasets == ["klue", "klp2016", "sample"] and "Park et al., 2021" in card.text
+    open_card = render_model_card(config, 100, run_info={"dataset": "klue", "arguments": {"data": {}}})
+    assert open_card.data.license == "cc-by-sa-4.0"

@@ -9,7 +9,7 @@ import logging
 import tempfile
 
 
-DATASETS = ("sample", "klp2016", "ner2016", "conll")
+DATASETS = ("sample", "klp2016", "ner2016", "klue", "conll")
 
 
 def add_push_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +32,9 @@ def add_push_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_push_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--data_dir", help="Corpus folder with train.txt, dev.txt, test.txt (klp2016, conll).")
+    parser.add_argument(
+        "--data_dir", help="Corpus folder: train.txt, dev.txt, test.txt (klp2016, conll); klue-ner-v1.1_*.tsv (klue)."
+    )
     _add_common_arguments(parser, repo_help="Hub dataset repository, e.g. your-name/korean-ner-sample.")
     _add_restricted_license_argument(parser, "a corpus whose licence restricts redistribution (klp2016)")
     parser.add_argument("--commit_message", default="Upload Korean NER corpus")

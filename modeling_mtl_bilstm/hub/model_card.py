@@ -51,7 +51,10 @@ def render_model_card(
     """
     results, run_info = results or {}, run_info or {}
     dataset = run_info.get("dataset")
-    corpus = CORPORA.get(dataset, CORPORA["conll"]) if dataset else None
+    corpora = training_corpora(run_info)
+    # The licence of the first corpus whose terms restrict redistribution, else the main corpus's.
+    corpus = next((terms for terms in corpora.values() if terms.redistribution_forbidden), None)
+    corpus = corpus or (CORPORA.get(dataset, CORPORA["conll"]) if dataset else None)
     best = run_info.get("best_model") or {}
     measured = results.get(best.get("key"), {}).get("seeds", {}).get(str(best.get("seed")), {})
     eval_results = [
@@ -75,7 +78,7 @@ def render_model_card(
         library_name="transformers",
         pipeline_tag="token-classification",
         tags=["ner", "pos", "multi-task-learning", "bilstm", "crf", "korean", "custom_code"],
-        datasets=[dataset] if dataset else None,
+        datasets=list(corpora) or None,
         metrics=["f1", "accuracy"],
         model_name=repo_id.split("/")[-1],
         eval_results=eval_results or None,
@@ -100,12 +103,20 @@ def render_model_card(
         pos_count=len(config.pos_id2label or {}),
         num_parameters=num_parameters,
         dataset=dataset,
-        dataset_description=corpus.description if corpus else None,
+        dataset_description="\n\n".join(terms.description for terms in corpora.values()) or None,
         corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.get("corpus", {}).items()),
         hyperparameters=hyperparameters,
         results_table=results_table,
         results_figure=results_figure,
     )
+
+
+def training_corpora(run_info: dict) -> dict:
+    """Name -> `CorpusTerms` of every corpus a run trained on: --dataset, then each of --extra_train_corpora."""
+    names = [run_info["dataset"]] if run_info.get("dataset") else []
+    extras = run_info.get("arguments", {}).get("data", {}).get("extra_train_corpora") or []
+    names += [entry.partition("=")[0] for entry in extras]
+    return {name: CORPORA.get(name, CORPORA["conll"]) for name in dict.fromkeys(names)}
 
 
 def architecture_diagram(config: MTLBiLSTMConfig) -> str:

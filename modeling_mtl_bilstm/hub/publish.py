@@ -256,10 +256,11 @@ def build_dataset_folder(
     """Writes a corpus as Parquet files with a dataset card into `local_dir` (see `export_to_parquet`).
 
     Args:
-        dataset: `"sample"`, `"klp2016"` or `"conll"`, as in `load_korean_ner`.
+        dataset: `"sample"`, `"klp2016"`, `"ner2016"`, `"klue"` or `"conll"`, as in `load_korean_ner`; the card
+            gives the corpus's description and licence from the licence table (KLUE's attribution and CC BY-SA 4.0).
         local_dir: a new or empty folder.
         repo_id: the Hub repository; its name titles the card.
-        data_dir: the corpus folder (`klp2016`, `conll`; the bundled sample by default).
+        data_dir: the corpus folder (`klp2016`, `ner2016`, `klue`, `conll`; the bundled sample by default).
         allow_restricted_license: publish a corpus whose licence restricts redistribution anyway,
             for when you hold the rights to (a private repository, say).
 

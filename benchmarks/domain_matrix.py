@@ -1,0 +1,243 @@
+#!/usr/bin/env python
+"""The domain matrix: models trained on one set of corpora, scored from raw text on the test splits of every corpus.
+
+    python benchmarks/domain_matrix.py --runs_dir runs/domain --train \
+        --output benchmarks/results/domain-matrix.json --markdown benchmarks/results/domain-matrix.md
+
+Training sets (`TRAINING_SETS`, each a `examples/train.py --compare --compare_models mtl ner` run with the defaults,
+3 seeds): KLP 2016 + ner2016 + its gazette (`klp`), the KLUE training split (`klue`), the culture sample (`sample`),
+and all of them (`all`). With --train, a missing run is trained first (two gloo processes, as the README's
+comparison); an existing one is scored as it is.
+
+Test sets: the KLP 2016 test split, the fixed KLUE test split (`klue_split`) and the sample's test split. Each model
+of each seed (its best checkpoint on dev) runs as users run it, `KoreanNERPredictor` on each raw sentence, and its
+entities are scored by strict character span (type, start, end) over the entity types that both the test corpus
+annotates and the model knows (a model trained without KLUE knows no QT). Multi-task minus single-task comes with
+the paired significance test of `modeling_mtl_bilstm.training.significance`, seeds pooled.
+
+Corpora are read from ../shared/data/; a test set or training set whose corpus is absent is skipped and listed.
+No corpus text is written to the results.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from benchmark_common import REPO_ROOT, emit, environment
+
+from modeling_mtl_bilstm import KoreanNERPredictor
+from modeling_mtl_bilstm.data_scripts.formats import EntitySpan, load_entity_spans, read_klue
+from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, klue_split
+from modeling_mtl_bilstm.training.significance import paired_f1_test
+
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+KLP_DIR, NER2016_DIR, KLUE_DIR = SHARED_DATA / "klp2016", SHARED_DATA / "ner2016-competition", SHARED_DATA / "klue-ner"
+KLP_TYPES = ("DT", "LC", "OG", "PS", "TI")
+KLUE_TYPES = (*KLP_TYPES, "QT")
+MODELS = ("mtl", "ner")
+# Training set -> (the corpora it needs, examples/train.py arguments besides the comparison's).
+TRAINING_SETS = {
+    "klp": (
+        (KLP_DIR, NER2016_DIR),
+        ["--dataset", "klp2016", "--data_dir", str(KLP_DIR), "--extra_train_corpora", f"ner2016={NER2016_DIR}",
+         "--gazetteer", str(NER2016_DIR / "gazette.txt")],
+    ),
+    "klue": ((KLUE_DIR,), ["--dataset", "klue", "--data_dir", str(KLUE_DIR)]),
+    "sample": ((), ["--dataset", "sample"]),
+    "all": (
+        (KLP_DIR, NER2016_DIR, KLUE_DIR),
+        ["--dataset", "klue", "--data_dir", str(KLUE_DIR), "--extra_train_corpora", f"klp2016={KLP_DIR}",
+         f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt")],
+    ),
+}  # fmt: skip
+COMPARISON = [
+    "--compare",
+    "--compare_models",
+    *MODELS,
+    "--per_device_train_batch_size",
+    "16",
+    "--torch_num_threads",
+    "1",
+]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs_dir", type=Path, default=REPO_ROOT / "runs" / "domain", help="One folder per set.")
+    parser.add_argument("--training_sets", nargs="+", choices=list(TRAINING_SETS), default=list(TRAINING_SETS))
+    parser.add_argument("--train", action="store_true", help="Train the training sets that have no results yet.")
+    parser.add_argument("--batch_size", type=int, default=64, help="Sentences per forward pass (default: 64).")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads while scoring.")
+    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
+    parser.add_argument("--markdown", type=Path, default=None, help="Write the tables to this file.")
+    return parser.parse_args(argv)
+
+
+def test_sets() -> dict[str, tuple[tuple[str, ...], list[str], list[set]]]:
+    """Test set -> (the types its corpus annotates, raw sentences, gold character spans), for the corpora present."""
+    sets = {}
+    if (KLP_DIR / "test.txt").is_file():
+        sentences, _ = load_entity_spans(KLP_DIR / "test.txt", errors="collect")  # misaligned '$' lines left out
+        sets["klp2016"] = (KLP_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
+    dev_files = sorted(KLUE_DIR.glob("klue-ner-v1.1_dev*.tsv"))
+    if dev_files:
+        sentences = [s for s in read_klue(dev_files[0]) if klue_split(s.source_id) == "test"]
+        sets["klue"] = (KLUE_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
+    sentences, _ = load_entity_spans(SAMPLE_DIR / "test.txt")
+    sets["sample"] = (KLP_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
+    return sets
+
+
+def train(name: str, output_dir: Path) -> float:
+    """Runs the comparison of one training set; returns its wall time in seconds."""
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+        str(REPO_ROOT / "examples" / "accelerate_cpu_2proc.yaml"), str(REPO_ROOT / "examples" / "train.py"),
+        *COMPARISON, *TRAINING_SETS[name][1], "--output_dir", str(output_dir),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=REPO_ROOT)
+    return time.perf_counter() - started
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint that Trainer chose on dev in one (model, seed) run folder."""
+    states = sorted(run_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    if not states:
+        raise SystemExit(f"{run_dir}: no checkpoint; train it again (--train) or remove the folder")
+    best = json.loads(states[-1].read_text())["best_model_checkpoint"]
+    return run_dir / Path(best).name
+
+
+def sentence_counts(gold: list[set], predicted: list[set], types: set[str]) -> list[list[int]]:
+    """`[correct, predicted, gold]` per sentence, entities of `types` only."""
+    counts = []
+    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
+        gold_spans = {span for span in gold_spans if span.type in types}
+        predicted_spans = {span for span in predicted_spans if span.type in types}
+        counts.append([len(gold_spans & predicted_spans), len(predicted_spans), len(gold_spans)])
+    return counts
+
+
+def f1(counts: list[list[int]]) -> float:
+    correct, predicted, gold = np.asarray(counts).sum(axis=0)
+    return float(2 * correct / (predicted + gold)) if predicted + gold else 0.0
+
+
+def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
+    """Per model and test set: raw-text F1 of each seed, mean and std, and the pooled mtl - ner test."""
+    results = json.loads((run_dir / "results.json").read_text())
+    scores = {}
+    for model in MODELS:
+        if model not in results:
+            continue
+        per_test = {name: {"seeds": {}, "counts": []} for name in tests}
+        for seed in sorted(results[model]["seeds"], key=int):
+            checkpoint = best_checkpoint(run_dir / "runs" / model / f"seed{seed}")
+            predictor = KoreanNERPredictor.from_pretrained(checkpoint, batch_size=batch_size)
+            known = {label[2:] for label in predictor.ner_id2label.values() if label != "O"}
+            for name, (test_types, texts, gold) in tests.items():
+                started = time.perf_counter()
+                outputs = predictor(texts)
+                seconds = time.perf_counter() - started
+                predicted = [{EntitySpan(e["start"], e["end"], e["type"]) for e in out["entities"]} for out in outputs]
+                types = set(test_types) & known
+                counts = sentence_counts(gold, predicted, types)
+                per_test[name]["seeds"][seed] = {"f1": f1(counts), "sentences_per_second": len(texts) / seconds}
+                per_test[name]["counts"].append(counts)
+                per_test[name]["types"] = sorted(types)
+        scores[model] = per_test
+    summary = {}
+    for model, per_test in scores.items():
+        summary[model] = {}
+        for name, entry in per_test.items():
+            values = [seed["f1"] for seed in entry["seeds"].values()]
+            summary[model][name] = {
+                "types": entry["types"],
+                "seeds": entry["seeds"],
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            }
+    if set(MODELS) <= set(scores):
+        summary["mtl_minus_ner"] = {
+            name: paired_f1_test(
+                [row for counts in scores["mtl"][name]["counts"] for row in counts],
+                [row for counts in scores["ner"][name]["counts"] for row in counts],
+            )
+            for name in tests
+            if len(scores["mtl"][name]["counts"]) == len(scores["ner"][name]["counts"])
+        }
+    run_info = json.loads((run_dir / "run_info.json").read_text())
+    summary["training"] = {
+        "command": run_info.get("command"),
+        "wall_minutes": round(run_info["wall_seconds"] / 60, 1),
+        "corpus": run_info["corpus"],
+    }
+    return summary
+
+
+def markdown(matrix: dict, tests: dict) -> str:
+    header = "| trained on | model | " + " | ".join(f"{name} test" for name in tests) + " | train min |"
+    lines = [header, "|---|---|" + "---:|" * (len(tests) + 1)]
+    for name, run in matrix["runs"].items():
+        for model in MODELS:
+            if model not in run:
+                continue
+            cells = [
+                f"{100 * run[model][t]['mean']:.2f} ± {100 * run[model][t]['std']:.2f}" if t in run[model] else "—"
+                for t in tests
+            ]
+            lines.append(f"| {name} | {model} | " + " | ".join(cells) + f" | {run['training']['wall_minutes']} |")
+    lines += [
+        "",
+        "Multi-task minus single-task (seeds pooled, approximate randomisation; 95% bootstrap interval):",
+        "",
+    ]
+    lines += ["| trained on | " + " | ".join(tests) + " |", "|---|" + "---|" * len(tests)]
+    for name, run in matrix["runs"].items():
+        deltas = run.get("mtl_minus_ner", {})
+        cells = [
+            f"{100 * d['delta']:+.2f} (p = {d['p_value']:.3f}; [{100 * d['ci95_low']:+.2f}, {100 * d['ci95_high']:+.2f}])"
+            if (d := deltas.get(t))
+            else "—"
+            for t in tests
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"Not run: {', '.join(matrix['not_run']) or 'none'}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tests = test_sets()
+    matrix = {"tests": {name: {"types": list(t), "sentences": len(texts)} for name, (t, texts, _) in tests.items()}}
+    matrix["runs"], matrix["not_run"] = {}, []
+    for name in args.training_sets:
+        run_dir = args.runs_dir / name
+        needs = TRAINING_SETS[name][0]
+        if not (run_dir / "results.json").is_file():
+            if not args.train or not all(path.is_dir() for path in needs):
+                matrix["not_run"].append(name)
+                continue
+            train(name, run_dir)
+        print(f"Scoring {name} ({run_dir})", file=sys.stderr)
+        matrix["runs"][name] = score_run(run_dir, tests, args.batch_size)
+    matrix["environment"] = environment(torch.device("cpu"))
+    matrix["command"] = "python benchmarks/domain_matrix.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    emit(matrix, args.output)
+    if args.markdown is not None:
+        args.markdown.write_text(markdown(matrix, tests), encoding="utf-8")
+    return matrix
+
+
+if __name__ == "__main__":
+    main()
