@@ -177,3 +177,24 @@ def test_sample_needs_no_folder_as_an_extra_corpus():
 
     assert parse_corpus_argument("sample") == ("sample", None)
     assert parse_corpus_argument("klue=../shared/data/klue-ner") == ("klue", "../shared/data/klue-ner")
+
+
+def test_max_train_sentences_draws_nested_proportional_subsets(klue_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    mixed = {"dataset": "sample", "extra_train_corpora": [f"klue={klue_folder}"]}
+    full = load_data(DataArguments(**mixed))["train"]
+    subsets = {size: load_data(DataArguments(**mixed, max_train_sentences=size))["train"] for size in (50, 100, 300)}
+    klue_rows = full.num_rows - 588  # the sample's training split comes first
+    for size, subset in subsets.items():
+        assert subset.num_rows == size
+        from_klue = sum(types == ["DT", "LC", "OG", "PS", "QT", "TI"] for types in subset[ANNOTATED_TYPES])
+        assert abs(from_klue - size * klue_rows / full.num_rows) <= 1, (size, from_klue)
+    ids = {size: set(zip(subset["id"], subset["text"])) for size, subset in subsets.items()}
+    assert ids[50] < ids[100] < ids[300]
+    # The same subset whatever else changes (seeds and models do not enter it).
+    assert (
+        load_data(DataArguments(dataset="sample", max_train_sentences=100))["train"]["text"]
+        == load_data(DataArguments(dataset="sample", max_train_sentences=100))["train"]["text"]
+    )
+    with pytest.raises(Exception, match="--max_train_sentences: expected 1 to 588"):
+        load_data(DataArguments(dataset="sample", max_train_sentences=589))

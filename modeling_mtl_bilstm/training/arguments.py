@@ -115,6 +115,14 @@ class DataArguments:
         default=None,
         metadata={"help": "Keep only these entity types (e.g. PS LC): the tags of the others become O."},
     )
+    max_train_sentences: int | None = field(
+        default=None,
+        metadata={
+            "help": "Train on this many sentences of the training split (for learning curves): the same subset for "
+            "every seed and model, nested (the subset of 250 lies inside the subset of 500), drawn from each "
+            "training corpus in proportion to its size. Default: all."
+        },
+    )
     min_frequency: int = field(default=1, metadata={"help": "Morphemes seen fewer times in train are unknown."})
     char_unit: str = field(
         default="syllable",

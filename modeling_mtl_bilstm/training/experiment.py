@@ -349,6 +349,8 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     fixed = {"pos_labels": pos_labels} if pos_labels else {}
     if len(sources) == 1 and sources[0] == {} and not extras:
         corpus = load(**fixed)
+        if data_args.max_train_sentences is not None:
+            corpus["train"] = nested_subset([corpus["train"]], data_args.max_train_sentences)
     else:
         main_first = [load(**kwargs) for kwargs in sources]
         extras_first = [load(name, path, None) for name, path in extras]
@@ -365,7 +367,11 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
                 validation += [mark(extra["validation"], extra_types)] if "validation" in extra else []
             else:
                 train += [mark(split, extra_types) for split in extra.values()]
-        corpus["train"] = datasets.concatenate_datasets(train)
+        corpus["train"] = (
+            datasets.concatenate_datasets(train)
+            if data_args.max_train_sentences is None
+            else nested_subset(train, data_args.max_train_sentences)
+        )
         if validation:
             corpus["validation"] = datasets.concatenate_datasets(validation)
     if "validation" not in corpus:
@@ -375,6 +381,34 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     if data_args.ner_types:
         corpus = keep_entity_types(corpus, data_args.ner_types)
     return corpus
+
+
+def nested_subset(parts: list[datasets.Dataset], size: int) -> datasets.Dataset:
+    """`size` training sentences drawn from `parts` (one per corpus) in proportion to their sizes, the same for every
+    seed and model, and nested: the subset of 250 sentences lies inside the subset of 500.
+
+    Each sentence gets a fixed place in [0, 1): its rank within its part, in the order of a hash of its text (its
+    morphemes where it has none), scaled by the part's size. Taking the `size` lowest places takes each part's
+    lowest-ranked sentences, and about `size * len(part) / total` of them."""
+    total = sum(part.num_rows for part in parts)
+    if not 0 < size <= total:
+        raise ArgumentError(f"--max_train_sentences: expected 1 to {total} (the training sentences), received {size}.")
+    places = []
+    for part_index, part in enumerate(parts):
+        keys = [
+            hashlib.sha256((text or " ".join(tokens)).encode("utf-8")).digest()
+            for text, tokens in zip(part["text"], part["tokens"])
+        ]
+        ranked = sorted(range(part.num_rows), key=lambda row: (keys[row], row))
+        places += [((rank + 0.5) / part.num_rows, part_index, row) for rank, row in enumerate(ranked)]
+    chosen = sorted(places)[:size]
+    return datasets.concatenate_datasets(
+        [
+            part.select(sorted(row for _, index, row in chosen if index == part_index))
+            for part_index, part in enumerate(parts)
+            if any(index == part_index for _, index, _ in chosen)
+        ]
+    )
 
 
 def corpus_entity_types(corpus: datasets.DatasetDict) -> tuple[str, ...]:
