@@ -363,3 +363,33 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     assert later_result["differences"][0] == result["differences"][0]
     assert later_result["differences"][1]["ner_f1"]["mean"] == pytest.approx(0.81 - 0.61)
     assert "| + more | mtl | 1 | 90.00 ± 0.00 | 91.00 ± 0.00 | 10 |" in (tmp_path / "later.md").read_text()
+
+
+def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, tiny_training_flags):
+    """A tiny comparison on the sample, scored as the matrix scores the real ones: every test set present, each
+    seed's best checkpoint, the types both sides know, mtl - ner with its paired test."""
+    domain_matrix = load_script("domain_matrix")
+    run_dir = tmp_path / "runs" / "sample"
+    flags = ["--compare", "--compare_models", "mtl", "ner", "--seeds", "1", "2", "--num_train_epochs", "1"]
+    train([*flags, "--output_dir", str(run_dir), *tiny_training_flags])
+    matrix = domain_matrix.main(
+        ["--runs_dir", str(tmp_path / "runs"), "--training_sets", "sample", "klue", "--threads", "1",
+         "--markdown", str(tmp_path / "matrix.md")]
+    )  # fmt: skip
+    assert matrix["not_run"] == ["klue"]
+    run = matrix["runs"]["sample"]
+    for model in ("mtl", "ner"):
+        for entry in run[model].values():
+            assert set(entry["seeds"]) == {"1", "2"} and 0.0 <= entry["mean"] <= 1.0
+            assert "QT" not in entry["types"]  # the sample's models know no QT
+    assert set(run["mtl_minus_ner"]) == set(matrix["tests"])
+    assert "| sample | mtl |" in (tmp_path / "matrix.md").read_text()
+
+
+def test_domain_matrix_counts_only_the_types_both_sides_know():
+    domain_matrix = load_script("domain_matrix")
+    span = domain_matrix.EntitySpan
+    gold = [{span(0, 2, "PS"), span(3, 5, "QT")}]
+    predicted = [{span(0, 2, "PS"), span(6, 7, "QT"), span(8, 9, "LC")}]
+    assert domain_matrix.sentence_counts(gold, predicted, {"PS", "LC"}) == [[1, 2, 1]]
+    assert domain_matrix.f1([[1, 2, 1], [0, 0, 0]]) == pytest.approx(2 / 3)
