@@ -31,6 +31,7 @@ characters: a morpheme of 한 written as ᄒ+ᅡ+ᆫ spans all three.
 """
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections import deque
@@ -158,8 +159,10 @@ def _last_match_end(pattern: re.Pattern, text: str, low: int, high: int) -> int 
     return end
 
 
+@functools.cache
 def to_sejong_tag(kiwi_tag: str) -> str:
-    """The Sejong tag for a Kiwi tag: `-R`/`-I` stripped, Kiwi-only tags mapped (see `KIWI_TO_SEJONG_TAGS`)."""
+    """The Sejong tag for a Kiwi tag: `-R`/`-I` stripped, Kiwi-only tags mapped (see `KIWI_TO_SEJONG_TAGS`); cached,
+    since every morpheme of every text asks."""
     for suffix in IRREGULARITY_SUFFIXES:
         kiwi_tag = kiwi_tag.removesuffix(suffix)
     return KIWI_TO_SEJONG_TAGS.get(kiwi_tag, kiwi_tag)
