@@ -44,7 +44,7 @@ from transformers import TrainerCallback, set_seed
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from modeling_mtl_bilstm import DataCollatorForMTLBiLSTM, MTLBiLSTMForTokenClassification
-from modeling_mtl_bilstm.training import experiment
+from modeling_mtl_bilstm.training import features, runs
 from modeling_mtl_bilstm.training.arguments import MODEL_TASKS, DataArguments, ModelArguments, MTLTrainingArguments
 from modeling_mtl_bilstm.training.trainer import LABEL_NAMES, MTLBiLSTMTrainer
 
@@ -128,8 +128,8 @@ class ThroughputBenchmark:
 
     def __init__(self, args: argparse.Namespace, device: torch.device):
         corpus = load_corpus(args)
-        self.tokenizer = experiment.build_tokenizer(corpus, DataArguments(), None)
-        self.train_dataset = experiment.encode_corpus(corpus, self.tokenizer)["train"]
+        self.tokenizer = features.build_tokenizer(corpus, DataArguments(), None)
+        self.train_dataset = features.encode_corpus(corpus, self.tokenizer)["train"]
         self.label_names = {
             "pos": corpus["train"].features["pos_tags"].feature.names,
             "ner": corpus["train"].features["ner_tags"].feature.names,
@@ -143,7 +143,7 @@ class ThroughputBenchmark:
 
     def new_model(self, task: str) -> MTLBiLSTMForTokenClassification:
         set_seed(self.args.seed)
-        config = experiment.build_config(
+        config = runs.build_config(
             self.model_args, self.tokenizer, self.label_names, MODEL_TASKS[task], self.model_args.use_crf
         )
         return MTLBiLSTMForTokenClassification(config)

@@ -30,7 +30,7 @@ from modeling_mtl_bilstm.tokenization_mtl_bilstm import (
     eojeol_ids_of,
 )
 from modeling_mtl_bilstm.training import DataArguments
-from modeling_mtl_bilstm.training.experiment import (
+from modeling_mtl_bilstm.training.features import (
     build_gazetteers,
     encode_corpus,
     gazetteer_fold,

@@ -11,7 +11,7 @@ from test_klue import write_dev_file
 from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.data_scripts import korean_ner
 from modeling_mtl_bilstm.training.arguments import DataArguments
-from modeling_mtl_bilstm.training.experiment import ANNOTATED_TYPES, load_data, unannotated_tags
+from modeling_mtl_bilstm.training.corpus import ANNOTATED_TYPES, load_data, unannotated_tags
 from modeling_mtl_bilstm.training.trainer import _unannotated_as_outside
 
 
@@ -173,7 +173,7 @@ def test_compare_models_must_be_known(train, tmp_path):
 
 
 def test_sample_needs_no_folder_as_an_extra_corpus():
-    from modeling_mtl_bilstm.training.experiment import parse_corpus_argument
+    from modeling_mtl_bilstm.training.corpus import parse_corpus_argument
 
     assert parse_corpus_argument("sample") == ("sample", None)
     assert parse_corpus_argument("klue=../shared/data/klue-ner") == ("klue", "../shared/data/klue-ner")

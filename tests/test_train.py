@@ -351,7 +351,7 @@ def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_
         ["--task", "mtl", "--num_train_epochs", "1", "--output_dir", str(plain), *tiny_training_flags, *features_off]
     )
     tuned = tmp_path / "tuned"
-    with caplog.at_level("INFO", logger="modeling_mtl_bilstm.training.experiment"):
+    with caplog.at_level("INFO", logger="modeling_mtl_bilstm.training"):
         train(["--task", "mtl", "--init_from", str(plain / "best_model"), "--num_train_epochs", "1"]
               + ["--output_dir", str(tuned), "--disable_tqdm", "true", "--torch_num_threads", "1"])  # fmt: skip
     assert "keeping the saved model's eojeol features (off)" in caplog.text

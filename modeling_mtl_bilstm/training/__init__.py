@@ -1,7 +1,8 @@
 """Training: the comparison engine, Trainer glue, weight averaging, embedding initialisers and the results report."""
 
 from .arguments import ARGUMENT_CLASSES, DataArguments, ExperimentArguments, ModelArguments, MTLTrainingArguments
-from .experiment import ArgumentError, run_experiment
+from .checks import ArgumentError
+from .experiment import run_experiment
 from .pretrained_embeddings import initialize_morpheme_embeddings
 from .trainer import MTLBiLSTMTrainer, load_metric
 from .weight_averaging import WeightAveragingCallback

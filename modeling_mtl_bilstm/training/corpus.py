@@ -1,0 +1,166 @@
+"""The training corpus of a run: --dataset with its Kiwi analyses and the --extra_train_corpora under one label
+set, each sentence marked with the entity types its corpus annotates where they differ, and the training subsets
+of --max_train_sentences."""
+
+import hashlib
+
+import datasets
+
+from ..data import load_korean_ner
+from ..data_scripts import tag_schemes
+from ..data_scripts.korean_ner import shared_label_names
+from .arguments import DataArguments
+from .checks import ArgumentError
+
+
+# The column of a mixed corpus's sentences that lists the entity types their corpus annotates.
+ANNOTATED_TYPES = "annotated_types"
+
+
+def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
+    """The corpus of --dataset, with Kiwi's analysis of its training sentences (--analyzer) and the
+    --extra_train_corpora, all under one set of label names (POS labels `pos_labels` where given: a fine-tuned model
+    keeps its tag ids), entity types limited to --ner_types.
+
+    An extra corpus with a test split of its own (klp2016, klue, sample) lends its training split to training and
+    its validation split to model selection, and keeps its test split unseen; one without (ner2016) is training
+    data whole. Where the corpora annotate different entity types (QT only in KLUE), every sentence carries the
+    types its corpus annotates (`ANNOTATED_TYPES`): the loss does not teach `O` for the others (see
+    --unannotated_entity_types) and scores leave them out."""
+    data_files = None
+    if data_args.dataset == "conll":
+        data_files = {
+            split: path
+            for split, path in (
+                ("train", data_args.train_file),
+                ("validation", data_args.validation_file),
+                ("test", data_args.test_file),
+            )
+            if path
+        }
+
+    def load(name=data_args.dataset, data_dir=data_args.data_dir, files=data_files, **kwargs):
+        return load_korean_ner(name, data_dir=data_dir, data_files=files, **kwargs)
+
+    sources = [{}]  # keyword arguments of each load of --dataset whose training split is used
+    if data_args.analyzer in ("kiwi", "both"):
+        sources = [{"analyzer": "kiwi"}] if data_args.analyzer == "kiwi" else [{}, {"analyzer": "kiwi"}]
+    extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
+    fixed = {"pos_labels": pos_labels} if pos_labels else {}
+    if len(sources) == 1 and sources[0] == {} and not extras:
+        corpus = load(**fixed)
+        if data_args.max_train_sentences is not None:
+            corpus["train"] = nested_subset([corpus["train"]], data_args.max_train_sentences)
+    else:
+        main_first = [load(**kwargs) for kwargs in sources]
+        extras_first = [load(name, path, None) for name, path in extras]
+        labels = {**shared_label_names(*main_first, *extras_first), **fixed}
+        types = [corpus_entity_types(first) for first in main_first[:1] + extras_first]
+        mark = (lambda dataset, _: dataset) if len(set(types)) == 1 else with_annotated_types
+        corpus = datasets.DatasetDict({split: mark(d, types[0]) for split, d in load(**labels).items()})
+        train = [mark(load(**kwargs, **labels)["train"], types[0]) for kwargs in sources]
+        validation = [corpus["validation"]] if "validation" in corpus else []
+        for (name, path), extra_types in zip(extras, types[1:]):
+            extra = load(name, path, None, **labels)
+            if "test" in extra:
+                train.append(mark(extra["train"], extra_types))
+                validation += [mark(extra["validation"], extra_types)] if "validation" in extra else []
+            else:
+                train += [mark(split, extra_types) for split in extra.values()]
+        corpus["train"] = (
+            datasets.concatenate_datasets(train)
+            if data_args.max_train_sentences is None
+            else nested_subset(train, data_args.max_train_sentences)
+        )
+        if validation:
+            corpus["validation"] = datasets.concatenate_datasets(validation)
+    if "validation" not in corpus:
+        raise ArgumentError(
+            f"The {data_args.dataset} corpus has no validation split: best-on-dev selection needs one."
+        )
+    if data_args.ner_types:
+        corpus = keep_entity_types(corpus, data_args.ner_types)
+    return corpus
+
+
+def nested_subset(parts: list[datasets.Dataset], size: int) -> datasets.Dataset:
+    """`size` training sentences drawn from `parts` (one per corpus) in proportion to their sizes, the same for every
+    seed and model, and nested: the subset of 250 sentences lies inside the subset of 500.
+
+    Each sentence gets a fixed place in [0, 1): its rank within its part, in the order of a hash of its text (its
+    morphemes where it has none), scaled by the part's size. Taking the `size` lowest places takes each part's
+    lowest-ranked sentences, and about `size * len(part) / total` of them."""
+    total = sum(part.num_rows for part in parts)
+    if not 0 < size <= total:
+        raise ArgumentError(f"--max_train_sentences: expected 1 to {total} (the training sentences), received {size}.")
+    places = []
+    for part_index, part in enumerate(parts):
+        keys = [
+            hashlib.sha256((text or " ".join(tokens)).encode("utf-8")).digest()
+            for text, tokens in zip(part["text"], part["tokens"])
+        ]
+        ranked = sorted(range(part.num_rows), key=lambda row: (keys[row], row))
+        places += [((rank + 0.5) / part.num_rows, part_index, row) for rank, row in enumerate(ranked)]
+    chosen = sorted(places)[:size]
+    return datasets.concatenate_datasets(
+        [
+            part.select(sorted(row for _, index, row in chosen if index == part_index))
+            for part_index, part in enumerate(parts)
+            if any(index == part_index for _, index, _ in chosen)
+        ]
+    )
+
+
+def corpus_entity_types(corpus: datasets.DatasetDict) -> tuple[str, ...]:
+    """The entity types a corpus annotates, from its NER label names."""
+    names = next(iter(corpus.values())).features["ner_tags"].feature.names
+    return tuple(sorted({tag_schemes.entity_type(name) for name in names if name != tag_schemes.OUTSIDE}))
+
+
+def with_annotated_types(dataset: datasets.Dataset, entity_types: tuple[str, ...]) -> datasets.Dataset:
+    """`dataset` with the column `ANNOTATED_TYPES`: the entity types its corpus annotates, on every sentence."""
+    return dataset.add_column(
+        ANNOTATED_TYPES,
+        [list(entity_types)] * dataset.num_rows,
+        feature=datasets.List(datasets.Value("string")),
+    )
+
+
+def unannotated_tags(label_names: list[str], annotated_types) -> list[int]:
+    """0/1 per NER label, 1 for the labels of entity types outside `annotated_types` (the model's
+    `ner_unannotated_tags`)."""
+    annotated = set(annotated_types)
+    return [
+        int(name != tag_schemes.OUTSIDE and tag_schemes.entity_type(name) not in annotated) for name in label_names
+    ]
+
+
+def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> datasets.DatasetDict:
+    """The corpus with the NER tags of the other entity types turned into O, and the NER labels of `entity_types`."""
+    names = corpus["train"].features["ner_tags"].feature.names
+    present = {tag_schemes.entity_type(name) for name in names if name != tag_schemes.OUTSIDE}
+    unknown = sorted(set(entity_types) - present)
+    if unknown:
+        raise ArgumentError(f"--ner_types: expected types of the corpus {sorted(present)}, received {unknown}.")
+    kept = tag_schemes.iob2_label_names(entity_types)
+    new_id = [kept.index(name) if name in kept else kept.index(tag_schemes.OUTSIDE) for name in names]
+    features = corpus["train"].features.copy()
+    features["ner_tags"] = datasets.Sequence(datasets.ClassLabel(names=kept))
+    return corpus.map(
+        lambda example: {"ner_tags": [new_id[tag] for tag in example["ner_tags"]]},
+        features=features,
+        desc="Keeping entity types",
+    )
+
+
+def parse_corpus_argument(argument: str) -> tuple[str, str | None]:
+    """`NAME=DIR` of --extra_train_corpora -> (NAME, DIR); the bundled `sample` needs no folder."""
+    name, separator, path = argument.partition("=")
+    if argument == "sample":
+        return name, None
+    if not separator or not name or not path:
+        raise ArgumentError(
+            f"--extra_train_corpora: expected NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition) or sample, "
+            f"received {argument!r}."
+        )
+    return name, path
