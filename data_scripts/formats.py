@@ -99,6 +99,7 @@ class Sentence:
     lines: list[Line]  # the line of each morpheme, for error messages
     marked_line: Line | None = None  # the KLP '$' line (entities marked inline), None in other layouts
     id: str | None = None  # the corpus's own sentence id (KLUE's), None where it has none
+    entities: "list[EntitySpan] | None" = None  # gold character spans of `text`; None where the source gives none
 
 
 class EntitySpan(NamedTuple):

@@ -89,6 +89,8 @@ KLP2016_URLS = {
 # Editing the parsing code must not serve a cache prepared by the old code.
 _SOURCE_MODULES = tuple(Path(module.__file__) for module in (formats, tag_schemes, corpora)) + (Path(__file__),)
 _REPORTED_SKIP_REASONS = 3
+# The column of the gold entities as character spans of `text`.
+ENTITY_SPANS = "entity_spans"
 # KLUE-NER files, and how its dev file is shared out: each sentence goes to the split of its id's bucket
 # (``klue_split``), so that a sentence keeps its split whatever else the file holds.
 KLUE_FILE_PATTERNS = {"train": "klue-ner-v1.1_train*.tsv", "dev": "klue-ner-v1.1_dev*.tsv"}
@@ -97,11 +99,13 @@ _KLUE_SENTENCE_KEY = re.compile(r"_((?:train|dev)_[0-9]+)")
 _WORD = re.compile(r"\S+")
 
 _FEATURES_DESCRIPTION = """\
-Fields: `id` (position of the sentence in its split), `tokens` (morphemes), `pos_tags`
-(POS tag of each morpheme), `ner_tags` (IOB2 NER tag of each morpheme), `word_ids` (0-based
-index of the eojeol, i.e. the space-separated word of `text`, that each morpheme belongs to;
--1 at every position when the source gives no eojeol index) and `text` (the raw sentence;
-"" when the source does not give it)."""
+Fields: `id` (position of the sentence in its split; KLUE's sentence id for klue), `tokens`
+(morphemes), `pos_tags` (POS tag of each morpheme), `ner_tags` (IOB2 NER tag of each morpheme),
+`word_ids` (0-based index of the eojeol, i.e. the space-separated word of `text`, that each
+morpheme belongs to; -1 at every position when the source gives no eojeol index), `text` (the
+raw sentence; "" when the source does not give it) and `entity_spans` (the gold entities as
+character spans of `text`, `start`, `end` exclusive and `type`; null where the source gives none,
+such as ner2016 or a KLP '$' line that does not align with its ';' line)."""
 
 
 class LabelSetError(ValueError):
@@ -427,6 +431,9 @@ class KoreanNER(datasets.GeneratorBasedBuilder):
                     "ner_tags": sentence.ner_tags,
                     "word_ids": sentence.word_ids,
                     "text": sentence.text,
+                    ENTITY_SPANS: None
+                    if sentence.entities is None
+                    else [{"start": e.start, "end": e.end, "type": e.type} for e in sentence.entities],
                 },
             )
 
@@ -463,6 +470,9 @@ def _features(pos_labels: list[str], ner_labels: list[str]) -> datasets.Features
             "ner_tags": datasets.List(datasets.ClassLabel(names=ner_labels)),
             "word_ids": datasets.List(datasets.Value("int32")),
             "text": datasets.Value("string"),
+            ENTITY_SPANS: datasets.List(
+                {"start": datasets.Value("int32"), "end": datasets.Value("int32"), "type": datasets.Value("string")}
+            ),
         }
     )
 
@@ -520,8 +530,21 @@ def _read_sentences(
     projection_stats = None
     if config.analyzer == "kiwi":
         projection_stats = _reanalyse_splits(sentences, config.misaligned_entities, reject)
+    elif config.file_format == "klp":
+        _read_gold_spans(sentences)
     _log_problems(skipped, projection_stats, config.misaligned_entities)
     return sentences, projection_stats
+
+
+def _read_gold_spans(sentences: Mapping[str, list[Sentence]]) -> None:
+    """Gives each KLP-layout sentence the gold character spans of its '$' line; a '$' line that does not align with
+    its ';' line leaves them unknown (None): the corpus's own morphemes do not need it."""
+    for split_sentences in sentences.values():
+        for sentence in split_sentences:
+            try:
+                sentence.entities = entity_spans(sentence)
+            except CorpusFormatError:
+                sentence.entities = None
 
 
 def _log_problems(
@@ -810,7 +833,7 @@ def _reanalyse_splits(
                 readable.append(sentence)
         projections, split_stats = reanalyse_with_kiwi(marked, analyzer, misaligned_entities)
         kept = []
-        for sentence, projection in zip(readable, projections):
+        for sentence, gold, projection in zip(readable, marked, projections):
             line = sentence.marked_line
             if not projection.tokens:
                 reject(
@@ -821,6 +844,7 @@ def _reanalyse_splits(
                 continue
             sentence.tokens, sentence.pos_tags = projection.tokens, projection.pos_tags
             sentence.ner_tags, sentence.word_ids = projection.ner_tags, projection.word_ids
+            sentence.entities = list(gold.entities)
             # The labels now come from the '$' line: errors about them name it.
             sentence.lines = [line] * len(projection.tokens)
             kept.append(sentence)
@@ -865,6 +889,7 @@ def _read_klue_splits(
                     item.text,
                     [header] * len(projection.tokens),
                     id=item.source_id,
+                    entities=list(item.entities),
                 )
             )
         stats[split] = split_stats

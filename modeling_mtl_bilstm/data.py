@@ -27,7 +27,8 @@ def load_korean_ner(
     **config_kwargs,
 ) -> datasets.DatasetDict:
     """Loads a morpheme-level Korean NER corpus with features ``id``, ``tokens``,
-    ``pos_tags``, ``ner_tags`` (IOB2), ``word_ids`` and ``text``.
+    ``pos_tags``, ``ner_tags`` (IOB2), ``word_ids``, ``text`` and ``entity_spans`` (the gold
+    character spans of ``text``, null where the source gives none).
 
     Args:
         name: ``"sample"`` (the small corpus shipped with the package), ``"klp2016"`` (KLP
@@ -220,6 +221,8 @@ Korean named-entity recognition at the morpheme level, with part-of-speech tags.
 - `word_ids`: the 0-based index of the eojeol (space-separated word of `text`) that each
   morpheme belongs to; `-1` at every position when the source gives no eojeol index.
 - `text`: the raw sentence; empty when the source does not give it.
+- `entity_spans`: the gold entities as character spans of `text` (`start`, `end` exclusive, `type`);
+  null where the source gives none.
 
 Label names, in id order:
 

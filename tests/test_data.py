@@ -970,6 +970,7 @@ def test_reanalyse_with_kiwi_known_sentences(kiwi_analyzer):
         "expanded": 0,
         "dropped": 1,
         "misaligned_by_type": {"LC": 1},
+        "trimmed": 0,
     }
     expanded, stats = reanalyse_with_kiwi(sentences[1:], kiwi_analyzer, misaligned_entities="expand")
     assert expanded[0].ner_tags[0] == "B-LC" and (stats.expanded, stats.dropped) == (1, 0)

@@ -8,7 +8,7 @@ import datasets
 
 from ..data import load_korean_ner
 from ..data_scripts import tag_schemes
-from ..data_scripts.korean_ner import shared_label_names
+from ..data_scripts.korean_ner import ENTITY_SPANS, shared_label_names
 from .arguments import DataArguments
 from .checks import ArgumentError
 
@@ -136,7 +136,8 @@ def unannotated_tags(label_names: list[str], annotated_types) -> list[int]:
 
 
 def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> datasets.DatasetDict:
-    """The corpus with the NER tags of the other entity types turned into O, and the NER labels of `entity_types`."""
+    """The corpus with the NER tags (and gold spans) of the other entity types turned into O (left out), and the NER
+    labels of `entity_types`."""
     names = corpus["train"].features["ner_tags"].feature.names
     present = {tag_schemes.entity_type(name) for name in names if name != tag_schemes.OUTSIDE}
     unknown = sorted(set(entity_types) - present)
@@ -146,11 +147,15 @@ def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> 
     new_id = [kept.index(name) if name in kept else kept.index(tag_schemes.OUTSIDE) for name in names]
     features = corpus["train"].features.copy()
     features["ner_tags"] = datasets.Sequence(datasets.ClassLabel(names=kept))
-    return corpus.map(
-        lambda example: {"ner_tags": [new_id[tag] for tag in example["ner_tags"]]},
-        features=features,
-        desc="Keeping entity types",
-    )
+    kept_types = set(entity_types)
+
+    def keep(example):
+        kept = {"ner_tags": [new_id[tag] for tag in example["ner_tags"]]}
+        if example.get(ENTITY_SPANS) is not None:
+            kept[ENTITY_SPANS] = [span for span in example[ENTITY_SPANS] if span["type"] in kept_types]
+        return kept
+
+    return corpus.map(keep, features=features, desc="Keeping entity types")
 
 
 def parse_corpus_argument(argument: str) -> tuple[str, str | None]:
