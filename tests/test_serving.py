@@ -103,3 +103,31 @@ def test_onnx_predictor_runs_without_torch_and_gives_the_torch_entities(model_di
         scores = [entity.pop("score") for entity in received["entities"]]
         assert scores == pytest.approx([entity.pop("score") for entity in wanted["entities"]], abs=1e-5)
         assert received == wanted
+
+
+@pytest.mark.parametrize(
+    "script, argv, keys",
+    [
+        ("document_length", ["--base_bytes", "3000", "--repeats", "1"], {"sizes", "document_over_list_at_8x"}),
+        ("serving_speed", ["--max_sentences", "60", "--repeats", "1"], {"sentences_per_second"}),
+    ],
+)
+def test_serving_benchmarks_run_at_tiny_sizes(script, argv, keys, tmp_path):
+    """The serving benchmarks run end to end on a few KLUE sentences and write their JSON (speeds are not checked)."""
+    requires_onnx()
+    from pathlib import Path
+
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    klue = benchmarks.parents[1] / "shared" / "data" / "klue-ner" / "klue-ner-v1.1_dev.part.tsv"
+    if not klue.is_file():
+        pytest.skip(f"the serving benchmarks read the KLUE-NER dev sentences, absent here: {klue}")
+    output = tmp_path / f"{script}.json"
+    run = subprocess.run(
+        [sys.executable, str(benchmarks / f"{script}.py"), *argv, "--threads", "1", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert keys <= set(json.loads(output.read_text(encoding="utf-8")))
