@@ -86,7 +86,8 @@ def test_training_run_saves_the_average_of_its_best_epoch(train, tiny_training_f
         + ["--output_dir", str(output_dir), *tiny_training_flags]
     )
     result = json.loads((output_dir / "results.json").read_text())["ner"]["seeds"]["1"]
-    curve = [entry["ner_f1"] for entry in result["dev_curve"]]
+    selection = json.loads((output_dir / "run_info.json").read_text())["best_model"]["metric"].removeprefix("dev_")
+    curve = [entry[selection] for entry in result["dev_curve"]]
     assert len(averages) == len(curve) == 3
     best_epoch = curve.index(max(curve))
     saved = load_file(output_dir / "best_model" / "model.safetensors")

@@ -20,9 +20,14 @@ RESULTS_PNG = "results.png"  # the comparison figure
 # (results key, task name, model-index metric type, metric name) of the measured scores in the card.
 MODEL_INDEX_METRICS = (
     ("ner_f1", "Named entity recognition", "f1", "NER F1 (entity, strict IOB2)"),
+    ("raw_ner_f1", "Named entity recognition", "f1", "NER F1 from raw text (strict character spans)"),
     ("pos_accuracy", "Part-of-speech tagging", "accuracy", "POS accuracy"),
 )
-METRIC_TITLES = {"dev_ner_f1": "dev NER F1", "dev_pos_accuracy": "dev POS accuracy"}
+METRIC_TITLES = {
+    "dev_ner_f1": "dev NER F1",
+    "dev_raw_ner_f1": "dev NER F1 from raw text",
+    "dev_pos_accuracy": "dev POS accuracy",
+}
 DEFAULT_REPO_ID = "your-namespace/mtl-bilstm-ner-ko"
 
 

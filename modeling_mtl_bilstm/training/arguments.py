@@ -65,6 +65,16 @@ class ExperimentArguments:
             "loss and ignore it."
         },
     )
+    select_on: str = field(
+        default="raw",
+        metadata={
+            "help": "What picks the best epoch and best_model/ of NER runs: raw (strict character-span F1 of the "
+            "predictor's entities on the dev split's raw text, what users get) or gold (entity F1 on the corpus's "
+            "own morphemes, the paper's measure). Both are reported either way; a dev split without raw text and "
+            "gold spans (ner2016, CoNLL files) is selected on gold.",
+            "choices": ["raw", "gold"],
+        },
+    )
     torch_num_threads: int | None = field(
         default=None, metadata={"help": "torch intra-op threads per process (default: torch's choice)."}
     )

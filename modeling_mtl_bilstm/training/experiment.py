@@ -5,6 +5,7 @@ keeps the best model on the development split in `best_model/` (with its tokeniz
 the comparison report (results.json, run_info.json, results.md, results.png) into the output folder.
 """
 
+import importlib.util
 import json
 import logging
 import time
@@ -16,11 +17,13 @@ from transformers import TrainingArguments
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
 from ..hub.model_card import BEST_MODEL_DIR, write_model_card
+from ..inference.morphology import KOREAN_EXTRA_INSTALL, KiwiMorphemeAnalyzer
 from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .arguments import DataArguments, ExperimentArguments, ModelArguments
 from .checks import check_arguments, check_feature_arguments
 from .corpus import load_data
 from .features import build_gazetteers, build_tokenizer, encode_corpus, keep_saved_features, training_singletons
+from .raw_text import RawTextEvaluator, RawTextSplit
 from .reporting import results_markdown, summarize_runs, write_results
 from .runs import RUN_RESULT_FILE, build_config, plan_selection_metric, run_plan, save_best_model, train_one
 from .trainer import load_metric
@@ -82,7 +85,8 @@ def run_experiment(
     )
     metric = load_metric()
     plan = run_plan(experiment, model_args, training_args.seed)
-    selection_metric = plan_selection_metric(plan)
+    raw_text = raw_text_evaluators(corpus, tokenizer) if any("ner" in run.tasks for run in plan) else {}
+    selection_metric = plan_selection_metric(plan, experiment.select_on == "raw" and "validation" in raw_text)
 
     started = time.time()
     per_seed, best = {}, None
@@ -97,7 +101,17 @@ def run_experiment(
         else:
             config = build_config(model_args, tokenizer, label_names, run.tasks, run.use_crf)
             result, trainer = train_one(
-                run, config, run_dir, experiment, model_args, training_args, tokenizer, encoded, metric, vectors_path
+                run,
+                config,
+                run_dir,
+                experiment,
+                model_args,
+                training_args,
+                tokenizer,
+                encoded,
+                metric,
+                vectors_path,
+                raw_text,
             )
         per_seed.setdefault(run.key, {})[str(run.seed)] = result
         # best_model/ always holds the best of the runs whose result file exists: a new best is saved before
@@ -148,3 +162,20 @@ def run_experiment(
             results_table=results_markdown(results, run_info),
         )
     return results
+
+
+def raw_text_evaluators(corpus, tokenizer) -> dict[str, RawTextEvaluator]:
+    """Split -> the scorer of a model from its raw text, for the validation and test splits whose sentences all have
+    raw text and gold spans (`RawTextSplit.of`), where kiwipiepy can analyse them."""
+    splits = {split: RawTextSplit.of(corpus[split]) for split in ("validation", "test") if split in corpus}
+    splits = {split: raw for split, raw in splits.items() if raw is not None}
+    if not splits:
+        return {}
+    if importlib.util.find_spec("kiwipiepy") is None:
+        logger.warning(
+            "Raw-text scores need kiwipiepy, which is not installed (%s): scoring on gold morphemes only.",
+            KOREAN_EXTRA_INSTALL,
+        )
+        return {}
+    analyzer = KiwiMorphemeAnalyzer()
+    return {split: RawTextEvaluator(raw, tokenizer, analyzer) for split, raw in splits.items()}

@@ -9,8 +9,11 @@ from ..hub.model_card import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSO
 from .significance import paired_f1_test
 
 
-# Per-sentence [correct, predicted, gold] test entity counts of a run, kept for the significance test.
+# Per-sentence [correct, predicted, gold] test entity counts of a run, kept for the significance test: on the corpus's
+# morphemes (gold) and from raw text.
 TEST_SENTENCE_COUNTS = "test_ner_sentence_counts"
+TEST_RAW_SENTENCE_COUNTS = "test_raw_ner_sentence_counts"
+SENTENCE_COUNTS = {"ner_f1": TEST_SENTENCE_COUNTS, "raw_ner_f1": TEST_RAW_SENTENCE_COUNTS}
 SIGNIFICANCE_LEVEL = 0.05
 # Single-task baseline each multi-task variant is compared with.
 BASELINES = {"mtl": "ner", "mtl_crf": "ner_crf", "mtl_no_crf": "ner_no_crf"}
@@ -31,32 +34,28 @@ def summarize_runs(per_seed: dict[str, dict[str, dict]]) -> dict[str, dict]:
     return summary
 
 
-def ner_f1_deltas(results: dict[str, dict]) -> dict[str, dict]:
-    """Multi-task minus single-task NER F1: mean over seeds, per seed where both ran it and, where the runs kept
-    their per-sentence test counts, a paired significance test per seed and pooled over the seeds (see
-    `significance.paired_f1_test`)."""
+def ner_f1_deltas(results: dict[str, dict], metric: str = "ner_f1") -> dict[str, dict]:
+    """Multi-task minus single-task NER F1 (`metric`: `ner_f1` on the corpus's morphemes, `raw_ner_f1` from raw
+    text): mean over seeds, per seed where both ran it and, where the runs kept their per-sentence test counts, a
+    paired significance test per seed and pooled over the seeds (see `significance.paired_f1_test`)."""
+    counts = SENTENCE_COUNTS[metric]
     deltas = {}
     for mtl_key, ner_key in BASELINES.items():
-        if mtl_key in results and ner_key in results and "ner_f1" in results[mtl_key]["mean"]:
+        if mtl_key in results and ner_key in results and metric in results[mtl_key]["mean"]:
             mtl_seeds, ner_seeds = results[mtl_key]["seeds"], results[ner_key]["seeds"]
             common = sorted(set(mtl_seeds) & set(ner_seeds), key=int)
             delta = {
-                "mean": results[mtl_key]["mean"]["ner_f1"] - results[ner_key]["mean"]["ner_f1"],
-                "per_seed": {s: mtl_seeds[s]["ner_f1"] - ner_seeds[s]["ner_f1"] for s in common},
+                "mean": results[mtl_key]["mean"][metric] - results[ner_key]["mean"][metric],
+                "per_seed": {s: mtl_seeds[s][metric] - ner_seeds[s][metric] for s in common},
             }
-            counted = [
-                s for s in common if TEST_SENTENCE_COUNTS in mtl_seeds[s] and TEST_SENTENCE_COUNTS in ner_seeds[s]
-            ]
+            counted = [s for s in common if counts in mtl_seeds[s] and counts in ner_seeds[s]]
             if counted:
                 delta["significance"] = {
                     "test": "approximate randomisation (p-value) and paired bootstrap (95% interval) over test sentences",
-                    "per_seed": {
-                        s: paired_f1_test(mtl_seeds[s][TEST_SENTENCE_COUNTS], ner_seeds[s][TEST_SENTENCE_COUNTS])
-                        for s in counted
-                    },
+                    "per_seed": {s: paired_f1_test(mtl_seeds[s][counts], ner_seeds[s][counts]) for s in counted},
                     "pooled": paired_f1_test(
-                        [row for s in counted for row in mtl_seeds[s][TEST_SENTENCE_COUNTS]],
-                        [row for s in counted for row in ner_seeds[s][TEST_SENTENCE_COUNTS]],
+                        [row for s in counted for row in mtl_seeds[s][counts]],
+                        [row for s in counted for row in ner_seeds[s][counts]],
                     ),
                 }
             deltas[f"{mtl_key}-{ner_key}"] = delta
@@ -89,8 +88,18 @@ def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> 
         }
         - {""}
     )
-    columns = [("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R"), ("pos_accuracy", "POS acc")]
-    columns += [(f"ner_{t}_f1", f"{t} F1") for t in entity_types]
+    columns = [("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R")]
+    # From raw text, and on dev, where the runs have them.
+    columns += [
+        (name, title)
+        for name, title in (
+            ("raw_ner_f1", "raw NER F1"),
+            ("dev_ner_f1", "dev NER F1"),
+            ("dev_raw_ner_f1", "dev raw F1"),
+        )
+        if any(name in r["mean"] for r in results.values())
+    ]
+    columns += [("pos_accuracy", "POS acc")] + [(f"ner_{t}_f1", f"{t} F1") for t in entity_types]
     lines = []
     if run_info:
         lines.append(
@@ -107,11 +116,14 @@ def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> 
         cells.append(_mean_std(summary, "train_seconds", scale=1, digits=0))
         cells.append(_mean_std(summary, "train_tokens_per_second", scale=1, digits=0))
         lines.append("| " + " | ".join(cells) + " |")
-    for name, delta in ner_f1_deltas(results).items():
-        per_seed = ", ".join(f"seed {s}: {100 * d:+.2f}" for s, d in delta["per_seed"].items())
-        lines.append(f"\nNER F1 delta {name.replace('-', ' − ')}: **{100 * delta['mean']:+.2f}** points ({per_seed}).")
-        if "significance" in delta:
-            lines.append(significance_sentence(name, delta))
+    for metric, what in (("ner_f1", "NER F1"), ("raw_ner_f1", "Raw-text NER F1")):
+        for name, delta in ner_f1_deltas(results, metric).items():
+            per_seed = ", ".join(f"seed {s}: {100 * d:+.2f}" for s, d in delta["per_seed"].items())
+            lines.append(
+                f"\n{what} delta {name.replace('-', ' − ')}: **{100 * delta['mean']:+.2f}** points ({per_seed})."
+            )
+            if "significance" in delta:
+                lines.append(significance_sentence(name, delta))
     return "\n".join(lines) + "\n"
 
 
@@ -122,7 +134,11 @@ def write_results(output_dir: str | Path, results: dict[str, dict], run_info: di
     (output_dir / RESULTS_JSON).write_text(
         json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
-    info = {**run_info, "ner_f1_deltas": ner_f1_deltas(results)}
+    info = {
+        **run_info,
+        "ner_f1_deltas": ner_f1_deltas(results),
+        "raw_ner_f1_deltas": ner_f1_deltas(results, "raw_ner_f1"),
+    }
     (output_dir / RUN_INFO_JSON).write_text(
         json.dumps(info, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )

@@ -15,7 +15,8 @@ from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import NER_UNANNOTATED_TAGS, DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, ExperimentArguments, ModelArguments
 from .pretrained_embeddings import initialize_morpheme_embeddings
-from .reporting import TEST_SENTENCE_COUNTS
+from .raw_text import RAW_TEXT, RawTextEvaluator
+from .reporting import TEST_RAW_SENTENCE_COUNTS, TEST_SENTENCE_COUNTS
 from .significance import sentence_entity_counts
 from .trainer import (
     LABEL_NAMES,
@@ -55,9 +56,17 @@ def run_plan(experiment: ExperimentArguments, model_args: ModelArguments, defaul
     return [PlannedRun(key, tasks, use_crf, seed) for key, tasks, use_crf in models for seed in seeds]
 
 
-def plan_selection_metric(plan: list[PlannedRun]) -> str:
-    """The dev metric that picks the best model: NER F1 where the plan trains NER, POS accuracy otherwise."""
-    return SELECTION_METRICS["ner" if any("ner" in run.tasks for run in plan) else "pos"]
+def selection_metric(tasks, raw_text: bool) -> str:
+    """The dev metric that picks a model's best epoch: NER F1 (from raw text where `raw_text`) for a model with NER,
+    POS accuracy otherwise."""
+    if "ner" not in tasks:
+        return SELECTION_METRICS["pos"]
+    return f"{RAW_TEXT}{SELECTION_METRICS['ner']}" if raw_text else SELECTION_METRICS["ner"]
+
+
+def plan_selection_metric(plan: list[PlannedRun], raw_text: bool = False) -> str:
+    """The dev metric that picks the best model of a plan: that of its NER models where it trains NER."""
+    return selection_metric(("ner",) if any("ner" in run.tasks for run in plan) else ("pos",), raw_text)
 
 
 def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_crf) -> MTLBiLSTMConfig:
@@ -108,9 +117,11 @@ def train_one(
     encoded,
     metric,
     vectors_path: Path | None,
+    raw_text: dict[str, RawTextEvaluator] | None = None,
 ) -> tuple[dict, MTLBiLSTMTrainer]:
-    """Trains one model with one seed; returns its test and dev metrics, dev curve and timing, and the trainer
-    (holding the best epoch's weights)."""
+    """Trains one model with one seed; returns its test and dev metrics (with `raw_text`, `{"validation": ...,
+    "test": ...}`, also from raw text), dev curve and timing, and the trainer (holding the best epoch's weights)."""
+    raw_text = raw_text if raw_text and "ner" in run.tasks else {}
     set_seed(run.seed)
     if model_args.init_from:
         # Heads whose tags differ from the training data's are rebuilt (new tags, new sizes); the rest is loaded.
@@ -125,7 +136,7 @@ def train_one(
         model = MTLBiLSTMForTokenClassification(config)
     if vectors_path:
         initialize_morpheme_embeddings(model, tokenizer, vectors_path)
-    best_metric = SELECTION_METRICS["ner" if "ner" in run.tasks else "pos"]
+    best_metric = selection_metric(run.tasks, experiment.select_on == "raw" and "validation" in raw_text)
     # A plain TrainingArguments: Trainer pickles it into checkpoints, and a subclass may not be importable where
     # the checkpoint is read.
     args = {f.name: getattr(training_args, f.name) for f in fields(TrainingArguments) if f.init}
@@ -157,6 +168,11 @@ def train_one(
         callbacks=[EarlyStoppingCallback(patience)] if patience else [],
         # The single-task models of a comparison have one loss: nothing to move between tasks.
         pos_loss_weight_final=experiment.pos_loss_weight_final if set(run.tasks) == {"pos", "ner"} else None,
+        raw_text_evaluators={
+            prefix: raw_text[split]
+            for prefix, split in (("eval", "validation"), ("dev", "validation"), ("test", "test"))
+            if split in raw_text
+        },
     )
     if experiment.ema_decay:
         trainer.add_callback(WeightAveragingCallback(experiment.ema_decay))
@@ -179,8 +195,13 @@ def train_one(
             # Per-sentence entity counts: what the paired significance test of two models resamples.
             predicted, gold = tag_sequences(trainer.model, test)["ner"]
             result[TEST_SENTENCE_COUNTS] = sentence_entity_counts(predicted, gold)
+            if "test" in raw_text:
+                result[TEST_RAW_SENTENCE_COUNTS] = raw_text["test"].counts
     dev_metrics = trainer.evaluate(encoded["validation"], metric_key_prefix="dev")
-    result[f"dev_{best_metric}"] = dev_metrics[f"dev_{best_metric}"]
+    dev_names = [f"{RAW_TEXT}ner_f1", "ner_f1"] if "ner" in run.tasks else []
+    for name in dict.fromkeys([best_metric, *dev_names]):
+        if f"dev_{name}" in dev_metrics:
+            result[f"dev_{name}"] = dev_metrics[f"dev_{name}"]
     epochs_run = trainer.state.epoch or args.num_train_epochs
     train_tokens = sum(len(ids) for ids in encoded["train"]["input_ids"])
     result["train_seconds"] = train_output.metrics["train_runtime"]

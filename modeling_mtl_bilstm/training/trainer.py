@@ -31,10 +31,22 @@ class MTLBiLSTMTrainer(Trainer):
             For a model with both tasks: the POS loss weight moves linearly from the config's
             (`config.loss_weights["pos"]`, at the first step) to this value (at the last step). `None`: the config's
             weight throughout.
+        raw_text_evaluators (`dict`, *optional*):
+            Metric key prefix (`"eval"` for the evaluations during training, `"dev"`, `"test"`) -> a callable that
+            scores the model from the raw text of that split (`raw_text.RawTextEvaluator`): its metrics join the
+            split's, before they are logged and before the best checkpoint is chosen, so that `metric_for_best_model`
+            may be `raw_ner_f1`.
     """
 
-    def __init__(self, *args, pos_loss_weight_final: float | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        pos_loss_weight_final: float | None = None,
+        raw_text_evaluators: dict[str, Callable[[torch.nn.Module], dict[str, float]]] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.raw_text_evaluators = raw_text_evaluators or {}
         if pos_loss_weight_final is not None:
             tasks = tuple(self.model.config.tasks)
             if set(tasks) != {"pos", "ner"}:
@@ -66,6 +78,17 @@ class MTLBiLSTMTrainer(Trainer):
                     self._task_loss_sums[task] = total + task_loss.detach()
             self._task_loss_steps += 1
         return (loss, outputs) if return_outputs else loss
+
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        evaluate_raw_text = self.raw_text_evaluators.get(metric_key_prefix)
+        if evaluate_raw_text is not None:
+            model = self.accelerator.unwrap_model(self.model)
+            scores = evaluate_raw_text(model)
+            output.metrics.update({f"{metric_key_prefix}_{name}": value for name, value in scores.items()})
+        return output
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._task_loss_steps:
