@@ -164,13 +164,16 @@ def plot_results(results: dict[str, dict], path: str | Path) -> None:
     bars.set_title("NER F1 per model (mean ± std over seeds)")
     if means:
         bars.set_ylim(max(0, min(means) - 10), min(100, max(means) + max(stds) + 5))
+    # The dev curve holds the metric each run was selected on: from raw text, or on the corpus's morphemes.
+    raw = any("raw_ner_f1" in point for key in ner_models for point in _points(results[key]["seeds"]))
     for key in ner_models:
-        curve = _mean_curve(results[key]["seeds"], "ner_f1")
+        curve = _mean_curve(results[key]["seeds"], "raw_ner_f1" if raw else "ner_f1")
         if curve:
             curves.plot(list(curve), [100 * v for v in curve.values()], marker=".", label=key)
+    what = "dev NER F1 from raw text" if raw else "dev NER F1"
     curves.set_xlabel("epoch")
-    curves.set_ylabel("dev NER F1 (%)")
-    curves.set_title("Dev NER F1 per epoch (mean over seeds)")
+    curves.set_ylabel(f"{what} (%)")
+    curves.set_title(f"{what[0].upper()}{what[1:]} per epoch (mean over seeds)")
     if ner_models:
         curves.legend()
     figure.tight_layout()
@@ -178,12 +181,15 @@ def plot_results(results: dict[str, dict], path: str | Path) -> None:
     plt.close(figure)
 
 
+def _points(seeds: dict[str, dict]) -> list[dict]:
+    return [point for metrics in seeds.values() for point in metrics.get("dev_curve", [])]
+
+
 def _mean_curve(seeds: dict[str, dict], name: str) -> dict[float, float]:
     by_epoch = {}
-    for metrics in seeds.values():
-        for point in metrics.get("dev_curve", []):
-            if name in point:
-                by_epoch.setdefault(round(point["epoch"]), []).append(point[name])
+    for point in _points(seeds):
+        if name in point:
+            by_epoch.setdefault(round(point["epoch"]), []).append(point[name])
     return {epoch: statistics.fmean(values) for epoch, values in sorted(by_epoch.items())}
 
 
