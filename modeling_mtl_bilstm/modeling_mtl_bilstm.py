@@ -357,7 +357,11 @@ class MTLBiLSTMTaskHead(nn.Module):
     ) -> torch.FloatTensor:
         """Per-token loss of the gold tags; with `allowed_tags` (batch, seq, tags), of any allowed tag at each
         position (partial annotation: minus the log of the allowed tags' summed probability, or of the allowed
-        paths' under a CRF)."""
+        paths' under a CRF), averaged over the positions that allow fewer than every tag: a position that allows
+        every tag (a sentence whose entity labels are withheld) carries no evidence and does not dilute the mean."""
+        informative = None
+        if allowed_tags is not None:
+            informative = (labels != IGNORE_INDEX) & mask & ~allowed_tags.all(dim=-1)
         if self.crf is None:
             if allowed_tags is None:
                 return nn.functional.cross_entropy(
@@ -365,8 +369,7 @@ class MTLBiLSTMTaskHead(nn.Module):
                 )
             log_probabilities = logits.float().log_softmax(dim=-1)
             allowed_log_probability = log_probabilities.masked_fill(~allowed_tags, float("-inf")).logsumexp(dim=-1)
-            labelled = labels != IGNORE_INDEX
-            return -allowed_log_probability[labelled].mean()
+            return -allowed_log_probability[informative].sum() / informative.sum().clamp(min=1)
         unlabeled = mask & (labels == IGNORE_INDEX)
         if not torch.compiler.is_compiling() and unlabeled.any():
             raise ValueError(
@@ -374,7 +377,10 @@ class MTLBiLSTMTaskHead(nn.Module):
                 f"{int(unlabeled.sum())} position(s) where attention_mask is 1."
             )
         # Per-token scale, like cross-entropy, so that loss weights mean the same with or without CRF.
-        return self.crf(logits, labels, mask, reduction="token_mean", allowed_tags=allowed_tags)
+        if allowed_tags is None:
+            return self.crf(logits, labels, mask, reduction="token_mean")
+        nll = self.crf(logits, labels, mask, reduction="none", allowed_tags=allowed_tags)
+        return nll.sum() / informative.sum().clamp(min=1)
 
     def decode(
         self, logits: torch.FloatTensor, mask: torch.BoolTensor, constraints: TransitionConstraints | None = None

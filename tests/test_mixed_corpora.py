@@ -198,3 +198,52 @@ def test_max_train_sentences_draws_nested_proportional_subsets(klue_folder, tmp_
     )
     with pytest.raises(Exception, match="--max_train_sentences: expected 1 to 588"):
         load_data(DataArguments(dataset="sample", max_train_sentences=589))
+
+
+@pytest.mark.parametrize("use_crf", [True, False])
+def test_sentences_without_entity_labels_add_no_ner_loss_and_do_not_dilute_it(tiny_config, use_crf):
+    model = tiny_model(tiny_config, use_crf)
+    everything = [0, 1, 1, 1, 1, 1, 1]  # no type annotated: every tag allowed where the label is O
+    both = batch([WITHOUT_QT, everything])
+    both["ner_labels"][1] = torch.tensor([0, 0, 0, -100])
+    alone = {name: value[:1] for name, value in both.items()}
+    torch.testing.assert_close(model(**both).loss, model(**alone).loss)
+    only_unlabelled = {name: value[1:] for name, value in both.items()}
+    assert model(**only_unlabelled).loss == 0
+
+
+def test_pos_only_corpora_join_training_with_their_entity_labels_withheld(klue_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    corpus = load_data(DataArguments(dataset="sample", pos_only_corpora=[f"klue={klue_folder}"]))
+    sample = load_data(DataArguments(dataset="sample"))
+    klue_train = corpus["train"].num_rows - sample["train"].num_rows
+    assert klue_train > 0 and corpus["validation"].num_rows == sample["validation"].num_rows
+    unlabelled = corpus["train"].select(range(sample["train"].num_rows, corpus["train"].num_rows))
+    assert all(set(tags) == {0} for tags in unlabelled["ner_tags"]) and set(unlabelled[ANNOTATED_TYPES][0]) == set()
+    assert unlabelled["entity_spans"] == [None] * klue_train
+    # --max_train_sentences subsamples the labelled sentences only.
+    subset = load_data(
+        DataArguments(dataset="sample", pos_only_corpora=[f"klue={klue_folder}"], max_train_sentences=50)
+    )
+    assert subset["train"].num_rows == 50 + klue_train
+
+
+def test_single_task_ner_models_leave_out_text_without_entity_labels(
+    train, tiny_training_flags, klue_folder, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    from modeling_mtl_bilstm.training.trainer import MTLBiLSTMTrainer
+
+    sizes = {}
+    original = MTLBiLSTMTrainer.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        sizes[tuple(self.model.config.tasks)] = len(self.train_dataset)
+
+    monkeypatch.setattr(MTLBiLSTMTrainer, "__init__", spy)
+    flags = ["--compare", "--compare_models", "mtl", "ner", "pos", "--seeds", "1", "--max_steps", "1"]
+    for policy in ("marginalize", "outside"):
+        train([*flags, *tiny_training_flags, "--output_dir", str(tmp_path / policy), "--unannotated_entity_types",
+               policy, "--pos_only_corpora", f"klue={klue_folder}"])  # fmt: skip
+        assert sizes[("ner",)] == 588 and sizes[("pos",)] == sizes[("pos", "ner")] > 588

@@ -102,6 +102,16 @@ class DataArguments:
             "(ner2016) adds every split to training. The report's test scores stay on --dataset's test split."
         },
     )
+    pos_only_corpora: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Training text with POS tags but no entity labels, as NAME=DIR or sample (e.g. "
+            "klue=../shared/data/klue-ner): its training split (every split of a corpus without a test split) joins "
+            "the training data with its entity labels withheld, so a multi-task model learns from it through the "
+            "POS loss and the shared Bi-LSTM; single-task NER models leave it out. --max_train_sentences does not "
+            "subsample it."
+        },
+    )
     unannotated_entity_types: str = field(
         default="marginalize",
         metadata={

@@ -26,7 +26,9 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     its validation split to model selection, and keeps its test split unseen; one without (ner2016) is training
     data whole. Where the corpora annotate different entity types (QT only in KLUE), every sentence carries the
     types its corpus annotates (`ANNOTATED_TYPES`): the loss does not teach `O` for the others (see
-    --unannotated_entity_types) and scores leave them out."""
+    --unannotated_entity_types) and scores leave them out. The --pos_only_corpora join the training split the same
+    way (their training split, or every split of a corpus without a test split), with their entity labels
+    withheld: they annotate no entity type, so they train a multi-task model through its POS loss alone."""
     data_files = None
     if data_args.dataset == "conll":
         data_files = {
@@ -46,16 +48,18 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     if data_args.analyzer in ("kiwi", "both"):
         sources = [{"analyzer": "kiwi"}] if data_args.analyzer == "kiwi" else [{}, {"analyzer": "kiwi"}]
     extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
+    pos_only = [parse_corpus_argument(argument, "--pos_only_corpora") for argument in data_args.pos_only_corpora]
     fixed = {"pos_labels": pos_labels} if pos_labels else {}
-    if len(sources) == 1 and sources[0] == {} and not extras:
+    if len(sources) == 1 and sources[0] == {} and not extras and not pos_only:
         corpus = load(**fixed)
         if data_args.max_train_sentences is not None:
             corpus["train"] = nested_subset([corpus["train"]], data_args.max_train_sentences)
     else:
         main_first = [load(**kwargs) for kwargs in sources]
         extras_first = [load(name, path, None) for name, path in extras]
-        labels = {**shared_label_names(*main_first, *extras_first), **fixed}
-        types = [corpus_entity_types(first) for first in main_first[:1] + extras_first]
+        pos_only_first = [load(name, path, None) for name, path in pos_only]
+        labels = {**shared_label_names(*main_first, *extras_first, *pos_only_first), **fixed}
+        types = [corpus_entity_types(first) for first in main_first[:1] + extras_first] + [()] * len(pos_only)
         mark = (lambda dataset, _: dataset) if len(set(types)) == 1 else with_annotated_types
         corpus = datasets.DatasetDict({split: mark(d, types[0]) for split, d in load(**labels).items()})
         train = [mark(load(**kwargs, **labels)["train"], types[0]) for kwargs in sources]
@@ -67,11 +71,13 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
                 validation += [mark(extra["validation"], extra_types)] if "validation" in extra else []
             else:
                 train += [mark(split, extra_types) for split in extra.values()]
-        corpus["train"] = (
-            datasets.concatenate_datasets(train)
-            if data_args.max_train_sentences is None
-            else nested_subset(train, data_args.max_train_sentences)
-        )
+        if data_args.max_train_sentences is not None:
+            train = [nested_subset(train, data_args.max_train_sentences)]
+        for name, path in pos_only:  # whole, whatever --max_train_sentences keeps of the labelled sentences
+            unlabelled = load(name, path, None, **labels)
+            parts = [unlabelled["train"]] if "test" in unlabelled else list(unlabelled.values())
+            train += [mark(without_entity_labels(part), ()) for part in parts]
+        corpus["train"] = datasets.concatenate_datasets(train)
         if validation:
             corpus["validation"] = datasets.concatenate_datasets(validation)
     if "validation" not in corpus:
@@ -81,6 +87,17 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     if data_args.ner_types:
         corpus = keep_entity_types(corpus, data_args.ner_types)
     return corpus
+
+
+def without_entity_labels(dataset: datasets.Dataset) -> datasets.Dataset:
+    """`dataset` with its entity labels withheld: every NER tag `O` and no gold spans (for POS-only training text,
+    which annotates no entity type)."""
+    outside = dataset.features["ner_tags"].feature.str2int(tag_schemes.OUTSIDE)
+    return dataset.map(
+        lambda example: {"ner_tags": [outside] * len(example["ner_tags"]), ENTITY_SPANS: None},
+        features=dataset.features,
+        desc="Withholding entity labels",
+    )
 
 
 def nested_subset(parts: list[datasets.Dataset], size: int) -> datasets.Dataset:
@@ -158,14 +175,15 @@ def keep_entity_types(corpus: datasets.DatasetDict, entity_types: list[str]) -> 
     return corpus.map(keep, features=features, desc="Keeping entity types")
 
 
-def parse_corpus_argument(argument: str) -> tuple[str, str | None]:
-    """`NAME=DIR` of --extra_train_corpora -> (NAME, DIR); the bundled `sample` needs no folder."""
+def parse_corpus_argument(argument: str, flag: str = "--extra_train_corpora") -> tuple[str, str | None]:
+    """`NAME=DIR` of --extra_train_corpora or --pos_only_corpora -> (NAME, DIR); the bundled `sample` needs no
+    folder."""
     name, separator, path = argument.partition("=")
     if argument == "sample":
         return name, None
     if not separator or not name or not path:
         raise ArgumentError(
-            f"--extra_train_corpora: expected NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition) or sample, "
+            f"{flag}: expected NAME=DIR (e.g. ner2016=../shared/data/ner2016-competition) or sample, "
             f"received {argument!r}."
         )
     return name, path

@@ -73,8 +73,8 @@ def encode_corpus(
     and its gazetteer, `pos_labels`, `ner_labels`). Training sentences take the gazetteer of their fold where
     `fold_gazetteers` are given (see `build_gazetteers`), and with `singletons` a `singleton_mask` (1 where the
     morpheme is one of them), which word dropout reads. Sentences of a split with `ANNOTATED_TYPES` get
-    `ner_unannotated_tags`, except training sentences with `mark_training_sentences=False` (whose `O` then
-    teaches `O` for every type)."""
+    `ner_unannotated_tags`; with `mark_training_sentences=False`, training sentences get none (their `O` then
+    teaches `O` for every type) except those whose entity labels are withheld (`--pos_only_corpora`)."""
 
     def encode(example, training=False, unannotated=None):
         gazetteer = None
@@ -90,9 +90,12 @@ def encode_corpus(
         return encoded
 
     def unannotated_of(split: str, dataset: datasets.Dataset):
-        if ANNOTATED_TYPES not in dataset.column_names or (split == "train" and not mark_training_sentences):
+        if ANNOTATED_TYPES not in dataset.column_names:
             return None
         names = dataset.features["ner_tags"].feature.names
+        if split == "train" and not mark_training_sentences:
+            # O teaches O for every type, except in sentences whose entity labels are withheld (no type annotated).
+            return lambda types: unannotated_tags(names, types) if not types else [0] * len(names)
         return lambda annotated_types: unannotated_tags(names, annotated_types)
 
     return datasets.DatasetDict(

@@ -7,11 +7,12 @@ import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import datasets
 from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
-from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
+from ..modeling_mtl_bilstm import OUTSIDE_TAG, MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import NER_UNANNOTATED_TAGS, DataCollatorForMTLBiLSTM, MTLBiLSTMTokenizer
 from .arguments import COMPARISON_SEEDS, MODEL_TASKS, ExperimentArguments, ModelArguments
 from .pretrained_embeddings import initialize_morpheme_embeddings
@@ -159,7 +160,7 @@ def train_one(
     trainer = MTLBiLSTMTrainer(
         model=model,
         args=args,
-        train_dataset=encoded["train"],
+        train_dataset=encoded["train"] if "pos" in run.tasks else with_entity_labels(encoded["train"], config),
         eval_dataset=encoded["validation"],
         data_collator=DataCollatorForMTLBiLSTM(tokenizer, word_dropout=model_args.word_dropout),
         processing_class=tokenizer,
@@ -203,7 +204,7 @@ def train_one(
         if f"dev_{name}" in dev_metrics:
             result[f"dev_{name}"] = dev_metrics[f"dev_{name}"]
     epochs_run = trainer.state.epoch or args.num_train_epochs
-    train_tokens = sum(len(ids) for ids in encoded["train"]["input_ids"])
+    train_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
     result["train_seconds"] = train_output.metrics["train_runtime"]
     result["train_tokens_per_second"] = train_tokens * epochs_run / train_output.metrics["train_runtime"]
     result["epochs"] = epochs_run
@@ -215,6 +216,18 @@ def train_one(
     if not all(math.isfinite(v) for v in result.values() if isinstance(v, float)):
         raise FloatingPointError(f"{run.key} seed {run.seed}: non-finite metrics {result}")
     return result, trainer
+
+
+def with_entity_labels(train: datasets.Dataset, config: MTLBiLSTMConfig) -> datasets.Dataset:
+    """The training sentences that carry entity labels: a model without POS learns nothing from the others (their
+    every NER tag is allowed, `--pos_only_corpora`)."""
+    if NER_UNANNOTATED_TAGS not in train.column_names:
+        return train
+    outside = config.ner_label2id[OUTSIDE_TAG]
+    return train.filter(
+        lambda row: not all(hidden for tag, hidden in enumerate(row[NER_UNANNOTATED_TAGS]) if tag != outside),
+        desc="Leaving out sentences without entity labels",
+    )
 
 
 def save_best_model(trainer: MTLBiLSTMTrainer, tokenizer: MTLBiLSTMTokenizer, directory: Path) -> None:
