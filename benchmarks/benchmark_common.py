@@ -6,7 +6,9 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -17,6 +19,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The KLP 2016 corpus may not be redistributed, so it lives beside the repository, never in it.
 DEFAULT_KLP_DIR = REPO_ROOT.parent / "shared" / "data" / "klp2016"
 KLP_FILES = ("train.txt", "dev.txt", "test.txt")
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# A comparison of the multi-task and single-task NER models as the README runs it: two gloo processes of one thread.
+COMPARISON_FLAGS = ["--compare", "--compare_models", "mtl", "ner", "--per_device_train_batch_size", "16",
+                    "--torch_num_threads", "1"]  # fmt: skip
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -154,3 +160,16 @@ def emit(result: dict, output: Path | None) -> None:
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n", encoding="utf-8")
+
+
+def run_comparison(arguments: list[str], output_dir: Path) -> float:
+    """Runs `examples/train.py` with `COMPARISON_FLAGS` and `arguments` into `output_dir` under the two-process
+    accelerate config; returns its wall time in seconds."""
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+        str(REPO_ROOT / "examples" / "accelerate_cpu_2proc.yaml"), str(REPO_ROOT / "examples" / "train.py"),
+        *COMPARISON_FLAGS, *arguments, "--output_dir", str(output_dir),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=REPO_ROOT)
+    return time.perf_counter() - started

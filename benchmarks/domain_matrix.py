@@ -21,7 +21,6 @@ No corpus text is written to the results.
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from benchmark_common import REPO_ROOT, emit, environment
+from benchmark_common import REPO_ROOT, SHARED_DATA, emit, environment, run_comparison
 
 from modeling_mtl_bilstm import KoreanNERPredictor
 from modeling_mtl_bilstm.data_scripts.formats import EntitySpan, load_entity_spans, read_klue
@@ -37,7 +36,6 @@ from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, klue_split
 from modeling_mtl_bilstm.training.significance import paired_f1_test
 
 
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 KLP_DIR, NER2016_DIR, KLUE_DIR = SHARED_DATA / "klp2016", SHARED_DATA / "ner2016-competition", SHARED_DATA / "klue-ner"
 KLP_TYPES = ("DT", "LC", "OG", "PS", "TI")
 KLUE_TYPES = (*KLP_TYPES, "QT")
@@ -93,18 +91,6 @@ def test_sets() -> dict[str, tuple[tuple[str, ...], list[str], list[set]]]:
     sentences, _ = load_entity_spans(SAMPLE_DIR / "test.txt")
     sets["sample"] = (KLP_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
     return sets
-
-
-def train(name: str, output_dir: Path) -> float:
-    """Runs the comparison of one training set; returns its wall time in seconds."""
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-        str(REPO_ROOT / "examples" / "accelerate_cpu_2proc.yaml"), str(REPO_ROOT / "examples" / "train.py"),
-        *COMPARISON, *TRAINING_SETS[name][1], "--output_dir", str(output_dir),
-    ]  # fmt: skip
-    started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPO_ROOT)
-    return time.perf_counter() - started
 
 
 def best_checkpoint(run_dir: Path) -> Path:
@@ -228,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             if not args.train or not all(path.is_dir() for path in needs):
                 matrix["not_run"].append(name)
                 continue
-            train(name, run_dir)
+            run_comparison(TRAINING_SETS[name][1], run_dir)
         print(f"Scoring {name} ({run_dir})", file=sys.stderr)
         matrix["runs"][name] = score_run(run_dir, tests, args.batch_size)
     matrix["environment"] = environment(torch.device("cpu"))

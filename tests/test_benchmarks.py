@@ -393,3 +393,24 @@ def test_domain_matrix_counts_only_the_types_both_sides_know():
     predicted = [{span(0, 2, "PS"), span(6, 7, "QT"), span(8, 9, "LC")}]
     assert domain_matrix.sentence_counts(gold, predicted, {"PS", "LC"}) == [[1, 2, 1]]
     assert domain_matrix.f1([[1, 2, 1], [0, 0, 0]]) == pytest.approx(2 / 3)
+
+
+def test_learning_curve_summarises_points_into_table_and_figure(tmp_path, train, tiny_training_flags):
+    learning_curve = load_script("learning_curve")
+    for size in (100, 300):
+        flags = ["--compare", "--compare_models", "mtl", "ner", "--seeds", "1", "2", "--num_train_epochs", "1"]
+        train([*flags, "--max_train_sentences", str(size), "--output_dir", str(tmp_path / "runs" / str(size)),
+               *tiny_training_flags])  # fmt: skip
+    learning_curve.POINTS = {str(size): ([], [1, 2]) for size in (100, 300)}
+    result = learning_curve.main(
+        ["--runs_dir", str(tmp_path / "runs"), "--points", "100", "300", "--markdown", str(tmp_path / "curve.md"),
+         "--figure", str(tmp_path / "curve.png")]
+    )  # fmt: skip
+    points = result["points"]
+    assert [points[name]["train_sentences"] for name in ("100", "300")] == [100, 300]
+    for point in points.values():
+        assert set(point["mtl_minus_ner"]) == {"ner_f1", "raw_ner_f1"}
+        assert point["mtl"]["seeds"] == ["1", "2"]
+    table = (tmp_path / "curve.md").read_text()
+    assert table.count("| 100 |") == 2 and "raw text" in table and "gold morphemes" in table
+    assert (tmp_path / "curve.png").stat().st_size > 0
