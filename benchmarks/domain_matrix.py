@@ -117,15 +117,22 @@ def f1(counts: list[list[int]]) -> float:
     return float(2 * correct / (predicted + gold)) if predicted + gold else 0.0
 
 
+def finished_seeds(run_dir: Path, model: str) -> list[str]:
+    """The seeds of `model` whose training finished (their run_result.json exists), in order."""
+    found = (run_dir / "runs" / model).glob("seed*/run_result.json")
+    return sorted((path.parent.name.removeprefix("seed") for path in found), key=int)
+
+
 def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
-    """Per model and test set: raw-text F1 of each seed, mean and std, and the pooled mtl - ner test."""
-    results = json.loads((run_dir / "results.json").read_text())
+    """Per model and test set: raw-text F1 of each finished seed, mean and std, and the mtl - ner test pooled over
+    the seeds both finished (a comparison still training is scored on what it has)."""
     scores = {}
     for model in MODELS:
-        if model not in results:
+        seeds = finished_seeds(run_dir, model)
+        if not seeds:
             continue
-        per_test = {name: {"seeds": {}, "counts": []} for name in tests}
-        for seed in sorted(results[model]["seeds"], key=int):
+        per_test = {name: {"seeds": {}, "counts": {}} for name in tests}
+        for seed in seeds:
             checkpoint = best_checkpoint(run_dir / "runs" / model / f"seed{seed}")
             predictor = KoreanNERPredictor.from_pretrained(checkpoint, batch_size=batch_size)
             known = {label[2:] for label in predictor.ner_id2label.values() if label != "O"}
@@ -137,7 +144,7 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
                 types = set(test_types) & known
                 counts = sentence_counts(gold, predicted, types)
                 per_test[name]["seeds"][seed] = {"f1": f1(counts), "sentences_per_second": len(texts) / seconds}
-                per_test[name]["counts"].append(counts)
+                per_test[name]["counts"][seed] = counts
                 per_test[name]["types"] = sorted(types)
         scores[model] = per_test
     summary = {}
@@ -152,21 +159,43 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
                 "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
             }
     if set(MODELS) <= set(scores):
-        summary["mtl_minus_ner"] = {
-            name: paired_f1_test(
-                [row for counts in scores["mtl"][name]["counts"] for row in counts],
-                [row for counts in scores["ner"][name]["counts"] for row in counts],
-            )
-            for name in tests
-            if len(scores["mtl"][name]["counts"]) == len(scores["ner"][name]["counts"])
-        }
-    run_info = json.loads((run_dir / "run_info.json").read_text())
-    summary["training"] = {
-        "command": run_info.get("command"),
-        "wall_minutes": round(run_info["wall_seconds"] / 60, 1),
-        "corpus": run_info["corpus"],
-    }
+        both = [
+            seed
+            for seed in scores["mtl"][next(iter(tests))]["counts"]
+            if seed in scores["ner"][next(iter(tests))]["counts"]
+        ]
+        summary["mtl_minus_ner"] = (
+            {
+                name: {
+                    "seeds": both,
+                    **paired_f1_test(
+                        [row for seed in both for row in scores["mtl"][name]["counts"][seed]],
+                        [row for seed in both for row in scores["ner"][name]["counts"][seed]],
+                    ),
+                }
+                for name in tests
+            }
+            if both
+            else {}
+        )
+    summary["training"] = training_summary(run_dir)
     return summary
+
+
+def training_summary(run_dir: Path) -> dict:
+    """The comparison's command, corpus sizes and wall time (run_info.json), or, while it is still training, the
+    train time of its finished runs."""
+    info_path = run_dir / "run_info.json"
+    if info_path.is_file():
+        run_info = json.loads(info_path.read_text())
+        return {
+            "finished": True,
+            "command": run_info.get("command"),
+            "wall_minutes": round(run_info["wall_seconds"] / 60, 1),
+            "corpus": run_info["corpus"],
+        }
+    results = [json.loads(path.read_text()) for path in run_dir.glob("runs/*/seed*/run_result.json")]
+    return {"finished": False, "wall_minutes": round(sum(r["train_seconds"] for r in results) / 60, 1)}
 
 
 def markdown(matrix: dict, tests: dict) -> str:
@@ -180,7 +209,12 @@ def markdown(matrix: dict, tests: dict) -> str:
                 f"{100 * run[model][t]['mean']:.2f} ± {100 * run[model][t]['std']:.2f}" if t in run[model] else "—"
                 for t in tests
             ]
-            lines.append(f"| {name} | {model} | " + " | ".join(cells) + f" | {run['training']['wall_minutes']} |")
+            seeds = len(next(iter(run[model].values()))["seeds"])
+            lines.append(
+                f"| {name} | {model} ({seeds} seeds) | "
+                + " | ".join(cells)
+                + f" | {run['training']['wall_minutes']} |"
+            )
     lines += [
         "",
         "Multi-task minus single-task (seeds pooled, approximate randomisation; 95% bootstrap interval):",
@@ -210,11 +244,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
     for name in args.training_sets:
         run_dir = args.runs_dir / name
         needs = TRAINING_SETS[name][0]
-        if not (run_dir / "results.json").is_file():
-            if not args.train or not all(path.is_dir() for path in needs):
-                matrix["not_run"].append(name)
-                continue
-            run_comparison(TRAINING_SETS[name][1], run_dir)
+        if not (run_dir / "results.json").is_file() and args.train and all(path.is_dir() for path in needs):
+            # An interrupted comparison continues where it stopped.
+            run_comparison([*TRAINING_SETS[name][1], "--resume_from_checkpoint", "last"], run_dir)
+        if not any(finished_seeds(run_dir, model) for model in MODELS):
+            matrix["not_run"].append(name)
+            continue
         print(f"Scoring {name} ({run_dir})", file=sys.stderr)
         matrix["runs"][name] = score_run(run_dir, tests, args.batch_size)
     matrix["environment"] = environment(torch.device("cpu"))

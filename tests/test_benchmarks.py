@@ -383,7 +383,14 @@ def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, 
             assert set(entry["seeds"]) == {"1", "2"} and 0.0 <= entry["mean"] <= 1.0
             assert "QT" not in entry["types"]  # the sample's models know no QT
     assert set(run["mtl_minus_ner"]) == set(matrix["tests"])
-    assert "| sample | mtl |" in (tmp_path / "matrix.md").read_text()
+    assert "| sample | mtl (2 seeds) |" in (tmp_path / "matrix.md").read_text()
+    # A comparison still training is scored on the runs it has finished; the test pairs the seeds both finished.
+    (run_dir / "results.json").unlink()
+    (run_dir / "runs" / "ner" / "seed2" / "run_result.json").unlink()
+    partial = domain_matrix.main(["--runs_dir", str(tmp_path / "runs"), "--training_sets", "sample", "--threads", "1"])
+    run = partial["runs"]["sample"]
+    assert set(run["ner"]["sample"]["seeds"]) == {"1"} and set(run["mtl"]["sample"]["seeds"]) == {"1", "2"}
+    assert run["mtl_minus_ner"]["sample"]["seeds"] == ["1"] and run["training"]["finished"] is True
 
 
 def test_domain_matrix_counts_only_the_types_both_sides_know():
