@@ -4,6 +4,7 @@ the Hub layout of klue/klue (ner), and its licence terms.
 Fixtures are sentences written here; the real dev file is read from <repo>/../shared/data/klue-ner/.
 """
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -269,3 +270,33 @@ def test_model_card_credits_every_training_corpus_under_the_most_restrictive_lic
     assert card.data.datasets == ["klue", "klp2016", "sample"] and "Park et al., 2021" in card.text
     open_card = render_model_card(config, 100, run_info={"dataset": "klue", "arguments": {"data": {}}})
     assert open_card.data.license == "cc-by-sa-4.0"
+
+
+def test_the_open_recipe_trains_on_redistributable_corpora_and_publishes_without_refusal(
+    tmp_path, shared_kiwi, monkeypatch, train, tiny_training_flags
+):
+    """examples/open_model.json: every corpus it trains on (and so every gazetteer entry) may be redistributed, so
+    its Hub folder needs no --allow_restricted_license; the card credits KLUE under CC BY-SA 4.0."""
+    from transformers import HfArgumentParser
+
+    from modeling_mtl_bilstm.hub.publish import build_hub_folder
+    from modeling_mtl_bilstm.training import ARGUMENT_CLASSES
+    from modeling_mtl_bilstm.training.corpus import parse_corpus_argument
+
+    recipe = Path(__file__).resolve().parents[1] / "examples" / "open_model.json"
+    _, data_args, _, _ = HfArgumentParser(ARGUMENT_CLASSES).parse_json_file(str(recipe))
+    corpora = [data_args.dataset] + [parse_corpus_argument(a)[0] for a in data_args.extra_train_corpora]
+    assert all(CORPORA[name].redistribution_forbidden is None for name in corpora) and not data_args.gazetteer
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "klue"
+    write_dev_file(folder)
+    arguments = json.loads(recipe.read_text())
+    arguments.update(data_dir=str(folder), output_dir=str(tmp_path / "run"))
+    argv = [f"--{name}={value}" for name, value in arguments.items() if not isinstance(value, list)]
+    argv += ["--extra_train_corpora", *arguments["extra_train_corpora"], "--num_train_epochs", "1"]
+    train([*argv, *tiny_training_flags])
+    hub = build_hub_folder(tmp_path / "run", tmp_path / "hub", repo_id="me/open-ner-ko")
+    card = (hub / "README.md").read_text(encoding="utf-8")
+    assert "license: cc-by-sa-4.0" in card and "Park et al., 2021" in card and "- sample" in card
+    assert (hub / "gazetteer.json").is_file()
