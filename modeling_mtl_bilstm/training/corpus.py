@@ -1,6 +1,6 @@
-"""The training corpus of a run: --dataset with its Kiwi analyses and the --extra_train_corpora under one label
-set, each sentence marked with the entity types its corpus annotates where they differ, and the training subsets
-of --max_train_sentences."""
+"""The training corpus of a run: --dataset with its Kiwi analyses, the --extra_train_corpora and the
+--pos_only_corpora under one label set, each sentence marked with the entity types its corpus annotates where they
+differ, and the training subsets of --max_train_sentences."""
 
 import hashlib
 
