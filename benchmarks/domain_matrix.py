@@ -126,7 +126,7 @@ def finished_seeds(run_dir: Path, model: str) -> list[str]:
 def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
     """Per model and test set: raw-text F1 of each finished seed, mean and std, and the mtl - ner test pooled over
     the seeds both finished (a comparison still training is scored on what it has)."""
-    scores = {}
+    scores, train_minutes = {}, {}
     for model in MODELS:
         seeds = finished_seeds(run_dir, model)
         if not seeds:
@@ -147,6 +147,11 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
                 per_test[name]["counts"][seed] = counts
                 per_test[name]["types"] = sorted(types)
         scores[model] = per_test
+        seconds = [
+            json.loads((run_dir / "runs" / model / f"seed{seed}" / "run_result.json").read_text())["train_seconds"]
+            for seed in seeds
+        ]
+        train_minutes[model] = round(float(np.mean(seconds)) / 60, 1)
     summary = {}
     for model, per_test in scores.items():
         summary[model] = {}
@@ -178,7 +183,7 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
             if both
             else {}
         )
-    summary["training"] = training_summary(run_dir)
+    summary["training"] = {**training_summary(run_dir), "train_minutes_per_seed": train_minutes}
     return summary
 
 
@@ -199,7 +204,7 @@ def training_summary(run_dir: Path) -> dict:
 
 
 def markdown(matrix: dict, tests: dict) -> str:
-    header = "| trained on | model | " + " | ".join(f"{name} test" for name in tests) + " | train min |"
+    header = "| trained on | model | " + " | ".join(f"{name} test" for name in tests) + " | train min / seed |"
     lines = [header, "|---|---|" + "---:|" * (len(tests) + 1)]
     for name, run in matrix["runs"].items():
         for model in MODELS:
@@ -213,7 +218,7 @@ def markdown(matrix: dict, tests: dict) -> str:
             lines.append(
                 f"| {name} | {model} ({seeds} seeds) | "
                 + " | ".join(cells)
-                + f" | {run['training']['wall_minutes']} |"
+                + f" | {run['training']['train_minutes_per_seed'][model]} |"
             )
     lines += [
         "",
