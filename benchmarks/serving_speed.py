@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""End-to-end speed on raw text, the pipelined predictor against the stages run one after the other, side by side.
+"""End-to-end speed on raw text: the predictor, and three other ways to run Kiwi and the model, side by side.
 
     python benchmarks/serving_speed.py --record
     python benchmarks/serving_speed.py --max_sentences 300 --repeats 1   # smoke
@@ -7,10 +7,13 @@
 The KLUE-NER dev sentences (../shared/data/klue-ner) are tagged as a list at the predictor's default batch size,
 with --threads intra-op threads for torch and onnxruntime and Kiwi's default workers (one per core), by:
 
-* `pipelined`: `KoreanNERPredictor.__call__`, where Kiwi runs in a thread ahead of the model;
-* `kiwi_iterator`: the same, but without the thread: the model's loop pulls Kiwi's lazy results itself, so only
-  Kiwi's own worker threads run ahead of it (the other way to overlap the two that the predictor could take);
-* `sequential`: the same predictor's stages one after the other, as the predictor ran them before: Kiwi analyses
+* `predictor`: `KoreanNERPredictor.__call__`: Kiwi analyses a group of texts with all its worker threads, then the
+  model tags it with all of its threads, group after group;
+* `threaded`: the same groups, with Kiwi in a thread of its own running up to 1,024 blocks ahead of the model, so
+  that Kiwi's analysis of the next texts overlaps the model's tagging;
+* `kiwi_iterator`: the same, without the thread: the model's loop pulls Kiwi's lazy results itself, so only Kiwi's
+  own worker threads run ahead of it;
+* `sequential`: the stages one after the other over the whole call, as the predictor ran them before: Kiwi analyses
   every text, then the model tags every sentence, then the results are built.
 
 Each for torch fp32 and ONNX Runtime int8 (and fp32), taking turns within each repeat; Kiwi's analysis alone is
@@ -20,9 +23,11 @@ result under "end_to_end" in benchmarks/results/serving.json.
 """
 
 import argparse
+import queue
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from unittest import mock
@@ -31,7 +36,6 @@ from benchmark_common import emit
 from serving_common import DEFAULT_KLUE_FILE, default_size_model, read_klue_sentences, record
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
-from modeling_mtl_bilstm.inference import predictor as predictor_module
 
 
 def sequential(predictor: KoreanNERPredictor, texts: list[str]) -> list[dict]:
@@ -45,22 +49,30 @@ def sequential(predictor: KoreanNERPredictor, texts: list[str]) -> list[dict]:
     ]
 
 
-class _InlineKiwi:
-    """Stands in for the predictor's prefetching thread: the caller iterates Kiwi's lazy results directly."""
+def threaded(predictor: KoreanNERPredictor, texts: list[str]) -> list[dict]:
+    """The predictor with Kiwi in a thread of its own, up to 1,024 blocks ahead of the model."""
 
-    def __init__(self, iterator, size: int):
-        self.iterator = iterator
+    def prefetched(texts, group_size):
+        blocks, end = queue.Queue(maxsize=1024), object()
 
-    def __enter__(self):
-        return self.iterator
+        def produce():
+            for block in predictor.analyzer.iter_blocks(texts):
+                blocks.put(block)
+            blocks.put(end)
 
-    def __exit__(self, *exc_info):
-        pass
+        threading.Thread(target=produce, daemon=True).start()
+        while (block := blocks.get()) is not end:
+            yield block
+
+    with mock.patch.object(predictor, "_analysed_blocks", prefetched):
+        return predictor(texts)
 
 
 def kiwi_iterator(predictor: KoreanNERPredictor, texts: list[str]) -> list[dict]:
-    """The pipelined predictor with Kiwi's own lazy iterator in place of its thread."""
-    with mock.patch.object(predictor_module, "_Prefetcher", _InlineKiwi):
+    """The predictor pulling Kiwi's lazy results as it goes, so that Kiwi's worker threads run ahead of the model."""
+    with mock.patch.object(
+        predictor, "_analysed_blocks", lambda texts, group_size: predictor.analyzer.iter_blocks(texts)
+    ):
         return predictor(texts)
 
 
@@ -100,7 +112,12 @@ def main(argv=None) -> dict:
     analyzer = KiwiMorphemeAnalyzer()
     with tempfile.TemporaryDirectory(prefix="serving-speed-") as scratch:
         predictors = build_predictors(args, analyzer, texts, scratch)
-        paths = {"pipelined": lambda p, t: p(t), "kiwi_iterator": kiwi_iterator, "sequential": sequential}
+        paths = {
+            "predictor": lambda p, t: p(t),
+            "threaded": threaded,
+            "kiwi_iterator": kiwi_iterator,
+            "sequential": sequential,
+        }
         for predictor in predictors.values():
             expected = sequential(predictor, texts[:200])  # and a warm-up
             assert all(run(predictor, texts[:200]) == expected for run in paths.values())
@@ -130,7 +147,7 @@ def main(argv=None) -> dict:
         "over_sequential": {
             f"{name}/{path}": medians[f"{name}/{path}"] / medians[f"{name}/sequential"]
             for name in predictors
-            for path in ("pipelined", "kiwi_iterator")
+            for path in ("predictor", "threaded", "kiwi_iterator")
         },
     }
     if args.record:

@@ -671,7 +671,7 @@ def test_stream_yields_results_in_order_and_stops_early(predictor):
     expected = predictor(texts)
     stream = predictor.stream(iter(texts))
     assert [next(stream) for _ in range(3)] == expected[:3]
-    stream.close()  # stops Kiwi's thread
+    stream.close()
     assert list(predictor.stream(iter(texts))) == expected
     with pytest.raises(TypeError, match=r"texts\[1\]: expected a str, received int"):
         list(predictor.stream(iter(["서울", 3])))

@@ -7,8 +7,7 @@ Python. The model itself is a backend with a `tag_batch` method: `torch_backend.
 
 import itertools
 import os
-import queue
-import threading
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,11 +20,11 @@ from .morphology import AnalysedBlock, KiwiMorphemeAnalyzer, Morpheme, eojeol_wo
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_MAX_LENGTH = 256
-# Batches of sentences tagged together, longest first: the pipeline's unit of work. Kiwi analyses the texts after a
-# group while the model tags it, and results come out as groups finish.
+# Batches of sentences tagged together, longest first (so that batches pad little): the unit of work of a call.
+# Kiwi analyses the texts of a group (with all its worker threads), then the model tags it (with all of its threads),
+# and the group's finished results come out. Running the two side by side (Kiwi in a thread ahead of the model) was
+# measured slower on 2 cores: both thread pools then share the cores (benchmarks/serving_speed.py).
 PIPELINE_GROUP_BATCHES = 8
-# Analysed blocks that Kiwi's thread may hold ready ahead of the model.
-PREFETCHED_BLOCKS = 1024
 OUTSIDE_TAG = "O"
 ENTITY_PREFIXES = ("B", "I")
 # Torch-only names of this module before the backends were split out, still importable from here.
@@ -75,9 +74,9 @@ class KoreanNERPredictor:
     Finds named entities in raw Korean text with a trained [`MTLBiLSTMForTokenClassification`].
 
     Texts are split into sentences and morphemes by Kiwi ([`KiwiMorphemeAnalyzer`]); sentences longer than
-    `max_length` morphemes are tagged in consecutive chunks, cut between words where possible. Kiwi runs in a
-    thread of its own, ahead of the model: while the model tags one group of sentences (`PIPELINE_GROUP_BATCHES`
-    batches, sorted by length so that batches pad little), Kiwi analyses the next texts. The model part is a backend:
+    `max_length` morphemes are tagged in consecutive chunks, cut between words where possible. Texts go
+    through Kiwi and the model in groups of `PIPELINE_GROUP_BATCHES` batches of sentences, sorted by length so that
+    batches pad little, and results come out as their groups finish. The model part is a backend:
     the torch model (this constructor) or ONNX Runtime (`from_pretrained(..., backend="onnx")`, which needs neither
     torch nor transformers).
 
@@ -220,24 +219,34 @@ class KoreanNERPredictor:
         return list(self.stream(_checked_texts(inputs)))
 
     def stream(self, texts: Iterable[str]) -> Iterator[dict]:
-        """The output dict of each text of an iterable, in order, lazily: Kiwi's thread analyses texts ahead of the
-        model (`PREFETCHED_BLOCKS` blocks at most), and each result is yielded once all its sentences are tagged,
-        so a stream of any length runs in bounded memory."""
+        """The output dict of each text of an iterable, in order, lazily: texts are taken a group at a time and each
+        result is yielded once all its sentences are tagged, so a stream of any length runs in bounded memory."""
         group_size = self.batch_size * PIPELINE_GROUP_BATCHES
         documents: list[_Document] = []  # documents whose result is not yielded yet, in order
         waiting: list[tuple[_Document, list[Morpheme]]] = []  # sentences not tagged yet, in order
-        with _Prefetcher(self.analyzer.iter_blocks(texts), PREFETCHED_BLOCKS) as blocks:
-            for block in blocks:
-                if not documents or documents[-1].complete:
-                    documents.append(_Document(block.text))
-                documents[-1].add(block)
-                waiting += [(documents[-1], sentence) for sentence in block.sentences]
-                if len(waiting) >= group_size:
-                    self._tag_waiting(waiting)
-                    waiting = []
-                    yield from _finished(documents, self)
+        for block in self._analysed_blocks(texts, group_size):
+            if not documents or documents[-1].complete:
+                documents.append(_Document(block.text))
+            documents[-1].add(block)
+            waiting += [(documents[-1], sentence) for sentence in block.sentences]
+            if len(waiting) >= group_size:
+                self._tag_waiting(waiting)
+                waiting = []
+                yield from _finished(documents, self)
         self._tag_waiting(waiting)
         yield from _finished(documents, self)
+
+    def _analysed_blocks(self, texts: Iterable[str], group_size: int) -> Iterator[AnalysedBlock]:
+        """The analysed blocks of the texts, `group_size` texts analysed at once: Kiwi finishes them before the
+        caller tags any, so Kiwi's worker threads and the model's never compete for the cores."""
+        texts = iter(texts)
+        offset = 0
+        while chunk := list(itertools.islice(texts, group_size)):
+            try:
+                yield from list(self.analyzer.iter_blocks(chunk))
+            except TypeError as error:  # a text that is no str: name it by its index in the whole input
+                raise TypeError(_reindexed(str(error), offset)) from None
+            offset += len(chunk)
 
     def _tag_waiting(self, waiting: list[tuple["_Document", list[Morpheme]]]):
         """Tags sentences of documents, in order, and appends each sentence's tags to its document."""
@@ -391,59 +400,9 @@ def _finished(documents: list[_Document], predictor: KoreanNERPredictor) -> Iter
     del documents[:done]
 
 
-class _Prefetcher:
-    """Runs an iterator in a thread of its own, `size` items ahead of the consumer: Kiwi's analysis (C++ worker
-    threads, and the conversion of its tokens) then overlaps the model, which releases the GIL while it computes.
-    An exception of the iterator is raised in the consumer; leaving the `with` block stops the thread."""
-
-    _END = object()
-
-    def __init__(self, iterator: Iterator, size: int):
-        self._iterator = iterator
-        self._queue = queue.Queue(maxsize=size)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kiwi-prefetch", daemon=True)
-
-    def __enter__(self) -> Iterator:
-        self._thread.start()
-        return self._items()
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        while self._thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                self._queue.get(timeout=0.01)
-            except queue.Empty:
-                pass
-        self._thread.join()
-
-    def _run(self):
-        try:
-            for item in self._iterator:
-                if not self._put((True, item)):
-                    return
-        except BaseException as error:  # noqa: B036 (raised again in the consumer)
-            self._put((False, error))
-            return
-        self._put((True, self._END))
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _items(self) -> Iterator:
-        while True:
-            ok, item = self._queue.get()
-            if not ok:
-                raise item
-            if item is self._END:
-                return
-            yield item
+def _reindexed(message: str, offset: int) -> str:
+    """A `texts[i]` error message of a chunk, with the index into the whole input."""
+    return re.sub(r"texts\[(\d+)\]", lambda match: f"texts[{int(match.group(1)) + offset}]", message, count=1)
 
 
 def _check_sizes(batch_size: int, max_length: int):
