@@ -22,8 +22,8 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_MAX_LENGTH = 256
 # Batches of sentences tagged together, longest first (so that batches pad little): the unit of work of a call.
 # Kiwi analyses the texts of a group (with all its worker threads), then the model tags it (with all of its threads),
-# and the group's finished results come out. Running the two side by side (Kiwi in a thread ahead of the model) was
-# measured slower on 2 cores: both thread pools then share the cores (benchmarks/serving_speed.py).
+# and the group's finished results come out. Running the two side by side (Kiwi in a thread ahead of the model, or
+# its lazy iterator) showed no gain on 2 cores, where each stage keeps both busy (benchmarks/serving_speed.py).
 PIPELINE_GROUP_BATCHES = 8
 OUTSIDE_TAG = "O"
 ENTITY_PREFIXES = ("B", "I")
