@@ -22,10 +22,9 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_MAX_LENGTH = 256
 # Batches of sentences tagged together, longest first: the unit of work of a call. Kiwi analyses the texts of a group
 # (with all its worker threads), then the model tags it (with all of its threads), and the group's finished results
-# come out. A group is large so that its batches, sorted by length, pad little: groups of 8 batches were measured
-# 17-23% slower than a whole call of 4,000 sentences. Running Kiwi and the model side by side (Kiwi in a thread ahead
-# of the model, or its lazy iterator) showed no gain on 2 cores, where each stage keeps both busy
-# (benchmarks/serving_speed.py).
+# come out. A group is large so that its batches, sorted by length, pad little; running Kiwi and the model side by
+# side (Kiwi in a thread ahead of the model, or its lazy iterator) was slower on 2 cores, where each stage keeps both
+# busy (benchmarks/README.md, "Serving").
 PIPELINE_GROUP_BATCHES = 64
 OUTSIDE_TAG = "O"
 ENTITY_PREFIXES = ("B", "I")
