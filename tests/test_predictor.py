@@ -27,9 +27,10 @@ from modeling_mtl_bilstm import (  # noqa: E402
     MTLBiLSTMTokenizer,
     cli,  # noqa: E402
 )
+from modeling_mtl_bilstm.data_scripts.tag_schemes import iob2_spans  # noqa: E402
 from modeling_mtl_bilstm.inference import predictor as predictor_module  # noqa: E402
 from modeling_mtl_bilstm.inference.morphology import NFCOffsets, to_sejong_tag  # noqa: E402
-from modeling_mtl_bilstm.inference.predictor import _chunk_bounds, _entity_spans  # noqa: E402
+from modeling_mtl_bilstm.inference.predictor import _chunk_bounds  # noqa: E402
 
 
 # Entities marked <surface:TYPE>, as in the KLP 2016 `$` lines.
@@ -366,8 +367,8 @@ def test_chunks_end_at_word_starts_in_their_second_half():
 
 def test_entity_spans_read_iob2_as_the_metric_scores_it():
     tags = ["B-PS", "I-PS", "I-LC", "O", "I-DT", "I-DT", "B-LC", "B-LC", "I-LC", "O"]
-    assert _entity_spans(tags) == [("PS", 0, 2), ("LC", 6, 7), ("LC", 7, 9)]  # stray I- tags open nothing
-    assert _entity_spans(["O", "O"]) == [] and _entity_spans([]) == []
+    assert iob2_spans(tags) == [("PS", 0, 2), ("LC", 6, 7), ("LC", 7, 9)]  # stray I- tags open nothing
+    assert iob2_spans(["O", "O"]) == [] and iob2_spans([]) == []
 
 
 def test_entity_spans_equal_the_strict_metric_entities_on_every_short_sequence():
@@ -378,7 +379,7 @@ def test_entity_spans_equal_the_strict_metric_entities_on_every_short_sequence()
     for length in range(5):
         for tags in itertools.product(alphabet, repeat=length):
             expected = sorted((e.tag, e.start, e.end) for e in Entities([list(tags)], IOB2).entities[0])
-            assert sorted(_entity_spans(tags)) == expected, tags
+            assert sorted(iob2_spans(tags)) == expected, tags
 
 
 def test_predict_morphemes_is_model_only(predictor, analyzer):

@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from ..data_scripts.tag_schemes import iob2_spans
 from .morphology import AnalysedBlock, KiwiMorphemeAnalyzer, Morpheme, eojeol_word_ids
 
 
@@ -302,7 +303,7 @@ class KoreanNERPredictor:
                         "kiwi_tag": morpheme.kiwi_tag,
                     }
                 )
-            for entity_type, first, last in _entity_spans(sentence_tags.ner):
+            for entity_type, first, last in iob2_spans(sentence_tags.ner):
                 start = min(morpheme.start for morpheme in sentence[first:last])
                 end = max(morpheme.end for morpheme in sentence[first:last])
                 if end > start:  # a span of zero-width morphemes only has no text to show
@@ -447,24 +448,6 @@ def _chunk_bounds(word_starts: Sequence[bool], max_length: int) -> list[tuple[in
     if length > begin:
         bounds.append((begin, length))
     return bounds
-
-
-def _entity_spans(ner_tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """`(type, first, last)` morpheme ranges of the entities of an IOB2 tag sequence, read as the metric scores them
-    (strict IOB2): `B-X` opens an entity, `I-X` continues an open `X` entity, and an `I-X` that continues none
-    opens nothing, so a served entity is always a scored one. Constrained decoding outputs no such stray tag."""
-    spans = []
-    open_entity = False
-    for index, tag in enumerate(ner_tags):
-        prefix, _, entity_type = tag.partition("-")
-        if prefix == "I" and open_entity and spans[-1][0] == entity_type:
-            spans[-1] = (entity_type, spans[-1][1], index + 1)
-        elif prefix == "B":
-            spans.append((entity_type, index, index + 1))
-            open_entity = True
-        else:
-            open_entity = False
-    return spans
 
 
 __all__ = ["BatchTags", "KoreanNERPredictor", "SentenceTags", "TaggerBackend"]
