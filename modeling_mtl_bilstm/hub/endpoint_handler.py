@@ -32,6 +32,7 @@ class EndpointHandler:
     def __init__(self, path: str = ""):
         try:
             from modeling_mtl_bilstm import KoreanNERPredictor
+            from modeling_mtl_bilstm.inference.predictor import token_classification_entities
         except ImportError as error:
             raise ImportError(
                 f"handler.py serves the model with the mtl-bilstm-ner package: expected it installed from "
@@ -44,6 +45,7 @@ class EndpointHandler:
                 backend, quantize = "onnx", int8
                 break
         self.predictor = KoreanNERPredictor.from_pretrained(str(folder), backend=backend, quantize=quantize)
+        self.as_entities = token_classification_entities
         self.predictor([WARM_UP_TEXT])  # loads Kiwi now, not on the first request
 
     def __call__(self, data: dict[str, Any]) -> list:
@@ -58,20 +60,5 @@ class EndpointHandler:
             raise ValueError(f'"parameters": expected only {list(PARAMETERS)}, received {unknown}')
         results = self.predictor(texts)
         if not parameters.get("return_tokens", False):
-            results = [token_classification_entities(result) for result in results]
+            results = [self.as_entities(result) for result in results]
         return results[0] if isinstance(inputs, str) else results
-
-
-def token_classification_entities(result: dict) -> list[dict]:
-    """A predictor result's entities as the `token-classification` pipeline gives them (`aggregation_strategy=
-    "simple"`)."""
-    return [
-        {
-            "entity_group": entity["type"],
-            "score": entity["score"],
-            "word": entity["text"],
-            "start": entity["start"],
-            "end": entity["end"],
-        }
-        for entity in result["entities"]
-    ]

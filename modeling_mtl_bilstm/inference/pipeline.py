@@ -7,7 +7,7 @@ from transformers import Pipeline, PreTrainedModel
 
 from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .morphology import KiwiMorphemeAnalyzer
-from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor
+from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, KoreanNERPredictor, token_classification_entities
 
 
 KOREAN_NER_TASK = "korean-ner"
@@ -99,16 +99,7 @@ class KoreanNERPipeline(Pipeline):
 
     def postprocess(self, model_outputs: dict) -> list[dict]:
         result = self.predictor.result(model_outputs["text"], model_outputs["sentences"], model_outputs["tags"])
-        return [
-            {
-                "entity_group": entity["type"],
-                "score": entity["score"],
-                "word": entity["text"],
-                "start": entity["start"],
-                "end": entity["end"],
-            }
-            for entity in result["entities"]
-        ]
+        return token_classification_entities(result)
 
 
 __all__ = ["KOREAN_NER_TASK", "KoreanNERPipeline"]

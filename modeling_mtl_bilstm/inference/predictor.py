@@ -450,4 +450,19 @@ def _chunk_bounds(word_starts: Sequence[bool], max_length: int) -> list[tuple[in
     return bounds
 
 
-__all__ = ["BatchTags", "KoreanNERPredictor", "SentenceTags", "TaggerBackend"]
+def token_classification_entities(result: dict) -> list[dict]:
+    """A predictor result's entities as the `token-classification` pipeline gives them (`aggregation_strategy=
+    "simple"`)."""
+    return [
+        {
+            "entity_group": entity["type"],
+            "score": entity["score"],
+            "word": entity["text"],
+            "start": entity["start"],
+            "end": entity["end"],
+        }
+        for entity in result["entities"]
+    ]
+
+
+__all__ = ["BatchTags", "KoreanNERPredictor", "SentenceTags", "TaggerBackend", "token_classification_entities"]
