@@ -7,16 +7,22 @@ import sys
 import textwrap
 
 
-BLOCK_PACKAGE = textwrap.dedent(
-    """
-    import importlib.abc, sys
-    class BlockPackage(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "modeling_mtl_bilstm":
-                raise ImportError("modeling_mtl_bilstm must not be importable here")
-    sys.meta_path.insert(0, BlockPackage())
-    """
-)
+def block_imports(*names: str) -> str:
+    """Python source that, run before anything else, makes the top-level packages `names` unimportable in that
+    process, as on a machine where they are not installed. The snippet leaves `sys` imported."""
+    return textwrap.dedent(
+        f"""
+        import importlib.abc, sys
+        class _Blocked(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {names!r}:
+                    raise ImportError(f"{{name}} is blocked here")
+        sys.meta_path.insert(0, _Blocked())
+        """
+    )
+
+
+BLOCK_PACKAGE = block_imports("modeling_mtl_bilstm")
 
 
 def run_without_package(code: str, tmp_path) -> subprocess.CompletedProcess:

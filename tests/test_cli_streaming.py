@@ -17,6 +17,7 @@ pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip insta
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from datasets import Dataset  # noqa: E402
+from remote_code import block_imports  # noqa: E402
 from tiny_models import train_marked_model, unmark  # noqa: E402
 
 from modeling_mtl_bilstm import KoreanNERPredictor, cli  # noqa: E402
@@ -195,16 +196,10 @@ def test_cli_and_streaming_import_neither_torch_nor_transformers(tmp_path):
     transformers blocked, the parser builds and texts are read (the package's own __init__ is bypassed)."""
     source = tmp_path / "texts.jsonl"
     write_jsonl(source, [{"text": "서울"}, {"text": "부산"}])
-    script = textwrap.dedent(
+    script = block_imports("torch", "transformers") + textwrap.dedent(
         f"""
-        import importlib.abc, sys, types
+        import sys, types
 
-        class Blocked(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split(".")[0] in ("torch", "transformers"):
-                    raise ImportError(f"{{name}} is blocked")
-
-        sys.meta_path.insert(0, Blocked())
         package = types.ModuleType("modeling_mtl_bilstm")
         package.__path__ = [{str(REPO / "modeling_mtl_bilstm")!r}]
         sys.modules["modeling_mtl_bilstm"] = package

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from remote_code import block_imports
 from tiny_models import train_tagger
 
 from modeling_mtl_bilstm import MTLBiLSTMConfig, MTLBiLSTMForTokenClassification, MTLBiLSTMTokenizer
@@ -592,17 +593,11 @@ def test_onnx_backend_runs_without_torch(model_dir, tmp_path):
     np.savez(tmp_path / "inputs.npz", **inputs)
     model = MTLBiLSTMForTokenClassification.from_pretrained(model_dir).eval()
     expected = {task: tags.tolist() for task, tags in model.decode(**tokenizer(sentences)).items()}
-    script = textwrap.dedent(
+    script = block_imports("torch", "transformers") + textwrap.dedent(
         f"""
-        import importlib.abc, json, sys, types
+        import json, sys, types
         import numpy as np
 
-        class Blocked(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split(".")[0] in ("torch", "transformers"):
-                    raise ImportError(f"{{name}} is blocked")
-
-        sys.meta_path.insert(0, Blocked())
         # Parent packages as bare namespaces: the package's __init__ imports transformers (and torch).
         for name, path in [("modeling_mtl_bilstm", {str(REPO / "modeling_mtl_bilstm")!r}),
                            ("modeling_mtl_bilstm.inference", {str(REPO / "modeling_mtl_bilstm" / "inference")!r})]:

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 import torch
 from conftest import TINY_MODEL_CONFIG
+from remote_code import block_imports
 from test_onnx import NER_LABELS, RAW_TEXTS, TRAINING_SENTENCES, requires_onnx
 
 
@@ -18,19 +19,11 @@ pytest.importorskip("kiwipiepy", reason="raw-text NER needs kiwipiepy: pip insta
 # Modules the `serve` extra does not install.
 UNINSTALLED = ("torch", "transformers", "datasets")
 TEXTS = RAW_TEXTS + [" ".join(RAW_TEXTS[:4]) * 40]  # and one text of several analysis blocks
-SERVE_SCRIPT = textwrap.dedent(
+# The modules the serve extra lacks are made unimportable before anything imports them.
+SERVE_SCRIPT = block_imports(*UNINSTALLED) + textwrap.dedent(
     """
     import json
     import sys
-
-    class Uninstalled:
-        # A meta path finder that makes the modules the serve extra lacks unimportable, before anything imports them.
-        def find_spec(self, name, path=None, target=None):
-            if name.partition(".")[0] in {uninstalled!r}:
-                raise ImportError(f"{{name}} is not installed (test_serving)")
-            return None
-
-    sys.meta_path.insert(0, Uninstalled())
 
     from modeling_mtl_bilstm import KoreanNERPredictor
 
