@@ -16,10 +16,9 @@ import argparse
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from benchmark_common import emit
-from serving_common import DEFAULT_KLUE_FILE, default_size_model, read_klue_sentences, record
+from serving_common import add_serving_arguments, default_size_model, read_klue_sentences, record
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 
@@ -82,16 +81,9 @@ def time_sizes(predictor: KoreanNERPredictor, base: list[str], repeats: int) -> 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--klue_file", type=Path, default=DEFAULT_KLUE_FILE)
-    parser.add_argument(
-        "--model_dir", type=Path, default=None, help="A saved model (default: a random default-size one)."
-    )
+    add_serving_arguments(parser, threads=1, repeats=2)
     parser.add_argument("--backend", choices=["torch", "onnx_fp32", "onnx_int8"], default="torch")
-    parser.add_argument("--threads", type=int, default=1, help="torch / onnxruntime intra-op threads (default 1).")
     parser.add_argument("--base_bytes", type=int, default=2**20 // 8)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--record", action="store_true", help="Write the result into benchmarks/results/serving.json.")
-    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
     args = parser.parse_args(argv)
 
     import torch

@@ -1,6 +1,7 @@
 """What the serving benchmarks (document_length.py, serving_speed.py) share: the raw KLUE-NER dev sentences, a model of
 examples/train.py's default sizes, and the record of their numbers in benchmarks/results/serving.json."""
 
+import argparse
 import datetime
 import json
 import os
@@ -36,16 +37,23 @@ def read_klue_sentences(path: Path) -> list[str]:
             f"--klue_file {path}: expected the KLUE-NER dev sentences (klue-ner-v1.1_dev.part.tsv, see its SOURCE.md), "
             "found none; these benchmarks need raw sentences, so they are skipped."
         )
-    sentences, characters = [], None
-    for line in path.read_text(encoding="utf-8").split("\n"):
-        if line.startswith("## klue-ner"):
-            characters = []
-        elif characters is not None and line == "":
-            sentences.append("".join(characters))
-            characters = None
-        elif characters is not None:
-            characters.append(line.split("\t")[0])
-    return sentences
+    from modeling_mtl_bilstm.data_scripts.formats import CorpusFormatError, read_klue
+
+    return [sentence.text for sentence in read_klue(path) if not isinstance(sentence, CorpusFormatError)]
+
+
+def add_serving_arguments(parser: argparse.ArgumentParser, threads: int, repeats: int) -> None:
+    """The arguments both serving benchmarks take: the sentences, the model, threads, repeats and where results go."""
+    parser.add_argument("--klue_file", type=Path, default=DEFAULT_KLUE_FILE)
+    parser.add_argument(
+        "--model_dir", type=Path, default=None, help="A saved model (default: a random default-size one)."
+    )
+    parser.add_argument(
+        "--threads", type=int, default=threads, help=f"torch / onnxruntime intra-op threads (default {threads})."
+    )
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--record", action="store_true", help="Write the result into benchmarks/results/serving.json.")
+    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
 
 
 def default_size_model(analyzer, sentences: list[str], folder: Path | None = None):

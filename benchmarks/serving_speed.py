@@ -29,11 +29,10 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from unittest import mock
 
 from benchmark_common import emit
-from serving_common import DEFAULT_KLUE_FILE, default_size_model, read_klue_sentences, record
+from serving_common import add_serving_arguments, default_size_model, read_klue_sentences, record
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 
@@ -94,15 +93,8 @@ def build_predictors(args, analyzer, sentences: list[str], scratch: str) -> dict
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--klue_file", type=Path, default=DEFAULT_KLUE_FILE)
-    parser.add_argument(
-        "--model_dir", type=Path, default=None, help="A saved model (default: a random default-size one)."
-    )
-    parser.add_argument("--threads", type=int, default=2, help="torch / onnxruntime intra-op threads (default 2).")
+    add_serving_arguments(parser, threads=2, repeats=3)
     parser.add_argument("--max_sentences", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--record", action="store_true", help="Write the result into benchmarks/results/serving.json.")
-    parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
     args = parser.parse_args(argv)
 
     import torch

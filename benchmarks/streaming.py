@@ -12,7 +12,6 @@ import argparse
 import itertools
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -24,12 +23,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark_common import REPO_ROOT, peak_rss_mb
+from serving_common import DEFAULT_KLUE_FILE, read_klue_sentences
 
 
-DEFAULT_KLUE_FILE = REPO_ROOT.parent / "shared" / "data" / "klue-ner" / "klue-ner-v1.1_dev.part.tsv"
 # KLUE-NER's sentence lines: `## <id>\t<sentence with <surface:TYPE> marks>`.
-KLUE_SENTENCE_LINE = re.compile(r"^## klue-ner-v1_dev_\d+-\w+\t(.*)$")
-ENTITY_MARK = re.compile(r"<([^<>]*):[A-Z]{2}>")
 RSS_SAMPLE_SECONDS = 0.5
 
 
@@ -100,16 +97,7 @@ def load_sentences(args: argparse.Namespace) -> list[str]:
     if args.source_text is not None:
         sentences = [line for line in args.source_text.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
-        if not args.klue_file.is_file():
-            raise SystemExit(
-                f"--klue_file {args.klue_file}: expected the KLUE-NER dev file (shared/data/klue-ner beside the "
-                "repository), not found. Point --klue_file at it, or give --source_text FILE."
-            )
-        sentences = [
-            ENTITY_MARK.sub(r"\1", match.group(1))
-            for line in args.klue_file.read_text(encoding="utf-8").splitlines()
-            if (match := KLUE_SENTENCE_LINE.match(line))
-        ]
+        sentences = read_klue_sentences(args.klue_file)
     if not sentences:
         raise SystemExit("expected sentences to repeat, found none")
     return sentences
