@@ -9,6 +9,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -20,9 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_KLP_DIR = REPO_ROOT.parent / "shared" / "data" / "klp2016"
 KLP_FILES = ("train.txt", "dev.txt", "test.txt")
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-# A comparison of the multi-task and single-task NER models as the README runs it: two gloo processes of one thread.
-COMPARISON_FLAGS = ["--compare", "--compare_models", "mtl", "ner", "--per_device_train_batch_size", "16",
-                    "--torch_num_threads", "1"]  # fmt: skip
+# A comparison as the README runs it: two gloo processes of one thread (`run_comparison` adds the models).
+COMPARISON_FLAGS = ["--compare", "--per_device_train_batch_size", "16", "--torch_num_threads", "1"]
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -162,13 +162,13 @@ def emit(result: dict, output: Path | None) -> None:
         output.write_text(text + "\n", encoding="utf-8")
 
 
-def run_comparison(arguments: list[str], output_dir: Path) -> float:
-    """Runs `examples/train.py` with `COMPARISON_FLAGS` and `arguments` into `output_dir` under the two-process
-    accelerate config; returns its wall time in seconds."""
+def run_comparison(arguments: list[str], output_dir: Path, models: Sequence[str] = ("mtl", "ner")) -> float:
+    """Runs `examples/train.py` with `COMPARISON_FLAGS` (comparing `models`) and `arguments` into `output_dir` under
+    the two-process accelerate config; returns its wall time in seconds."""
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--config_file",
         str(REPO_ROOT / "examples" / "accelerate_cpu_2proc.yaml"), str(REPO_ROOT / "examples" / "train.py"),
-        *COMPARISON_FLAGS, *arguments, "--output_dir", str(output_dir),
+        *COMPARISON_FLAGS, "--compare_models", *models, *arguments, "--output_dir", str(output_dir),
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True, cwd=REPO_ROOT)

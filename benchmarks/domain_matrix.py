@@ -55,17 +55,6 @@ TRAINING_SETS = {
          f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt")],
     ),
 }  # fmt: skip
-COMPARISON = [
-    "--compare",
-    "--compare_models",
-    *MODELS,
-    "--per_device_train_batch_size",
-    "16",
-    "--torch_num_threads",
-    "1",
-]
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs_dir", type=Path, default=REPO_ROOT / "runs" / "domain", help="One folder per set.")

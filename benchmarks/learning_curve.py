@@ -11,6 +11,12 @@ fastText vectors trained on the point's own sentences) on a nested subset of the
 sentences, 3 above. Every point is tested on the KLP 2016 test split from raw text and on its gold morphemes; per
 point the mean ± std of both models, the difference with its paired significance test (seeds pooled) and the train
 time. With --train, a point without results is trained first; existing points are read as they are.
+
+The unlabelled-text lever (`LEVERS`): multi-task models of a point trained again with the KLUE training text as
+`--pos_only_corpora` (Kiwi's POS tags, entity labels withheld), 3 seeds, at 1,000 sentences and at KLP 2016 +
+ner2016. A single-task NER model cannot use such text, so each lever is compared, seed by seed on the same test
+sentences, with its point's single-task model (does it restore the multi-task gain?) and its point's multi-task
+model (what the text adds).
 """
 
 import argparse
@@ -20,6 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark_common import REPO_ROOT, SHARED_DATA, emit, run_comparison
+
+from modeling_mtl_bilstm.training.reporting import ner_f1_deltas
 
 
 KLP_DIR, NER2016_DIR = SHARED_DATA / "klp2016", SHARED_DATA / "ner2016-competition"
@@ -33,6 +41,11 @@ POINTS = {
     "klp2016": (KLP, [1, 2, 3]),
     "klp2016+ner2016": ([*KLP, "--extra_train_corpora", f"ner2016={NER2016_DIR}"], [1, 2, 3]),
 }
+# Lever name -> (the point it extends, examples/train.py arguments besides the point's, seeds).
+LEVERS = {
+    f"{point}+klue-text": (point, ["--pos_only_corpora", f"klue={SHARED_DATA / 'klue-ner'}"], [1, 2, 3])
+    for point in ("1000", "klp2016+ner2016")
+}
 METRICS = {"raw_ner_f1": "raw text", "ner_f1": "gold morphemes"}
 
 
@@ -40,7 +53,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs_dir", type=Path, default=REPO_ROOT / "runs" / "learning-curve")
     parser.add_argument("--points", nargs="+", choices=list(POINTS), default=list(POINTS))
-    parser.add_argument("--train", action="store_true", help="Train the points that have no results yet.")
+    parser.add_argument("--levers", nargs="*", choices=list(LEVERS), default=list(LEVERS))
+    parser.add_argument("--train", action="store_true", help="Train the points and levers that have no results yet.")
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
     parser.add_argument("--markdown", type=Path, default=None, help="Write the table to this file.")
     parser.add_argument("--figure", type=Path, default=None, help="Write the figure (PNG) to this file.")
@@ -64,6 +78,62 @@ def point_summary(run_dir: Path) -> dict:
         if pooled:
             summary.setdefault("mtl_minus_ner", {})[name] = pooled
     return summary
+
+
+def lever_summary(run_dir: Path, point_dir: Path) -> dict:
+    """One lever: its multi-task models' test F1 (mean, std) and train time, and per metric the paired tests (seeds
+    pooled) of lever minus the point's single-task model and lever minus the point's multi-task model."""
+    lever = json.loads((run_dir / "results.json").read_text())["mtl"]
+    point = json.loads((point_dir / "results.json").read_text())
+    run_info = json.loads((run_dir / "run_info.json").read_text())
+    summary = {
+        "train_sentences": run_info["corpus"]["train"],
+        "wall_minutes": round(run_info["wall_seconds"] / 60, 1),
+        "mtl": {
+            **{
+                name: {"mean": lever["mean"][name], "std": lever["std"][name]}
+                for name in METRICS
+                if name in lever["mean"]
+            },
+            "seeds": sorted(lever["seeds"], key=int),
+            "train_seconds": lever["mean"]["train_seconds"],
+        },
+    }
+    for baseline in ("ner", "mtl"):
+        for name in METRICS:
+            # ner_f1_deltas pairs the runs under the keys "mtl" and "ner": here the lever and the point's model.
+            delta = ner_f1_deltas({"mtl": lever, "ner": point[baseline]}, name).get("mtl-ner", {})
+            pooled = delta.get("significance", {}).get("pooled")
+            if pooled:
+                summary.setdefault(f"minus_point_{baseline}", {})[name] = pooled
+    return summary
+
+
+def lever_markdown(levers: dict, points: dict) -> str:
+    lines = [
+        "| lever | train sentences (labelled + text) | metric | mtl + text | point's mtl | point's ner "
+        "| − point's ner (p) | − point's mtl (p) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, lever in levers.items():
+        point = points[LEVERS[name][0]]
+        for metric, title in METRICS.items():
+            if metric not in lever["mtl"]:
+                continue
+            cells = [
+                name,
+                f"{point['train_sentences']:,} + {lever['train_sentences'] - point['train_sentences']:,}",
+                title,
+                *(
+                    f"{100 * m[metric]['mean']:.2f} ± {100 * m[metric]['std']:.2f}"
+                    for m in (lever["mtl"], point["mtl"], point["ner"])
+                ),
+            ]
+            for baseline in ("ner", "mtl"):
+                delta = lever.get(f"minus_point_{baseline}", {}).get(metric)
+                cells.append(f"{100 * delta['delta']:+.2f} ({delta['p_value']:.3f})" if delta else "—")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(points: dict) -> str:
@@ -93,9 +163,9 @@ def markdown(points: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(points: dict, path: Path, metric: str = "raw_ner_f1") -> None:
+def plot(points: dict, path: Path, levers: dict | None = None, metric: str = "raw_ner_f1") -> None:
     """F1 of both models against training sentences (log scale, std error bars), the difference below with its
-    95% interval."""
+    95% interval; each lever as a marker at its point's labelled size."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,6 +178,13 @@ def plot(points: dict, path: Path, metric: str = "raw_ner_f1") -> None:
         means = [100 * p[model][metric]["mean"] for p in shown]
         stds = [100 * p[model][metric]["std"] for p in shown]
         scores.errorbar(sizes, means, yerr=stds, marker="o", capsize=4, label=label)
+    for name, lever in (levers or {}).items():
+        if metric in lever["mtl"]:
+            size = points[LEVERS[name][0]]["train_sentences"]
+            mean, std = 100 * lever["mtl"][metric]["mean"], 100 * lever["mtl"][metric]["std"]
+            scores.errorbar([size], [mean], yerr=[std], marker="^", capsize=4, linestyle="none", color="tab:green",
+                            label="multi-task + KLUE text (no entity labels)" if size == min(
+                                points[LEVERS[n][0]]["train_sentences"] for n in levers) else None)  # fmt: skip
     scores.set_xscale("log")
     scores.set_ylabel(f"KLP 2016 test F1, {METRICS[metric]} (%)")
     scores.legend()
@@ -129,7 +206,7 @@ def plot(points: dict, path: Path, metric: str = "raw_ner_f1") -> None:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args(argv)
-    points, not_run = {}, []
+    points, levers, not_run = {}, {}, []
     for name in args.points:
         run_dir = args.runs_dir / name
         arguments, seeds = POINTS[name]
@@ -139,17 +216,34 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 continue
             run_comparison([*arguments, "--seeds", *map(str, seeds)], run_dir)
         points[name] = point_summary(run_dir)
+    for name in args.levers:
+        run_dir = args.runs_dir / name
+        point, arguments, seeds = LEVERS[name]
+        if point not in points:
+            not_run.append(name)
+            continue
+        if not (run_dir / "results.json").is_file():
+            if not args.train:
+                not_run.append(name)
+                continue
+            run_comparison([*POINTS[point][0], *arguments, "--seeds", *map(str, seeds)], run_dir, models=["mtl"])
+        levers[name] = lever_summary(run_dir, args.runs_dir / point)
     result = {
         "points": points,
+        "levers": levers,
         "not_run": not_run,
         "total_train_minutes": round(sum(p["wall_minutes"] for p in points.values()), 1),
+        "lever_train_minutes": round(sum(lever["wall_minutes"] for lever in levers.values()), 1),
         "command": "python benchmarks/learning_curve.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     emit(result, args.output)
     if args.markdown is not None:
-        args.markdown.write_text(markdown(points), encoding="utf-8")
+        text = markdown(points)
+        if levers:
+            text += "\n" + lever_markdown(levers, points)
+        args.markdown.write_text(text, encoding="utf-8")
     if args.figure is not None and points:
-        plot(points, args.figure)
+        plot(points, args.figure, levers)
     return result
 
 

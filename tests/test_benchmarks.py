@@ -408,7 +408,12 @@ def test_learning_curve_summarises_points_into_table_and_figure(tmp_path, train,
         flags = ["--compare", "--compare_models", "mtl", "ner", "--seeds", "1", "2", "--num_train_epochs", "1"]
         train([*flags, "--max_train_sentences", str(size), "--output_dir", str(tmp_path / "runs" / str(size)),
                *tiny_training_flags])  # fmt: skip
+    # The lever: multi-task models of the 100 point trained again with text that has no entity labels.
+    lever_flags = ["--compare", "--compare_models", "mtl", "--seeds", "1", "2", "--num_train_epochs", "1"]
+    train([*lever_flags, "--max_train_sentences", "100", "--pos_only_corpora", "sample",
+           "--output_dir", str(tmp_path / "runs" / "100+text"), *tiny_training_flags])  # fmt: skip
     learning_curve.POINTS = {str(size): ([], [1, 2]) for size in (100, 300)}
+    learning_curve.LEVERS = {"100+text": ("100", [], [1, 2])}
     result = learning_curve.main(
         ["--runs_dir", str(tmp_path / "runs"), "--points", "100", "300", "--markdown", str(tmp_path / "curve.md"),
          "--figure", str(tmp_path / "curve.png")]
@@ -418,6 +423,14 @@ def test_learning_curve_summarises_points_into_table_and_figure(tmp_path, train,
     for point in points.values():
         assert set(point["mtl_minus_ner"]) == {"ner_f1", "raw_ner_f1"}
         assert point["mtl"]["seeds"] == ["1", "2"]
+    lever = result["levers"]["100+text"]
+    assert lever["train_sentences"] > 100 and lever["mtl"]["seeds"] == ["1", "2"]
+    for baseline in ("ner", "mtl"):
+        assert set(lever[f"minus_point_{baseline}"]) == {"ner_f1", "raw_ner_f1"}
+        for metric, delta in lever[f"minus_point_{baseline}"].items():
+            # Paired seed by seed on the same test sentences as the point's own comparison.
+            assert delta["sentences"] == points["100"]["mtl_minus_ner"][metric]["sentences"]
     table = (tmp_path / "curve.md").read_text()
     assert table.count("| 100 |") == 2 and "raw text" in table and "gold morphemes" in table
+    assert table.count("| 100+text |") == 2
     assert (tmp_path / "curve.png").stat().st_size > 0
