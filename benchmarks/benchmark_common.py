@@ -164,11 +164,13 @@ def emit(result: dict, output: Path | None) -> None:
 
 def run_comparison(arguments: list[str], output_dir: Path, models: Sequence[str] = ("mtl", "ner")) -> float:
     """Runs `examples/train.py` with `COMPARISON_FLAGS` (comparing `models`) and `arguments` into `output_dir` under
-    the two-process accelerate config; returns its wall time in seconds."""
+    the two-process accelerate config, resuming what an interrupted call left there (finished seeds are reused, an
+    unfinished one goes on from its last checkpoint); returns its wall time in seconds."""
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--config_file",
         str(REPO_ROOT / "examples" / "accelerate_cpu_2proc.yaml"), str(REPO_ROOT / "examples" / "train.py"),
         *COMPARISON_FLAGS, "--compare_models", *models, *arguments, "--output_dir", str(output_dir),
+        "--resume_from_checkpoint", "last",
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True, cwd=REPO_ROOT)

@@ -55,6 +55,8 @@ TRAINING_SETS = {
          f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt")],
     ),
 }  # fmt: skip
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs_dir", type=Path, default=REPO_ROOT / "runs" / "domain", help="One folder per set.")
@@ -240,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         needs = TRAINING_SETS[name][0]
         if not (run_dir / "results.json").is_file() and args.train and all(path.is_dir() for path in needs):
             # An interrupted comparison continues where it stopped.
-            run_comparison([*TRAINING_SETS[name][1], "--resume_from_checkpoint", "last"], run_dir)
+            run_comparison(TRAINING_SETS[name][1], run_dir)
         if not any(finished_seeds(run_dir, model) for model in MODELS):
             matrix["not_run"].append(name)
             continue
