@@ -6,6 +6,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .tags_mtl_bilstm import IGNORE_INDEX, iob2_allowed_moves
+
 
 _REDUCTIONS = ("none", "sum", "mean", "token_mean")
 
@@ -28,11 +30,8 @@ class TransitionConstraints(NamedTuple):
 
 def allowed_transitions(id2label: dict[int, str] | list[str] | tuple[str, ...]) -> TransitionConstraints:
     """
-    The moves of valid IOB2 tag sequences (like allennlp's `allowed_transitions(constraint_type="BIO", ...)`):
-    `I-X` may only follow `B-X` or `I-X`, so no sequence starts with `I-X` and none has `I-X` after `O` or after a
-    tag of another type. Every other move is allowed, and every tag may end a sequence. Labels other than `B-X` and
-    `I-X` (`O`, or names without a prefix) are unconstrained, like `O`, so a tag set without `I-` tags is not
-    restricted at all.
+    The moves of valid IOB2 tag sequences ([`iob2_allowed_moves`], the rule the numpy decoder shares): `I-X` only
+    after `B-X` or `I-X`, every other move allowed, every tag may end a sequence.
 
     Args:
         id2label (`dict[int, str]` with ids `0 .. num_tags - 1`, or a list of tag names in id order).
@@ -40,27 +39,10 @@ def allowed_transitions(id2label: dict[int, str] | list[str] | tuple[str, ...]) 
     Returns:
         [`TransitionConstraints`] of CPU bool tensors.
     """
-    if isinstance(id2label, dict):
-        if sorted(id2label) != list(range(len(id2label))):
-            raise ValueError(f"id2label: expected ids 0..{len(id2label) - 1}, received {sorted(id2label)!r}.")
-        labels = [id2label[i] for i in range(len(id2label))]
-    else:
-        labels = list(id2label)
-    if not labels:
-        raise ValueError("id2label: expected at least one tag, received none.")
-    is_inside, entity_types = [], []
-    for label in labels:
-        prefix, _, entity_type = str(label).partition("-")
-        is_entity = prefix in ("B", "I") and entity_type != ""
-        is_inside.append(is_entity and prefix == "I")
-        entity_types.append(entity_type if is_entity else None)
-    type_ids = {name: index for index, name in enumerate(dict.fromkeys(t for t in entity_types if t is not None))}
-    inside = torch.tensor(is_inside, dtype=torch.bool)
-    type_id = torch.tensor([-1 if t is None else type_ids[t] for t in entity_types])
-    # I-X after B-X or I-X: same entity type (O-like tags have type -1, which no I- tag has).
-    continues_entity = type_id.unsqueeze(1) == type_id.unsqueeze(0)
-    transitions = ~inside.unsqueeze(0) | continues_entity
-    return TransitionConstraints(start=~inside, transitions=transitions, end=torch.ones_like(inside))
+    start, transitions, end = iob2_allowed_moves(id2label)
+    return TransitionConstraints(
+        start=torch.tensor(start), transitions=torch.tensor(transitions), end=torch.tensor(end)
+    )
 
 
 def viterbi_decode(
@@ -70,7 +52,7 @@ def viterbi_decode(
     start_transitions: torch.Tensor | None = None,
     end_transitions: torch.Tensor | None = None,
     constraints: TransitionConstraints | None = None,
-    pad_tag_id: int = -100,
+    pad_tag_id: int = IGNORE_INDEX,
 ) -> torch.LongTensor:
     """
     Highest-scoring tag path of each sequence (Viterbi algorithm), the score of a path being its emission scores
@@ -257,7 +239,7 @@ class ConditionalRandomField(nn.Module):
         self,
         emissions: torch.Tensor,
         mask: torch.Tensor,
-        pad_tag_id: int = -100,
+        pad_tag_id: int = IGNORE_INDEX,
         constraints: TransitionConstraints | None = None,
     ) -> torch.LongTensor:
         """

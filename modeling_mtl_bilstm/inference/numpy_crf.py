@@ -3,13 +3,15 @@ CRF, restricted (as the torch path restricts them) to valid IOB2 paths.
 
 Each function mirrors its torch counterpart in `crf.py` (`allowed_transitions`, `viterbi_decode`,
 `ConditionalRandomField.decode` and `.marginals`): same arguments, same padding conventions, same results. This
-module imports numpy only, so that decoding needs no torch.
+module imports numpy only (and the import-free `tags_mtl_bilstm`), so that decoding needs no torch.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
+
+from ..tags_mtl_bilstm import IGNORE_INDEX, iob2_allowed_moves
 
 
 class NumpyTransitionConstraints(NamedTuple):
@@ -37,28 +39,13 @@ class CRFScores(NamedTuple):
 
 
 def iob2_constraints(id2label: Mapping[int, str] | Sequence[str]) -> NumpyTransitionConstraints:
-    """The moves of valid IOB2 tag sequences, as `crf.allowed_transitions` builds them: `I-X` only after `B-X` or
-    `I-X` (so never first), every other move allowed, every tag may end a sequence. Labels other than `B-X` / `I-X`
-    are unconstrained, like `O`."""
-    if isinstance(id2label, Mapping):
-        ids = sorted(int(key) for key in id2label)
-        if ids != list(range(len(ids))):
-            raise ValueError(f"id2label: expected ids 0..{len(ids) - 1}, received {ids!r}.")
-        labels = [id2label[i] if i in id2label else id2label[str(i)] for i in ids]
-    else:
-        labels = list(id2label)
-    if not labels:
-        raise ValueError("id2label: expected at least one tag, received none.")
-    is_inside, type_ids, types = [], [], {}
-    for label in labels:
-        prefix, _, entity_type = str(label).partition("-")
-        is_entity = prefix in ("B", "I") and entity_type != ""
-        is_inside.append(is_entity and prefix == "I")
-        type_ids.append(types.setdefault(entity_type, len(types)) if is_entity else -1)
-    inside = np.array(is_inside, dtype=bool)
-    type_id = np.array(type_ids)
-    transitions = ~inside[None, :] | (type_id[:, None] == type_id[None, :])
-    return NumpyTransitionConstraints(start=~inside, transitions=transitions, end=np.ones_like(inside))
+    """The moves of valid IOB2 tag sequences ([`iob2_allowed_moves`], the rule `crf.allowed_transitions` shares):
+    `I-X` only after `B-X` or `I-X` (so never first), every other move allowed, every tag may end a sequence.
+    `id2label` may have the str keys of a JSON round trip."""
+    start, transitions, end = iob2_allowed_moves(id2label)
+    return NumpyTransitionConstraints(
+        start=np.array(start, dtype=bool), transitions=np.array(transitions, dtype=bool), end=np.array(end, dtype=bool)
+    )
 
 
 def viterbi_decode(
@@ -66,7 +53,7 @@ def viterbi_decode(
     mask: np.ndarray,
     scores: CRFScores | None = None,
     constraints: NumpyTransitionConstraints | None = None,
-    pad_tag_id: int = -100,
+    pad_tag_id: int = IGNORE_INDEX,
 ) -> np.ndarray:
     """
     Highest-scoring tag path of each sequence: emission scores plus, where given, the CRF's start, transition and

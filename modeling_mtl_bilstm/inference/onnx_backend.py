@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tags_mtl_bilstm import IGNORE_INDEX
 from .numpy_crf import CRFScores, crf_marginals, iob2_constraints, log_softmax, softmax, viterbi_decode
 
 
@@ -22,7 +23,6 @@ ONNX_INT8_FILE = "model.int8.onnx"
 METADATA_KEY = "mtl_bilstm"
 METADATA_FORMAT = 1
 ONNX_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[onnx]"'
-IGNORE_INDEX = -100
 # The numpy type of each ONNX input type, as onnxruntime names them (ids and masks are int64; feature inputs may be
 # float or bool).
 _NUMPY_TYPES = {
