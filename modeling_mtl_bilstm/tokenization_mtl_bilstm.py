@@ -1,9 +1,8 @@
 """Vocabulary of morphemes and syllables: turns pre-split morphemes into model inputs, and pads batches.
 
 Korean NER corpora come already split into morphemes (one tag per morpheme), so one morpheme is one
-token: there is no sub-word splitting and labels align one to one. Optional per-morpheme features are computed
-here too, from the same inputs in training and at inference: the eojeol position of each morpheme (from its
-eojeol index) and the matches of a gazetteer ([`Gazetteer`]).
+token: there is no sub-word splitting and labels align one to one. The optional per-morpheme features (eojeol
+positions, gazetteer flags) are computed by `features_mtl_bilstm`, whose names are re-exported here.
 """
 
 import json
@@ -16,164 +15,41 @@ from pathlib import Path
 
 import numpy as np
 
+from .features_mtl_bilstm import (
+    EOJEOL_INITIAL_ID,
+    EOJEOL_INTERNAL_ID,
+    EOJEOL_UNKNOWN_ID,
+    GAZETTEER_FLAG_PREFIXES,
+    MIN_GAZETTEER_SURFACE_LENGTH,
+    NUM_EOJEOL_IDS,
+    Gazetteer,
+    eojeol_ids_of,
+    gazetteer_flag_count,
+    gazetteer_key,
+)
+from .tags_mtl_bilstm import IGNORE_INDEX
+
 
 try:  # padding to tensors and Hub downloads; serving with ONNX Runtime (the `serve` extra) has neither
     import torch
     from transformers import BatchEncoding
+    from transformers.dynamic_module_utils import get_relative_import_files
     from transformers.utils import cached_file
 except ImportError:
-    torch = BatchEncoding = cached_file = None
+    torch = BatchEncoding = cached_file = get_relative_import_files = None
 
 
-IGNORE_INDEX = -100
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
 CHAR_UNITS = ("syllable", "jamo")
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 VOCAB_FILE = "vocab.json"
 GAZETTEER_FILE = "gazetteer.json"
-# `eojeol_ids`: the eojeol position of each morpheme. Unknown (no eojeol index, or padding) is the padding id.
-EOJEOL_UNKNOWN_ID, EOJEOL_INITIAL_ID, EOJEOL_INTERNAL_ID = 0, 1, 2
-NUM_EOJEOL_IDS = len((EOJEOL_UNKNOWN_ID, EOJEOL_INITIAL_ID, EOJEOL_INTERNAL_ID))
-# `gazetteer_flags`: per entity type, whether a match of that type starts (B) or continues (I) at a morpheme.
-GAZETTEER_FLAG_PREFIXES = ("B", "I")
-# Shorter gazetteer surfaces (one syllable: 일, 중, 미) are mostly other words: they are left out.
-MIN_GAZETTEER_SURFACE_LENGTH = 2
 # The training split's column that marks its singleton morphemes, the ones word dropout may replace by [UNK].
 SINGLETON_MASK = "singleton_mask"
 # Per-sentence 0/1 over the NER tags, 1 for tags of entity types the sentence's corpus does not annotate (the model's
 # `ner_unannotated_tags`): a feature of training data that mixes corpora, not of the tokenizer's encoding.
 NER_UNANNOTATED_TAGS = "ner_unannotated_tags"
-
-
-def eojeol_ids_of(word_ids: Sequence[int]) -> list[int]:
-    """The `eojeol_ids` of a sentence from each morpheme's eojeol index (`word_ids`, -1 where unknown). A morpheme is
-    eojeol-initial when it is the sentence's first or its eojeol index differs from the previous morpheme's,
-    eojeol-internal otherwise: of the morphemes of a contraction (했 = 하 + 었, one shared span) only the first can
-    start an eojeol. At inference the predictor gives each morpheme the index of the whitespace-separated word of the
-    text where it starts, as the corpus builder does for Kiwi-analysed training text."""
-    return [
-        EOJEOL_UNKNOWN_ID
-        if word_id < 0
-        else EOJEOL_INITIAL_ID
-        if index == 0 or word_id != word_ids[index - 1]
-        else EOJEOL_INTERNAL_ID
-        for index, word_id in enumerate(word_ids)
-    ]
-
-
-def gazetteer_flag_count(types: Sequence[str] | None) -> int:
-    """Size of the last axis of `gazetteer_flags` for gazetteer `types` (0 without a gazetteer)."""
-    return len(GAZETTEER_FLAG_PREFIXES) * len(types or ())
-
-
-def gazetteer_key(text: str) -> str:
-    """What gazetteer surfaces and morpheme forms are compared as: NFC, without whitespace."""
-    return "".join(unicodedata.normalize("NFC", text).split())
-
-
-class Gazetteer:
-    """
-    Entity surfaces and their types, matched over sentences of morphemes.
-
-    An entry matches a contiguous run of morphemes whose forms, concatenated, equal its surface (both compared as
-    [`gazetteer_key`]: NFC, spaces removed, so "이순신 장군" matches 이순신 + 장군 and "세종대왕" matches 세종 +
-    대왕). Forms are not surface text: a surface that a contraction changes (지난 = 지나 + ㄴ) does not match.
-    Matches are found left to right, the longest at each position (leftmost-longest, no overlaps); a match gives
-    its first morpheme the flag B and the others the flag I of each type of the entry. Surfaces shorter than
-    `MIN_GAZETTEER_SURFACE_LENGTH` characters are left out.
-
-    Args:
-        types: the entity types, in the order of the flags (`B-types[0]`, `I-types[0]`, `B-types[1]`, ...).
-        entries: `(surface, type)` pairs; a surface may have several types.
-    """
-
-    def __init__(self, types: Sequence[str], entries: Iterable[tuple[str, str]] = ()):
-        types = tuple(types)
-        if not types or len(set(types)) != len(types):
-            raise ValueError(f"Gazetteer types: expected distinct entity types, received {types!r}.")
-        self.types = types
-        index = {entity_type: i for i, entity_type in enumerate(types)}
-        found: dict[str, set[int]] = {}
-        for surface, entity_type in entries:
-            if entity_type not in index:
-                raise ValueError(f"Gazetteer entry {surface!r}: expected a type in {types}, received {entity_type!r}.")
-            key = gazetteer_key(surface)
-            if len(key) >= MIN_GAZETTEER_SURFACE_LENGTH:
-                found.setdefault(key, set()).add(index[entity_type])
-        self.entries = {key: tuple(sorted(found[key])) for key in sorted(found)}
-        # The proper prefixes of the entries: a run of morphemes that spells none cannot grow into a match.
-        self._prefixes = frozenset(key[:length] for key in self.entries for length in range(1, len(key)))
-
-    @property
-    def num_flags(self) -> int:
-        return gazetteer_flag_count(self.types)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Gazetteer) and (self.types, self.entries) == (other.types, other.entries)
-
-    def matches(self, morphemes: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
-        """`(first, end, types)` of each match: morphemes `first` to `end - 1` spell an entry of `types`."""
-        keys = [gazetteer_key(morpheme) for morpheme in morphemes]
-        found, first = [], 0
-        while first < len(keys):
-            longest, spelled = None, ""
-            for end in range(first + 1, len(keys) + 1):
-                spelled += keys[end - 1]
-                if spelled in self.entries:
-                    longest = (end, spelled)
-                if spelled not in self._prefixes:
-                    break
-            if longest is None:
-                first += 1
-                continue
-            end, key = longest
-            found.append((first, end, tuple(self.types[i] for i in self.entries[key])))
-            first = end
-        return found
-
-    def flags(self, morphemes: Sequence[str]) -> list[list[int]]:
-        """The `gazetteer_flags` of a sentence: per morpheme, `num_flags` 0/1 values (B and I of each type)."""
-        flags = [[0] * self.num_flags for _ in morphemes]
-        width = len(GAZETTEER_FLAG_PREFIXES)
-        for first, end, types in self.matches(morphemes):
-            for entity_type in types:
-                column = width * self.types.index(entity_type)
-                flags[first][column] = 1
-                for position in range(first + 1, end):
-                    flags[position][column + 1] = 1
-        return flags
-
-    def to_dict(self) -> dict:
-        return {
-            "types": list(self.types),
-            "entries": {key: [self.types[i] for i in ids] for key, ids in self.entries.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict, source: str = "gazetteer") -> "Gazetteer":
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("types"), list)
-            or not isinstance(data.get("entries"), dict)
-        ):
-            raise ValueError(
-                f"{source}: expected a JSON object with a list under 'types' and an object under 'entries'."
-            )
-        return cls(data["types"], ((surface, t) for surface, types in data["entries"].items() for t in types))
-
-    def save(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "Gazetteer":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")), source=str(path))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(types={self.types}, entries={len(self)})"
 
 
 class MTLBiLSTMTokenizer:
@@ -407,10 +283,11 @@ class MTLBiLSTMTokenizer:
             "model_input_names": self.model_input_names,
         }
         if self._auto_class is not None:
-            # A copy of this module plus `auto_map` let AutoTokenizer(trust_remote_code=True) load the
-            # folder where this package is not installed.
+            # A copy of this module and of those it imports relatively, plus `auto_map`, let
+            # AutoTokenizer(trust_remote_code=True) load the folder where this package is not installed.
             config["auto_map"] = {"AutoTokenizer": [f"{Path(__file__).stem}.{type(self).__name__}", None]}
-            shutil.copyfile(__file__, directory / Path(__file__).name)
+            for module_file in (__file__, *get_relative_import_files(__file__)):
+                shutil.copyfile(module_file, directory / Path(module_file).name)
         config_path = directory / TOKENIZER_CONFIG_FILE
         vocab_path = directory / VOCAB_FILE
         config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -544,4 +421,18 @@ def _with_specials(entries: Sequence[str], what: str) -> list[str]:
     return [PAD_TOKEN, UNK_TOKEN, *entries]
 
 
-__all__ = ["MTLBiLSTMTokenizer", "DataCollatorForMTLBiLSTM", "Gazetteer", "eojeol_ids_of"]
+__all__ = [
+    "EOJEOL_INITIAL_ID",
+    "EOJEOL_INTERNAL_ID",
+    "EOJEOL_UNKNOWN_ID",
+    "GAZETTEER_FLAG_PREFIXES",
+    "IGNORE_INDEX",
+    "MIN_GAZETTEER_SURFACE_LENGTH",
+    "NUM_EOJEOL_IDS",
+    "DataCollatorForMTLBiLSTM",
+    "Gazetteer",
+    "MTLBiLSTMTokenizer",
+    "eojeol_ids_of",
+    "gazetteer_flag_count",
+    "gazetteer_key",
+]
