@@ -1,7 +1,11 @@
-"""The multi-task Bi-LSTM tagger: morpheme (+ syllable) embeddings -> shared Bi-LSTM -> POS and NER heads."""
+"""The multi-task Bi-LSTM tagger: morpheme (+ syllable) embeddings -> shared Bi-LSTM -> POS and NER heads.
+
+The encoder, the task heads and the model live here; the output class, the embeddings and the input checks in
+their own remote-code modules (`outputs_mtl_bilstm`, `embeddings_mtl_bilstm`, `inputs_mtl_bilstm`), whose public
+names are re-exported.
+"""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -9,137 +13,20 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
-from transformers.utils import ModelOutput
 
 from .configuration_mtl_bilstm import MTLBiLSTMConfig
 from .crf import ConditionalRandomField, TransitionConstraints, allowed_transitions, viterbi_decode
-from .tokenization_mtl_bilstm import EOJEOL_UNKNOWN_ID, NUM_EOJEOL_IDS, gazetteer_flag_count
+from .embeddings_mtl_bilstm import MTLBiLSTMEmbeddings, MTLBiLSTMSyllableEncoder
+from .inputs_mtl_bilstm import check_char_ids, check_features, checked_attention_mask
+from .outputs_mtl_bilstm import MTLBiLSTMTokenClassifierOutput
+from .tags_mtl_bilstm import IGNORE_INDEX, OUTSIDE_TAG
 
 
-IGNORE_INDEX = -100
-OUTSIDE_TAG = "O"
 # The least share of real (unpadded) positions at which the LSTMs run unpacked on CPU, in inference and in training
 # (forward and backward gain more, at examples/train.py's batch sizes): below it, packing saves more than oneDNN's
 # padded kernel gains (`benchmarks/lstm_paths.py`).
 UNPACKED_MIN_FILL = 0.5
 UNPACKED_MIN_FILL_TRAINING = 0.25
-
-
-@dataclass
-class MTLBiLSTMTokenClassifierOutput(ModelOutput):
-    """
-    Output of [`MTLBiLSTMForTokenClassification`]. Fields of tasks the model does not train are `None`.
-
-    Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when labels are given):
-            joint loss, the `loss_weights`-weighted sum of the task losses whose labels were given.
-        ner_loss (`torch.FloatTensor` of shape `()`, *optional*): NER loss (per-token cross-entropy,
-            or the CRF negative log-likelihood divided by the number of tokens).
-        pos_loss (`torch.FloatTensor` of shape `()`, *optional*): POS loss, likewise.
-        ner_logits (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_ner_tags)`):
-            NER tag scores (CRF emission scores where the NER head uses a CRF).
-        pos_logits (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_pos_tags)`):
-            POS tag scores, likewise.
-        hidden_states (`tuple[torch.FloatTensor, ...]`, *optional*, returned with `output_hidden_states=True`
-            or `config.output_hidden_states=True`): `config.num_hidden_layers + 1` tensors, as in transformers'
-            encoders: first the embeddings output (morpheme embeddings, concatenated with the frozen morpheme
-            vectors when `frozen_embedding_dim > 0`, the syllable-CNN features when `char_vocab_size > 0`, the
-            eojeol-position embeddings when `use_eojeol_features` and the gazetteer flags when `gazetteer_types` is
-            set, after dropout), of shape `(batch_size, sequence_length, embedding_dim [+ frozen_embedding_dim]
-            [+ char_cnn_filters] [+ eojeol_embedding_dim] [+ 2 * len(gazetteer_types)])`; then the output of each
-            layer of the shared Bi-LSTM (after dropout), of shape `(batch_size, sequence_length,
-            2 * shared_hidden_size)`, forward and backward directions concatenated, zero at padding.
-            `hidden_states[-1]` is what both task branches read. The per-task Bi-LSTMs are not included. Each entry
-            is the tensor the forward pass went on with, so `retain_grad()` on it sees the loss's gradient.
-    """
-
-    loss: torch.FloatTensor | None = None
-    ner_loss: torch.FloatTensor | None = None
-    pos_loss: torch.FloatTensor | None = None
-    ner_logits: torch.FloatTensor | None = None
-    pos_logits: torch.FloatTensor | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-
-
-class MTLBiLSTMSyllableEncoder(nn.Module):
-    """A CNN over the syllables of each morpheme, max-pooled into one vector per morpheme."""
-
-    def __init__(self, config: MTLBiLSTMConfig):
-        super().__init__()
-        self.pad_id = config.pad_token_id
-        self.embeddings = nn.Embedding(
-            config.char_vocab_size, config.char_embedding_dim, padding_idx=config.pad_token_id
-        )
-        self.conv = nn.Conv1d(
-            config.char_embedding_dim,
-            config.char_cnn_filters,
-            kernel_size=config.char_cnn_kernel_size,
-            padding=config.char_cnn_kernel_size // 2,
-        )
-
-    def forward(self, char_ids: torch.LongTensor) -> torch.FloatTensor:
-        """char_ids: (batch, seq_len, max_chars) -> (batch, seq_len, char_cnn_filters)."""
-        batch_size, seq_len, max_chars = char_ids.shape
-        flat_ids = char_ids.reshape(batch_size * seq_len, max_chars)
-        embedded = self.embeddings(flat_ids).transpose(1, 2)  # (B*T, dim, chars)
-        features = self.conv(embedded)[:, :, :max_chars].transpose(1, 2)  # (B*T, chars, filters)
-        # Max over the real syllables only, so a morpheme's vector ignores how wide the batch is padded.
-        is_pad = (flat_ids == self.pad_id).unsqueeze(-1)
-        pooled = features.masked_fill(is_pad, float("-inf")).max(dim=1).values
-        pooled = pooled.masked_fill(is_pad.all(dim=1), 0.0)
-        return pooled.reshape(batch_size, seq_len, -1)
-
-
-class MTLBiLSTMEmbeddings(nn.Module):
-    """Morpheme embeddings, concatenated with the optional features: frozen morpheme vectors when
-    `frozen_embedding_dim > 0`, syllable-CNN features when `char_vocab_size > 0`, eojeol-position embeddings when
-    `use_eojeol_features`, gazetteer flags when `gazetteer_types` is set. One dropout covers them all."""
-
-    def __init__(self, config: MTLBiLSTMConfig):
-        super().__init__()
-        self.morpheme_embeddings = nn.Embedding(
-            config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
-        )
-        # A buffer rather than a parameter: saved and loaded with the weights, but never trained nor handed to an
-        # optimizer (loading a checkpoint would make a parameter trainable again).
-        self.register_buffer(
-            "frozen_morpheme_vectors",
-            torch.zeros(config.vocab_size, config.frozen_embedding_dim) if config.frozen_embedding_dim else None,
-        )
-        self.syllable_encoder = MTLBiLSTMSyllableEncoder(config) if config.char_vocab_size else None
-        # Unknown position (no eojeol index) and padding share the zero vector.
-        self.eojeol_embeddings = (
-            nn.Embedding(NUM_EOJEOL_IDS, config.eojeol_embedding_dim, padding_idx=EOJEOL_UNKNOWN_ID)
-            if config.use_eojeol_features
-            else None
-        )
-        self.dropout = nn.Dropout(config.dropout)
-        self.output_size = (
-            config.embedding_dim
-            + config.frozen_embedding_dim
-            + (config.char_cnn_filters if config.char_vocab_size else 0)
-            + (config.eojeol_embedding_dim if config.use_eojeol_features else 0)
-            + gazetteer_flag_count(config.gazetteer_types)
-        )
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor,
-        char_ids: torch.LongTensor | None,
-        eojeol_ids: torch.LongTensor | None = None,
-        gazetteer_flags: torch.Tensor | None = None,
-    ) -> torch.FloatTensor:
-        embedded = self.morpheme_embeddings(input_ids)
-        parts = [embedded]
-        if self.frozen_morpheme_vectors is not None:
-            parts.append(nn.functional.embedding(input_ids, self.frozen_morpheme_vectors))
-        if self.syllable_encoder is not None:
-            parts.append(self.syllable_encoder(char_ids))
-        if self.eojeol_embeddings is not None:
-            parts.append(self.eojeol_embeddings(eojeol_ids))
-        if gazetteer_flags is not None:
-            parts.append(gazetteer_flags.to(embedded.dtype))
-        return self.dropout(torch.cat(parts, dim=-1) if len(parts) > 1 else embedded)
 
 
 class MTLBiLSTMEncoder(GradientCheckpointingLayer):
@@ -503,9 +390,9 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        attention_mask = self._checked_mask(input_ids, attention_mask)
-        self._check_char_ids(input_ids, char_ids)
-        self._check_features(input_ids, eojeol_ids, gazetteer_flags)
+        attention_mask = checked_attention_mask(self.config, input_ids, attention_mask)
+        check_char_ids(self.config, input_ids, char_ids)
+        check_features(self.config, input_ids, eojeol_ids, gazetteer_flags)
 
         embedded = self.embeddings(input_ids, char_ids, eojeol_ids, gazetteer_flags)
         shared_states, shared_layers = self.shared_encoder(embedded, attention_mask, bool(output_hidden_states))
@@ -573,7 +460,7 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         """Best tag ids per task, `{"pos": (batch, seq_len), "ner": (batch, seq_len)}`: Viterbi where the
         task uses a CRF, argmax otherwise; padding positions hold -100. With `config.constrain_ner_decoding`
         (the default) NER tags are the best valid IOB2 sequence (Viterbi for a softmax head too)."""
-        attention_mask = self._checked_mask(input_ids, attention_mask)
+        attention_mask = checked_attention_mask(self.config, input_ids, attention_mask)
         output = self.forward(
             input_ids,
             attention_mask=attention_mask,
@@ -596,56 +483,15 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             return allowed_transitions(self.config.ner_id2label)
         return None
 
-    def _checked_mask(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None) -> torch.BoolTensor:
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids: expected shape (batch, seq_len), received {tuple(input_ids.shape)}.")
-        if attention_mask is None:
-            attention_mask = input_ids != self.config.pad_token_id
-        elif attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"attention_mask: expected shape {tuple(input_ids.shape)} like input_ids, "
-                f"received {tuple(attention_mask.shape)}."
-            )
-        attention_mask = attention_mask.bool()
-        # A branch on tensor values cannot be traced; traced callers are trusted with their masks.
-        if not torch.compiler.is_compiling() and not attention_mask[:, 0].all():
-            raise ValueError(
-                "attention_mask: expected every sequence to start with a real token (left-aligned, non-empty)."
-            )
-        return attention_mask
 
-    def _check_char_ids(self, input_ids: torch.LongTensor, char_ids: torch.LongTensor | None):
-        if self.config.char_vocab_size and char_ids is None:
-            raise ValueError(
-                f"char_ids: expected a tensor of shape {tuple(input_ids.shape)} + (max_syllables,) since "
-                f"config.char_vocab_size={self.config.char_vocab_size}, received None."
-            )
-        if not self.config.char_vocab_size and char_ids is not None:
-            raise ValueError("char_ids: expected None since config.char_vocab_size=0 (no syllable features).")
-        if char_ids is not None and (char_ids.dim() != 3 or char_ids.shape[:2] != input_ids.shape):
-            raise ValueError(
-                f"char_ids: expected shape {tuple(input_ids.shape)} + (max_syllables,), received {tuple(char_ids.shape)}."
-            )
-
-    def _check_features(
-        self, input_ids: torch.LongTensor, eojeol_ids: torch.LongTensor | None, gazetteer_flags: torch.Tensor | None
-    ):
-        config = self.config
-        features = (
-            ("eojeol_ids", eojeol_ids, tuple(input_ids.shape), f"use_eojeol_features={config.use_eojeol_features}"),
-            (
-                "gazetteer_flags",
-                gazetteer_flags,
-                (*input_ids.shape, gazetteer_flag_count(config.gazetteer_types)),
-                f"gazetteer_types={config.gazetteer_types}",
-            ),
-        )
-        for (name, value, shape, setting), used in zip(features, (config.use_eojeol_features, config.gazetteer_types)):
-            if not used and value is not None:
-                raise ValueError(f"{name}: expected None since config.{setting}, received a tensor.")
-            if used and (value is None or tuple(value.shape) != shape):
-                received = "None" if value is None else f"shape {tuple(value.shape)}"
-                raise ValueError(f"{name}: expected shape {shape} since config.{setting}, received {received}.")
-
-
-__all__ = ["MTLBiLSTMForTokenClassification", "MTLBiLSTMPreTrainedModel", "MTLBiLSTMTokenClassifierOutput"]
+__all__ = [
+    "IGNORE_INDEX",
+    "OUTSIDE_TAG",
+    "MTLBiLSTMEmbeddings",
+    "MTLBiLSTMEncoder",
+    "MTLBiLSTMForTokenClassification",
+    "MTLBiLSTMPreTrainedModel",
+    "MTLBiLSTMSyllableEncoder",
+    "MTLBiLSTMTaskHead",
+    "MTLBiLSTMTokenClassifierOutput",
+]

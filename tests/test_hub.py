@@ -28,7 +28,18 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(modeling_mtl_bilstm.__file__).parent
 REPO_ID = "test-org/mtl-bilstm-ner-ko"
 REVISION = "v1.0"
-MODELING_CODE = ["configuration_mtl_bilstm.py", "crf.py", "modeling_mtl_bilstm.py", "tokenization_mtl_bilstm.py"]
+# The remote-code modules: those the auto_map names and those they import relatively.
+MODELING_CODE = [
+    "configuration_mtl_bilstm.py",
+    "crf.py",
+    "embeddings_mtl_bilstm.py",
+    "features_mtl_bilstm.py",
+    "inputs_mtl_bilstm.py",
+    "modeling_mtl_bilstm.py",
+    "outputs_mtl_bilstm.py",
+    "tags_mtl_bilstm.py",
+    "tokenization_mtl_bilstm.py",
+]
 HUB_MODEL_FILES = sorted(
     [
         "README.md",
