@@ -41,7 +41,7 @@ def build_predictor(args, analyzer, sentences: list[str], scratch: str) -> Korea
     if args.backend == "torch":
         return KoreanNERPredictor(model, tokenizer, analyzer=analyzer, device="cpu")
     from modeling_mtl_bilstm.inference.onnx_export import export_onnx
-    from modeling_mtl_bilstm.inference.onnx_predictor import ONNXKoreanNERPredictor
+    from modeling_mtl_bilstm.inference.predictor import ONNXKoreanNERPredictor
 
     model.save_pretrained(scratch)
     tokenizer.save_pretrained(scratch)

@@ -138,7 +138,7 @@ def end_to_end_predictors(model, tokenizer, analyzer, taggers: dict) -> dict:
         for precision in ("fp32", "int8")
     }
     if taggers:
-        from modeling_mtl_bilstm.inference.onnx_predictor import ONNXKoreanNERPredictor
+        from modeling_mtl_bilstm.inference.predictor import ONNXKoreanNERPredictor
 
         for name, tagger in taggers.items():
             predictors[name] = ONNXKoreanNERPredictor(tagger, tokenizer, model.config, analyzer=analyzer)

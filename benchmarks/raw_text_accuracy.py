@@ -37,7 +37,8 @@ from seqeval.scheme import IOB2, Entities
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 from modeling_mtl_bilstm.data_scripts.formats import load_entity_spans
-from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, find_split_files, morpheme_cuts
+from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, find_split_files
+from modeling_mtl_bilstm.data_scripts.span_projection import morpheme_cuts
 from modeling_mtl_bilstm.data_scripts.tag_schemes import TagSequenceError, to_iob2
 
 

@@ -77,7 +77,7 @@ def kiwi_iterator(predictor: KoreanNERPredictor, texts: list[str]) -> list[dict]
 
 def build_predictors(args, analyzer, sentences: list[str], scratch: str) -> dict:
     from modeling_mtl_bilstm.inference.onnx_export import export_onnx
-    from modeling_mtl_bilstm.inference.onnx_predictor import ONNXKoreanNERPredictor
+    from modeling_mtl_bilstm.inference.predictor import ONNXKoreanNERPredictor
 
     model, tokenizer = default_size_model(analyzer, sentences[:1000], args.model_dir)
     model.save_pretrained(scratch)

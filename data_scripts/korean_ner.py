@@ -37,7 +37,6 @@ With datasets >= 4 the builder is instantiated rather than loaded as a script::
     dataset = builder.as_dataset()
 """
 
-import bisect
 import hashlib
 import importlib.metadata
 import inspect
@@ -45,17 +44,16 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 from huggingface_hub import constants as hub_constants
 
-from . import corpora, formats, tag_schemes
+from . import corpora, formats, span_projection, tag_schemes
 from .corpora import CORPORA
 from .formats import (
     CorpusFormatError,
-    EntitySpan,
     MarkedSentence,
     Sentence,
     entity_spans,
@@ -64,6 +62,7 @@ from .formats import (
     read_klue,
     read_ner2016,
 )
+from .span_projection import MISALIGNED_POLICIES, Projection, ProjectionStats, project_entities
 from .tag_schemes import TAG_SCHEMES, TagSequenceError, detect_tag_scheme, entity_type, iob2_label_names, to_iob2
 
 
@@ -73,7 +72,6 @@ READERS = {"klp": read_klp, "conll": read_conll, "ner2016": read_ner2016, "klue"
 ERROR_POLICIES = ("raise", "skip")
 # Where the morphemes come from: the corpus files, or Kiwi's analysis of the raw sentences.
 ANALYZERS = ("corpus", "kiwi")
-MISALIGNED_POLICIES = ("drop", "expand")
 KOREAN_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[korean]"'
 # Files looked up in data_dir, per split, in order of preference.
 SPLIT_FILE_NAMES = {
@@ -87,7 +85,9 @@ KLP2016_URLS = {
     for split, suffix in (("train", "train"), ("validation", "dev"), ("test", "test"))
 }
 # Editing the parsing code must not serve a cache prepared by the old code.
-_SOURCE_MODULES = tuple(Path(module.__file__) for module in (formats, tag_schemes, corpora)) + (Path(__file__),)
+_SOURCE_MODULES = tuple(Path(module.__file__) for module in (formats, tag_schemes, corpora, span_projection)) + (
+    Path(__file__),
+)
 _REPORTED_SKIP_REASONS = 3
 # The column of the gold entities as character spans of `text`.
 ENTITY_SPANS = "entity_spans"
@@ -96,7 +96,6 @@ ENTITY_SPANS = "entity_spans"
 KLUE_FILE_PATTERNS = {"train": "klue-ner-v1.1_train*.tsv", "dev": "klue-ner-v1.1_dev*.tsv"}
 KLUE_SPLIT_FRACTIONS = (("train", 0.75), ("validation", 0.10), ("test", 0.15))
 _KLUE_SENTENCE_KEY = re.compile(r"_((?:train|dev)_[0-9]+)")
-_WORD = re.compile(r"\S+")
 
 _FEATURES_DESCRIPTION = """\
 Fields: `id` (position of the sentence in its split; KLUE's sentence id for klue), `tokens`
@@ -648,121 +647,6 @@ def _features_of(corpus, index: int) -> list[datasets.Features]:
 # --- re-analysis with Kiwi -------------------------------------------------------------------
 
 
-@dataclass
-class Projection:
-    """A raw sentence re-analysed by Kiwi, with its gold entities projected onto the morphemes.
-
-    ``pos_tags`` are Kiwi's tags mapped to Sejong tags (``Morpheme.tag``); ``ner_tags`` are IOB2;
-    ``word_ids`` give the 0-based whitespace-separated word of the text where each morpheme
-    starts (a morpheme of Kiwi's multi-word dictionary that spans a space belongs to its first
-    word). ``misaligned`` are the entities with a boundary inside a morpheme; ``dropped`` those
-    left out of ``ner_tags``.
-    """
-
-    tokens: list[str]
-    pos_tags: list[str]
-    ner_tags: list[str]
-    word_ids: list[int]
-    misaligned: list[EntitySpan] = field(default_factory=list)
-    dropped: list[EntitySpan] = field(default_factory=list)
-
-
-@dataclass
-class ProjectionStats:
-    """What a projection did to the gold entities of a set of sentences.
-
-    ``misaligned``: entities with a boundary inside a Kiwi morpheme, which no tagger of Kiwi's
-    morphemes can find exactly. ``expanded``: misaligned entities labelled on the morphemes that
-    hold them (``"expand"``). ``dropped``: entities left out of the labels: misaligned ones under
-    ``"drop"``, expanded ones that would share a morpheme with an entity already labelled, and
-    entities over no morpheme at all. ``trimmed``: entities whose gold span began or ended with whitespace,
-    trimmed before the projection (KLUE).
-    """
-
-    sentences: int = 0
-    entities: int = 0
-    misaligned: int = 0
-    expanded: int = 0
-    dropped: int = 0
-    misaligned_by_type: Counter = field(default_factory=Counter)
-    trimmed: int = 0
-
-    def add(self, entities: Sequence[EntitySpan], projection: Projection) -> None:
-        self.sentences += 1
-        self.entities += len(entities)
-        self.misaligned += len(projection.misaligned)
-        self.dropped += len(projection.dropped)
-        self.expanded += len(set(projection.misaligned) - set(projection.dropped))
-        self.misaligned_by_type.update(entity.type for entity in projection.misaligned)
-
-    def as_dict(self) -> dict:
-        return {
-            "sentences": self.sentences,
-            "entities": self.entities,
-            "misaligned": self.misaligned,
-            "expanded": self.expanded,
-            "dropped": self.dropped,
-            "misaligned_by_type": dict(sorted(self.misaligned_by_type.items())),
-            "trimmed": self.trimmed,
-        }
-
-
-def project_entities(
-    text: str, entities: Sequence[EntitySpan], morphemes: Sequence, misaligned_entities: str = "drop"
-) -> Projection:
-    """Projects gold entity character spans onto the morphemes of an analysis of ``text``.
-
-    A morpheme is part of an entity when its span lies inside the entity's (a zero-width morpheme,
-    such as an elided copula, when it lies strictly inside). An entity with a boundary strictly
-    inside a morpheme is misaligned: with ``misaligned_entities="drop"`` its morphemes stay ``O``;
-    with ``"expand"`` every morpheme that overlaps it is labelled, unless one of them already
-    belongs to another entity, in which case it is dropped. Entities are taken in text order.
-
-    Args:
-        text: the raw sentence.
-        entities: its gold entities, as character spans of ``text``.
-        morphemes: objects with ``form``, ``tag`` (Sejong), ``start`` and ``end`` (offsets into
-            ``text``), e.g. the ``Morpheme``s of ``KiwiMorphemeAnalyzer``, all sentences of the text.
-        misaligned_entities: ``"drop"`` or ``"expand"``.
-    """
-    if misaligned_entities not in MISALIGNED_POLICIES:
-        raise ValueError(
-            f"misaligned_entities={misaligned_entities!r} is not supported; expected one of "
-            f"{', '.join(MISALIGNED_POLICIES)}"
-        )
-    word_starts = [match.start() for match in _WORD.finditer(text)]
-    projection = Projection(
-        tokens=[morpheme.form for morpheme in morphemes],
-        pos_tags=[morpheme.tag for morpheme in morphemes],
-        ner_tags=[tag_schemes.OUTSIDE] * len(morphemes),
-        word_ids=[max(bisect.bisect_right(word_starts, morpheme.start) - 1, 0) for morpheme in morphemes],
-    )
-    labelled = [False] * len(morphemes)
-    for entity in sorted(entities):
-        overlapping = [i for i, morpheme in enumerate(morphemes) if _overlaps(morpheme, entity)]
-        misaligned = any(morpheme_cuts(morphemes[i], entity) for i in overlapping)
-        if misaligned:
-            projection.misaligned.append(entity)
-        if not overlapping or (misaligned and misaligned_entities == "drop") or any(labelled[i] for i in overlapping):
-            projection.dropped.append(entity)
-            continue
-        for position, index in enumerate(overlapping):
-            projection.ner_tags[index] = f"{'B' if position == 0 else 'I'}-{entity.type}"
-            labelled[index] = True
-    return projection
-
-
-def morpheme_cuts(morpheme, entity: EntitySpan) -> bool:
-    """Whether a boundary of ``entity`` falls strictly inside ``morpheme``'s character span."""
-    return morpheme.start < entity.start < morpheme.end or morpheme.start < entity.end < morpheme.end
-
-
-def _overlaps(morpheme, entity: EntitySpan) -> bool:
-    if morpheme.start == morpheme.end:
-        return entity.start < morpheme.start < entity.end
-    return morpheme.start < entity.end and entity.start < morpheme.end
-
-
 def reanalyse_with_kiwi(
     sentences: Sequence, analyzer=None, misaligned_entities: str = "drop"
 ) -> tuple[list[Projection], ProjectionStats]:
@@ -793,7 +677,7 @@ def reanalyse_with_kiwi(
 
 def _default_analyzer():
     try:
-        from modeling_mtl_bilstm import KiwiMorphemeAnalyzer
+        from modeling_mtl_bilstm.inference.morphology import KiwiMorphemeAnalyzer
     except ImportError as error:  # kiwipiepy itself is imported when the analyser is created
         raise ImportError(f"analyzer='kiwi' needs modeling_mtl_bilstm's KiwiMorphemeAnalyzer: {error}") from error
     return KiwiMorphemeAnalyzer()
@@ -806,7 +690,7 @@ def _kiwi_fingerprint_parts() -> list[bytes]:
         raise ImportError(
             f"analyzer='kiwi' needs kiwipiepy, which is not installed: {KOREAN_EXTRA_INSTALL}"
         ) from error
-    from modeling_mtl_bilstm import KiwiMorphemeAnalyzer
+    from modeling_mtl_bilstm.inference.morphology import KiwiMorphemeAnalyzer
 
     return [version.encode() for version in versions] + [
         Path(inspect.getsourcefile(KiwiMorphemeAnalyzer)).read_bytes()

@@ -1,5 +1,5 @@
-"""[`KoreanNERPredictor`] with ONNX Runtime in place of the torch model: `KoreanNERPredictor.from_pretrained(folder,
-backend="onnx")`.
+"""The ONNX Runtime backend of [`KoreanNERPredictor`] (`KoreanNERPredictor.from_pretrained(folder, backend="onnx")`,
+which builds a `predictor.ONNXKoreanNERPredictor` around it).
 
 Everything but the model is the predictor's own code (Kiwi analysis, chunking, batching, encoding, entities and
 offsets), so the output is the same dict. The model's part (tag scores, Viterbi, the CRF marginals that score
@@ -8,16 +8,12 @@ the config and the tokenizer are read from the folder's JSON files, so the `serv
 kiwipiepy) is enough.
 """
 
-import json
-import os
 from collections.abc import Mapping
 
 import numpy as np
 
-from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
-from .morphology import KiwiMorphemeAnalyzer
-from .onnx_backend import ONNXRuntimeTagger, export_command, resolve_model_file
-from .predictor import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, BatchTags, KoreanNERPredictor
+from .onnx_backend import ONNXRuntimeTagger, export_command
+from .tagging import BatchTags
 
 
 # The model config's file in a folder written by `save_pretrained` (transformers' CONFIG_NAME).
@@ -61,57 +57,6 @@ class ONNXBackend:
         return f"file={self.tagger.path.name!r}, quantized={self.tagger.int8}"
 
 
-class ONNXKoreanNERPredictor(KoreanNERPredictor):
-    """
-    [`KoreanNERPredictor`] whose model runs under ONNX Runtime (CPU): same arguments and output, but an
-    [`ONNXRuntimeTagger`] (a folder's `model.onnx`, or `model.int8.onnx`) and the model's config instead of the
-    torch model. Build one with `KoreanNERPredictor.from_pretrained(folder, backend="onnx")`; the files come from
-    `mtl-bilstm-ner export-onnx`.
-
-    Where the ONNX file outputs NER scores only (exported with `tasks=("ner",)`), tokens get Kiwi's POS tags, as
-    with a model trained without the POS task.
-    """
-
-    def __init__(
-        self,
-        tagger: ONNXRuntimeTagger,
-        tokenizer: MTLBiLSTMTokenizer,
-        config,
-        analyzer: KiwiMorphemeAnalyzer | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        max_length: int = DEFAULT_MAX_LENGTH,
-    ):
-        self._setup(ONNXBackend(tagger, config), tokenizer, analyzer, batch_size, max_length)
-        self.tagger = tagger
-        self.device = "cpu"
-        self.quantized = tagger.int8
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike,
-        revision: str | None = None,
-        quantize: bool = False,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        device=None,
-        max_length: int = DEFAULT_MAX_LENGTH,
-        analyzer: KiwiMorphemeAnalyzer | None = None,
-        num_threads: int | None = None,
-        **hub_kwargs,
-    ) -> "ONNXKoreanNERPredictor":
-        """Loads `model.onnx` (`model.int8.onnx` with `quantize=True`), the config and the tokenizer of a folder or
-        Hub repository. `num_threads`: onnxruntime's intra-op threads (its default, one per core, where None)."""
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"device: expected 'cpu' (or None) with backend='onnx', received {device!r}.")
-        tagger = ONNXRuntimeTagger.from_pretrained(
-            pretrained_model_name_or_path, int8=quantize, revision=revision, num_threads=num_threads, **hub_kwargs
-        )
-        config_path = resolve_model_file(pretrained_model_name_or_path, CONFIG_FILE, revision=revision, **hub_kwargs)
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        tokenizer = MTLBiLSTMTokenizer.from_pretrained(pretrained_model_name_or_path, revision=revision, **hub_kwargs)
-        return cls(tagger, tokenizer, config, analyzer=analyzer, batch_size=batch_size, max_length=max_length)
-
-
 def _config_id2label(config, task: str) -> dict[int, str] | None:
     """A task's tag names in a model config, or in its `config.json` read as a dict (JSON keys are strings)."""
     if not isinstance(config, Mapping):
@@ -120,4 +65,4 @@ def _config_id2label(config, task: str) -> dict[int, str] | None:
     return None if id2label is None else {int(key): label for key, label in id2label.items()}
 
 
-__all__ = ["ONNXBackend", "ONNXKoreanNERPredictor"]
+__all__ = ["ONNXBackend"]

@@ -1,26 +1,24 @@
 """Named entities in raw Korean text: Kiwi morphemes -> the MTL Bi-LSTM's tags -> character-offset entities.
 
 This module is the predictor's core: Kiwi analysis, chunking, batching, encoding, entities and offsets, in numpy and
-Python. The model itself is a backend with a `tag_batch` method: `torch_backend.TorchTagger` (torch) or
-`onnx_predictor.ONNXBackend` (ONNX Runtime); this module imports neither torch nor transformers.
+Python. The model itself is a backend with a `tag_batch` method (`tagging.TaggerBackend`): `torch_backend.TorchTagger`
+(torch) or `onnx_predictor.ONNXBackend` (ONNX Runtime, for `ONNXKoreanNERPredictor`); this module imports neither
+torch nor transformers, and the backends import the contract from `tagging`, not from here.
 """
 
 import itertools
+import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple, Protocol
-
-import numpy as np
 
 from ..data_scripts.tag_schemes import iob2_spans
 from .morphology import AnalysedBlock, KiwiMorphemeAnalyzer, Morpheme, eojeol_word_ids
+from .tagging import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, BatchTags, TaggerBackend
 
 
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_MAX_LENGTH = 256
 # Batches of sentences tagged together, longest first: the unit of work of a call. Kiwi analyses the texts of a group
 # (with all its worker threads), then the model tags it (with all of its threads), and the group's finished results
 # come out. A group is large so that its batches, sorted by length, pad little; running Kiwi and the model side by
@@ -49,26 +47,6 @@ class SentenceTags:
     pos: list[str] | None
     ner: list[str]
     ner_scores: list[float]
-
-
-class BatchTags(NamedTuple):
-    """A backend's answer for a padded batch: `(batch, seq_len)` NER tag ids and the probability of each, and POS
-    tag ids (`None` without a POS head); padding positions hold anything."""
-
-    ner_ids: np.ndarray
-    ner_scores: np.ndarray
-    pos_ids: np.ndarray | None
-
-
-class TaggerBackend(Protocol):
-    """What the predictor asks of the model: its tasks, their tag names, and the tags of a padded batch."""
-
-    tasks: tuple[str, ...]
-    id2label: Mapping[str, Mapping[int, str]]
-
-    def tag_batch(self, batch: Mapping[str, np.ndarray]) -> BatchTags: ...
-
-    def describe(self) -> str: ...
 
 
 class KoreanNERPredictor:
@@ -179,8 +157,6 @@ class KoreanNERPredictor:
         nor transformers is imported (the `serve` extra is enough for a local folder). `num_threads` in `hub_kwargs`
         then sets onnxruntime's intra-op threads."""
         if backend == "onnx":
-            from .onnx_predictor import ONNXKoreanNERPredictor
-
             return ONNXKoreanNERPredictor.from_pretrained(
                 pretrained_model_name_or_path,
                 revision=revision,
@@ -374,6 +350,63 @@ class KoreanNERPredictor:
         )
 
 
+class ONNXKoreanNERPredictor(KoreanNERPredictor):
+    """
+    [`KoreanNERPredictor`] whose model runs under ONNX Runtime (CPU): same arguments and output, but an
+    [`ONNXRuntimeTagger`] (a folder's `model.onnx`, or `model.int8.onnx`) and the model's config instead of the
+    torch model. Build one with `KoreanNERPredictor.from_pretrained(folder, backend="onnx")`; the files come from
+    `mtl-bilstm-ner export-onnx`.
+
+    Where the ONNX file outputs NER scores only (exported with `tasks=("ner",)`), tokens get Kiwi's POS tags, as
+    with a model trained without the POS task.
+    """
+
+    def __init__(
+        self,
+        tagger,
+        tokenizer,
+        config,
+        analyzer: KiwiMorphemeAnalyzer | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_length: int = DEFAULT_MAX_LENGTH,
+    ):
+        from .onnx_predictor import ONNXBackend
+
+        self._setup(ONNXBackend(tagger, config), tokenizer, analyzer, batch_size, max_length)
+        self.tagger = tagger
+        self.device = "cpu"
+        self.quantized = tagger.int8
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        revision: str | None = None,
+        quantize: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        device=None,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        analyzer: KiwiMorphemeAnalyzer | None = None,
+        num_threads: int | None = None,
+        **hub_kwargs,
+    ) -> "ONNXKoreanNERPredictor":
+        """Loads `model.onnx` (`model.int8.onnx` with `quantize=True`), the config and the tokenizer of a folder or
+        Hub repository. `num_threads`: onnxruntime's intra-op threads (its default, one per core, where None)."""
+        from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
+        from .onnx_backend import ONNXRuntimeTagger, resolve_model_file
+        from .onnx_predictor import CONFIG_FILE
+
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"device: expected 'cpu' (or None) with backend='onnx', received {device!r}.")
+        tagger = ONNXRuntimeTagger.from_pretrained(
+            pretrained_model_name_or_path, int8=quantize, revision=revision, num_threads=num_threads, **hub_kwargs
+        )
+        config_path = resolve_model_file(pretrained_model_name_or_path, CONFIG_FILE, revision=revision, **hub_kwargs)
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        tokenizer = MTLBiLSTMTokenizer.from_pretrained(pretrained_model_name_or_path, revision=revision, **hub_kwargs)
+        return cls(tagger, tokenizer, config, analyzer=analyzer, batch_size=batch_size, max_length=max_length)
+
+
 @dataclass
 class _Document:
     """A text in the pipeline: its sentences so far, their tags so far, and whether all its blocks are in."""
@@ -465,4 +498,11 @@ def token_classification_entities(result: dict) -> list[dict]:
     ]
 
 
-__all__ = ["BatchTags", "KoreanNERPredictor", "SentenceTags", "TaggerBackend", "token_classification_entities"]
+__all__ = [
+    "BatchTags",
+    "KoreanNERPredictor",
+    "ONNXKoreanNERPredictor",
+    "SentenceTags",
+    "TaggerBackend",
+    "token_classification_entities",
+]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
-from .predictor import BatchTags
+from .tagging import BatchTags
 
 
 # The modules `quantize_dynamic_int8` gives int8 weights.
