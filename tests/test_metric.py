@@ -341,3 +341,14 @@ def test_iob2_conversion_agrees_with_the_corpus_reader_on_every_valid_sequence(s
             assert korean_ner_pos._to_iob2(list(tags), scheme, "test") == expected, tags
             checked += 1
     assert checked > 50
+
+
+def test_metric_class_is_named_like_the_dataset_builder_and_keeps_its_folder_name(metric):
+    assert type(metric).__name__ == "KoreanNERPOS"
+    assert metric.name == "korean_ner_pos"
+
+
+def test_former_class_name_is_a_deprecated_alias():
+    with pytest.warns(FutureWarning, match="KoreanNerPos is deprecated .* use KoreanNERPOS"):
+        alias = korean_ner_pos.KoreanNerPos
+    assert alias is korean_ner_pos.KoreanNERPOS

@@ -19,6 +19,7 @@ scans this file's import lines to find its dependencies, hence one `import` stat
 
 import itertools
 import operator
+import warnings
 
 import datasets
 import evaluate
@@ -99,8 +100,11 @@ Examples:
     (0.5, 1.0, 0.75)
 """
 
+# The package's `tags_mtl_bilstm.IGNORE_INDEX`, repeated: evaluate loads this file on its own (by path, or from the
+# Hub where the package may not be installed) and copies only the modules beside it, so it cannot import it.
 IGNORE_INDEX = -100
 """Reference id of positions that are not scored (sub-word continuations, padding)."""
+METRIC_NAME = "korean_ner_pos"
 
 INPUT_NAMES = ("ner_predictions", "ner_references", "pos_predictions", "pos_references")
 
@@ -329,7 +333,15 @@ def _stored_input(column, name):
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class KoreanNerPos(evaluate.Metric):
+class KoreanNERPOS(evaluate.Metric):
+    """The `korean_ner_pos` metric, named like the `KoreanNER` dataset builder whose tags it scores."""
+
+    @property
+    def name(self) -> str:
+        # evaluate names a module after its class in snake case (here `korean_nerpos`): keep the folder's name, which
+        # names its cache folder and its keys in `evaluate.combine`.
+        return METRIC_NAME
+
     def _info(self):
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
@@ -389,3 +401,16 @@ class KoreanNerPos(evaluate.Metric):
             pos_label_names=pos_label_names,
             ner_tag_format=ner_tag_format,
         )
+
+
+def __getattr__(name):
+    # The class's former name, kept for one release; not in the module's namespace, so that evaluate, which takes the
+    # first metric class it finds there, loads `KoreanNERPOS`.
+    if name == "KoreanNerPos":
+        warnings.warn(
+            "KoreanNerPos is deprecated and will be removed in the next release: use KoreanNERPOS.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return KoreanNERPOS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
