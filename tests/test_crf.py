@@ -1,9 +1,15 @@
+"""Tests of the CRF: the contract that the torch CRF (`crf.py`) and the numpy one (`inference/numpy_crf.py`, for
+ONNX Runtime) share, checked on both against brute force over every tag path; then what only the torch CRF does
+(likelihood, gradients, precision, tracing, partial annotation)."""
+
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
 from modeling_mtl_bilstm.crf import ConditionalRandomField, TransitionConstraints, allowed_transitions, viterbi_decode
+from modeling_mtl_bilstm.inference import numpy_crf
 
 
 def make_crf(num_tags, dtype=torch.float64, seed=0):
@@ -39,17 +45,246 @@ def all_path_scores(crf, emissions):
     return paths, torch.stack([oracle_score(crf, emissions, path) for path in paths])
 
 
+LENGTHS = [4, 1, 3, 2]
+
+
+# ---------------------------------------------------------------- the contract of both CRFs
+
+
+class TorchCRF:
+    """The torch CRF behind the shared interface: numpy in, numpy out; CRF scores go through the module's own
+    methods, score-free decoding through `viterbi_decode`."""
+
+    @staticmethod
+    def constraints(id2label):
+        return tuple(value.numpy() for value in allowed_transitions(id2label))
+
+    @staticmethod
+    def _crf(scores):
+        crf = ConditionalRandomField(len(scores[0])).double()
+        with torch.no_grad():
+            for parameter, value in zip((crf.start_transitions, crf.transitions, crf.end_transitions), scores):
+                parameter.copy_(torch.from_numpy(value))
+        return crf
+
+    @classmethod
+    def viterbi(cls, emissions, mask, scores=None, constraints=None, pad_tag_id=-100):
+        emissions, mask = torch.from_numpy(emissions), torch.from_numpy(mask)
+        if constraints is not None:
+            constraints = TransitionConstraints(*(torch.from_numpy(value) for value in constraints))
+        if scores is None:
+            return viterbi_decode(emissions, mask, constraints=constraints, pad_tag_id=pad_tag_id).numpy()
+        return cls._crf(scores).decode(emissions, mask, pad_tag_id=pad_tag_id, constraints=constraints).numpy()
+
+    @classmethod
+    def marginals(cls, emissions, mask, scores, constraints=None):
+        if constraints is not None:
+            constraints = TransitionConstraints(*(torch.from_numpy(value) for value in constraints))
+        marginals = cls._crf(scores).marginals(torch.from_numpy(emissions), torch.from_numpy(mask), constraints)
+        return marginals.numpy()
+
+
+class NumpyCRF:
+    """The numpy CRF of the ONNX Runtime backend behind the same interface."""
+
+    @staticmethod
+    def constraints(id2label):
+        return tuple(numpy_crf.iob2_constraints(id2label))
+
+    @staticmethod
+    def viterbi(emissions, mask, scores=None, constraints=None, pad_tag_id=-100):
+        scores = None if scores is None else numpy_crf.CRFScores(*scores)
+        constraints = None if constraints is None else numpy_crf.NumpyTransitionConstraints(*constraints)
+        return numpy_crf.viterbi_decode(emissions, mask, scores, constraints, pad_tag_id=pad_tag_id)
+
+    @staticmethod
+    def marginals(emissions, mask, scores, constraints=None):
+        constraints = None if constraints is None else numpy_crf.NumpyTransitionConstraints(*constraints)
+        return numpy_crf.crf_marginals(emissions, mask, numpy_crf.CRFScores(*scores), constraints)
+
+
+@pytest.fixture(params=[TorchCRF, NumpyCRF], ids=["torch", "numpy"])
+def implementation(request):
+    return request.param
+
+
+IOB2_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
+
+
+def random_inputs(lengths, num_tags, seed=1):
+    """Emissions `(batch, max(lengths), num_tags)`, a left-aligned bool mask, and CRF scores `(start, transitions,
+    end)` large enough that mistakes in them change the results; float64 numpy arrays."""
+    rng = np.random.default_rng(seed)
+    emissions = rng.normal(size=(len(lengths), max(lengths), num_tags))
+    mask = np.arange(max(lengths))[None, :] < np.array(lengths)[:, None]
+    scores = (rng.normal(size=num_tags), rng.normal(size=(num_tags, num_tags)), rng.normal(size=num_tags))
+    return emissions, mask, scores
+
+
+def zero_scores(num_tags):
+    return np.zeros(num_tags), np.zeros((num_tags, num_tags)), np.zeros(num_tags)
+
+
 def is_allowed(constraints, path):
     """Whether a tag path makes only allowed moves."""
-    moves = zip(path, path[1:])
-    return bool(
-        constraints.start[path[0]]
-        and constraints.end[path[-1]]
-        and all(constraints.transitions[i, j] for i, j in moves)
+    start, transitions, end = constraints
+    return bool(start[path[0]] and end[path[-1]] and all(transitions[i, j] for i, j in zip(path, path[1:])))
+
+
+def brute_force(emissions, scores, constraints=None):
+    """Every tag path of one unpadded sequence (emissions `(length, num_tags)`) and its score, `-inf` where the
+    constraints forbid it."""
+    start, transitions, end = scores
+    paths = list(itertools.product(range(emissions.shape[1]), repeat=emissions.shape[0]))
+    path_scores = np.array(
+        [
+            start[path[0]]
+            + end[path[-1]]
+            + emissions[range(len(path)), list(path)].sum()
+            + sum(transitions[i, j] for i, j in zip(path, path[1:]))
+            for path in paths
+        ]
     )
+    if constraints is not None:
+        path_scores[[not is_allowed(constraints, path) for path in paths]] = -np.inf
+    return paths, path_scores
 
 
-LENGTHS = [4, 1, 3, 2]
+def brute_force_marginals(emissions, scores, constraints=None):
+    paths, path_scores = brute_force(emissions, scores, constraints)
+    probabilities = np.exp(path_scores - np.logaddexp.reduce(path_scores))
+    marginals = np.zeros(emissions.shape)
+    for path, probability in zip(paths, probabilities):
+        marginals[range(len(path)), list(path)] += probability
+    return marginals
+
+
+def may_follow(previous, label):
+    """IOB2: I-X only continues a B-X or I-X."""
+    return not label.startswith("I-") or (previous != "O" and previous[2:] == label[2:])
+
+
+def is_valid_iob2(labels):
+    return all(may_follow(previous, label) for previous, label in zip(["O", *labels], labels))
+
+
+@pytest.mark.parametrize("num_tags", [1, 2, 3, 4])
+@pytest.mark.parametrize("with_scores", [True, False], ids=["crf", "argmax"])
+def test_viterbi_is_the_best_path_by_brute_force(implementation, num_tags, with_scores):
+    emissions, mask, scores = random_inputs(LENGTHS, num_tags)
+    decoded = implementation.viterbi(emissions, mask, scores if with_scores else None)
+    assert decoded.dtype == np.int64 and decoded.shape == mask.shape
+    for row, length in enumerate(LENGTHS):
+        paths, path_scores = brute_force(emissions[row, :length], scores if with_scores else zero_scores(num_tags))
+        assert decoded[row, :length].tolist() == list(paths[path_scores.argmax()])
+        assert (decoded[row, length:] == -100).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_constrained_viterbi_is_the_best_valid_iob2_path(implementation, seed):
+    emissions, mask, scores = random_inputs(LENGTHS, len(IOB2_TAGS), seed=seed + 10)
+    emissions[:, :, 2] += 3.0  # make I-PS tempting everywhere, so unconstrained paths are often invalid
+    constraints = implementation.constraints(IOB2_TAGS)
+    decoded = implementation.viterbi(emissions, mask, scores, constraints)
+    unconstrained_invalid = 0
+    for row, length in enumerate(LENGTHS):
+        paths, path_scores = brute_force(emissions[row, :length], scores)
+        valid = np.array([is_allowed(constraints, path) for path in paths])
+        assert valid.tolist() == [is_valid_iob2([IOB2_TAGS[t] for t in path]) for path in paths]
+        assert decoded[row, :length].tolist() == list(paths[np.where(valid, path_scores, -np.inf).argmax()])
+        unconstrained_invalid += not valid[path_scores.argmax()]
+    assert unconstrained_invalid > 0  # the constraints changed something
+
+
+def test_constrained_viterbi_over_log_softmax_is_the_most_probable_valid_sequence(implementation):
+    """A softmax head's constrained decoding: no CRF scores, the constraints only."""
+    emissions, mask, _ = random_inputs(LENGTHS, len(IOB2_TAGS), seed=3)
+    emissions[:, :, 4] += 2.0
+    log_probabilities = emissions - np.logaddexp.reduce(emissions, axis=2, keepdims=True)
+    constraints = implementation.constraints(IOB2_TAGS)
+    decoded = implementation.viterbi(log_probabilities, mask, None, constraints, pad_tag_id=-1)
+    for row, length in enumerate(LENGTHS):
+        paths, path_scores = brute_force(log_probabilities[row, :length], zero_scores(len(IOB2_TAGS)), constraints)
+        assert decoded[row, :length].tolist() == list(paths[path_scores.argmax()])
+        assert (decoded[row, length:] == -1).all()
+
+
+@pytest.mark.parametrize("num_tags", [1, 2, 3, 4])
+def test_marginals_sum_to_one_and_match_brute_force(implementation, num_tags):
+    emissions, mask, scores = random_inputs(LENGTHS, num_tags)
+    marginals = implementation.marginals(emissions, mask, scores)
+    assert marginals.dtype == np.float64 and marginals.shape == emissions.shape
+    np.testing.assert_allclose(marginals.sum(axis=2), mask.astype(float), atol=1e-12)
+    for row, length in enumerate(LENGTHS):
+        expected = brute_force_marginals(emissions[row, :length], scores)
+        np.testing.assert_allclose(marginals[row, :length], expected, atol=1e-12)
+        assert (marginals[row, length:] == 0).all()
+
+
+def test_constrained_marginals_match_brute_force_over_valid_paths(implementation):
+    emissions, mask, scores = random_inputs(LENGTHS, len(IOB2_TAGS))
+    constraints = implementation.constraints(IOB2_TAGS)
+    marginals = implementation.marginals(emissions, mask, scores, constraints)
+    np.testing.assert_allclose(marginals.sum(axis=2), mask.astype(float), atol=1e-12)
+    for row, length in enumerate(LENGTHS):
+        expected = brute_force_marginals(emissions[row, :length], scores, constraints)
+        np.testing.assert_allclose(marginals[row, :length], expected, atol=1e-12)
+    assert (marginals[:, 0, [2, 4]] == 0).all()  # no sequence starts inside an entity
+
+
+def test_allowed_transitions_follow_iob2(implementation):
+    start, transitions, end = implementation.constraints(IOB2_TAGS)
+    assert start.dtype == transitions.dtype == end.dtype == np.bool_
+    assert start.tolist() == [True, True, False, True, False] and end.all()
+    allowed = {(IOB2_TAGS[i], IOB2_TAGS[j]) for i, j in zip(*np.nonzero(transitions))}
+    assert allowed == {(a, b) for a in IOB2_TAGS.values() for b in IOB2_TAGS.values() if may_follow(a, b)}
+    # A list in id order and a map with the str keys of a JSON round trip are the same; tags without an I- tag
+    # (POS tags, a bare "I-") are not restricted.
+    for same in (list(IOB2_TAGS.values()), {str(i): label for i, label in IOB2_TAGS.items()}):
+        for expected, received in zip((start, transitions, end), implementation.constraints(same)):
+            np.testing.assert_array_equal(received, expected)
+    assert all(value.all() for value in implementation.constraints(["NNG", "JKS", "O", "B-PS", "I-"]))
+    with pytest.raises(ValueError, match=r"id2label: expected ids 0..1, received \[0, 2\]"):
+        implementation.constraints({0: "O", 2: "B-PS"})
+    with pytest.raises(ValueError, match="id2label: expected at least one tag, received none"):
+        implementation.constraints([])
+
+
+def test_each_sequence_gets_what_it_gets_alone_whatever_its_padding_holds(implementation):
+    lengths = [7, 2, 5, 1, 7, 3]
+    emissions, mask, scores = random_inputs(lengths, len(IOB2_TAGS))
+    constraints = implementation.constraints(IOB2_TAGS)
+    noisy = emissions.copy()
+    noisy[~mask] = [1e4, np.inf, np.nan, -1e4, 0.0]
+    decoded = implementation.viterbi(noisy, mask.astype(np.int64), scores, constraints)  # an integer mask is fine
+    marginals = implementation.marginals(noisy, mask, scores, constraints)
+    assert np.isfinite(marginals).all()
+    for row, length in enumerate(lengths):
+        alone = emissions[row : row + 1, :length], mask[row : row + 1, :length]
+        assert decoded[row, :length].tolist() == implementation.viterbi(*alone, scores, constraints)[0].tolist()
+        np.testing.assert_allclose(
+            marginals[row, :length], implementation.marginals(*alone, scores, constraints)[0], atol=1e-12
+        )
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        ([[True, True, True], [False, False, False]], r"mask.*expected .*received .*rows \[1\]"),
+        ([[True, False, True], [True, True, False]], r"mask.*left-aligned.*received .*rows \[0\]"),
+        ([[True, True, True]], r"mask.*expected shape \(2, 3\), received \(1, 3\)"),
+    ],
+)
+def test_masks_of_the_wrong_shape_or_not_left_aligned_raise(implementation, mask, message):
+    emissions, _, scores = random_inputs([3, 2], 4)
+    mask = np.array(mask)
+    with pytest.raises(ValueError, match=message):
+        implementation.viterbi(emissions, mask, scores)
+    with pytest.raises(ValueError, match=message):
+        implementation.marginals(emissions, mask, scores)
+
+
+# ---------------------------------------------------------------- the torch CRF alone
 
 
 @pytest.mark.parametrize("num_tags", [1, 2, 3, 4])
@@ -65,19 +300,6 @@ def test_log_partition_and_log_likelihood_match_brute_force(num_tags):
         torch.testing.assert_close(log_partition[row], expected_log_partition)
         torch.testing.assert_close(log_likelihood[row], gold_score - expected_log_partition)
     assert (log_likelihood <= 1e-12).all()
-
-
-@pytest.mark.parametrize("num_tags", [1, 2, 3, 4])
-def test_decode_matches_brute_force(num_tags):
-    crf = make_crf(num_tags)
-    emissions, _, mask = make_batch(LENGTHS, num_tags)
-    decoded = crf.decode(emissions, mask)
-    for row, length in enumerate(LENGTHS):
-        paths, scores = all_path_scores(crf, emissions[row, :length])
-        best_path = decoded[row, :length].tolist()
-        assert best_path == list(paths[scores.argmax()])
-        torch.testing.assert_close(oracle_score(crf, emissions[row, :length], best_path), scores.max())
-        assert decoded[row, length:].eq(-100).all()
 
 
 def test_batched_results_equal_each_sequence_alone():
@@ -237,22 +459,6 @@ def test_non_positive_num_tags_raises_value_error(num_tags):
 # ---------------------------------------------------------------- marginals
 
 
-@pytest.mark.parametrize("num_tags", [1, 2, 3, 4])
-def test_marginals_match_brute_force(num_tags):
-    crf = make_crf(num_tags)
-    emissions, _, mask = make_batch(LENGTHS, num_tags)
-    marginals = crf.marginals(emissions, mask)
-    assert marginals.shape == emissions.shape and marginals.dtype == torch.float64
-    for row, length in enumerate(LENGTHS):
-        paths, scores = all_path_scores(crf, emissions[row, :length])
-        probabilities = (scores - torch.logsumexp(scores, dim=0)).exp()
-        expected = torch.zeros(length, num_tags, dtype=torch.float64)
-        for path, probability in zip(paths, probabilities):
-            expected[range(length), list(path)] += probability
-        torch.testing.assert_close(marginals[row, :length], expected)
-        assert marginals[row, length:].eq(0).all()
-
-
 def test_marginals_equal_the_gradient_of_the_log_partition():
     crf = make_crf(5, dtype=torch.float32)
     emissions, _, mask = make_batch([7, 2, 5, 1], 5, dtype=torch.float32)
@@ -270,89 +476,6 @@ def test_marginals_of_half_precision_emissions_are_float32():
     marginals = crf.marginals(emissions.to(torch.bfloat16), mask)
     assert marginals.dtype == torch.float32
     torch.testing.assert_close(marginals, crf.marginals(emissions.to(torch.bfloat16).float(), mask))
-
-
-# ---------------------------------------------------------------- IOB2 constraints
-
-IOB2_TAGS = {0: "O", 1: "B-PS", 2: "I-PS", 3: "B-LC", 4: "I-LC"}
-
-
-def may_follow(previous, label):
-    """IOB2: I-X only continues a B-X or I-X."""
-    return not label.startswith("I-") or (previous != "O" and previous[2:] == label[2:])
-
-
-def is_valid_iob2(labels):
-    return all(may_follow(previous, label) for previous, label in zip(["O", *labels], labels))
-
-
-def test_allowed_transitions_follow_iob2():
-    constraints = allowed_transitions(IOB2_TAGS)
-    assert isinstance(constraints, TransitionConstraints)
-    assert constraints.start.tolist() == [True, True, False, True, False]
-    assert constraints.end.all()
-    allowed = {(IOB2_TAGS[i], IOB2_TAGS[j]) for i, j in constraints.transitions.nonzero().tolist()}
-    expected = {(a, b) for a in IOB2_TAGS.values() for b in IOB2_TAGS.values() if may_follow(a, b)}
-    assert allowed == expected
-    assert ("B-PS", "I-PS") in allowed and ("I-LC", "I-LC") in allowed
-    assert ("O", "I-PS") not in allowed and ("B-LC", "I-PS") not in allowed and ("I-PS", "I-LC") not in allowed
-    # A list in id order is the same; a tag set without I- tags is not restricted.
-    assert all(torch.equal(a, b) for a, b in zip(allowed_transitions(list(IOB2_TAGS.values())), constraints))
-    assert all(t.all() for t in allowed_transitions(["NNG", "JKS", "O", "B-PS"]))
-    with pytest.raises(ValueError, match=r"expected ids 0..1, received \[0, 2\]"):
-        allowed_transitions({0: "O", 2: "B-PS"})
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_constrained_decode_is_the_best_valid_path(seed):
-    crf = make_crf(len(IOB2_TAGS), seed=seed)
-    constraints = allowed_transitions(IOB2_TAGS)
-    emissions, _, mask = make_batch(LENGTHS, len(IOB2_TAGS), seed=seed + 10)
-    emissions[:, :, 2] += 3.0  # make I-PS tempting everywhere, so unconstrained paths are often invalid
-    decoded = crf.decode(emissions, mask, constraints=constraints)
-    unconstrained_invalid = 0
-    for row, length in enumerate(LENGTHS):
-        paths, scores = all_path_scores(crf, emissions[row, :length])
-        valid = torch.tensor([is_allowed(constraints, path) for path in paths])
-        assert valid.tolist() == [is_valid_iob2([IOB2_TAGS[t] for t in path]) for path in paths]
-        best = paths[scores.masked_fill(~valid, float("-inf")).argmax()]
-        assert decoded[row, :length].tolist() == list(best)
-        assert decoded[row, length:].eq(-100).all()
-        unconstrained_invalid += not valid[scores.argmax()]
-    assert unconstrained_invalid > 0  # the constraints changed something
-
-
-def test_constrained_marginals_match_brute_force_over_valid_paths():
-    crf = make_crf(len(IOB2_TAGS))
-    constraints = allowed_transitions(IOB2_TAGS)
-    emissions, _, mask = make_batch(LENGTHS, len(IOB2_TAGS))
-    marginals = crf.marginals(emissions, mask, constraints=constraints)
-    for row, length in enumerate(LENGTHS):
-        paths, scores = all_path_scores(crf, emissions[row, :length])
-        valid = torch.tensor([is_allowed(constraints, path) for path in paths])
-        probabilities = (scores - torch.logsumexp(scores[valid], dim=0)).exp().masked_fill(~valid, 0.0)
-        expected = torch.zeros(length, len(IOB2_TAGS), dtype=torch.float64)
-        for path, probability in zip(paths, probabilities):
-            expected[range(length), list(path)] += probability
-        torch.testing.assert_close(marginals[row, :length], expected)
-    assert marginals[:, 0, [2, 4]].eq(0).all()  # no sequence starts inside an entity
-
-
-def test_viterbi_decode_of_softmax_scores():
-    num_tags = len(IOB2_TAGS)
-    emissions, _, mask = make_batch(LENGTHS, num_tags, seed=3)
-    emissions[:, :, 4] += 2.0
-    log_probabilities = emissions.log_softmax(dim=-1)
-    # Without constraints it is the argmax; with them, the most probable valid sequence.
-    assert torch.equal(viterbi_decode(log_probabilities, mask), emissions.argmax(-1).masked_fill(~mask, -100))
-    constraints = allowed_transitions(IOB2_TAGS)
-    decoded = viterbi_decode(log_probabilities, mask, constraints=constraints, pad_tag_id=-1)
-    for row, length in enumerate(LENGTHS):
-        paths = list(itertools.product(range(num_tags), repeat=length))
-        valid = [path for path in paths if is_allowed(constraints, path)]
-        scores = torch.stack([log_probabilities[row, range(length), list(path)].sum() for path in valid])
-        assert decoded[row, :length].tolist() == list(valid[scores.argmax()])
-        assert decoded[row, length:].eq(-1).all()
 
 
 def test_constraints_of_the_wrong_size_raise():

@@ -191,7 +191,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _checked(emissions, mask, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Shapes checked; emissions in `dtype` (at least), zero at padding as the torch CRF has them; a bool mask."""
+    """Shapes and left-aligned mask checked; emissions in `dtype` (at least), zero at padding as the torch CRF has them; a bool mask."""
     emissions = np.asarray(emissions)
     mask = np.asarray(mask).astype(bool, copy=False)
     if emissions.ndim != 3 or emissions.shape[1] == 0:
@@ -205,6 +205,12 @@ def _checked(emissions, mask, dtype) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             "mask: expected every sequence to start with a real position, received a padding position first in "
             f"batch rows {np.flatnonzero(~mask[:, 0]).tolist()}."
+        )
+    gaps = mask[:, 1:] & ~mask[:, :-1]
+    if gaps.any():
+        raise ValueError(
+            "mask: expected left-aligned sequences (ones followed by zeros), received a zero before a one in batch "
+            f"rows {np.flatnonzero(gaps.any(axis=1)).tolist()}."
         )
     compute_dtype = np.promote_types(emissions.dtype, dtype)
     return np.where(mask[:, :, None], emissions.astype(compute_dtype, copy=False), 0.0).astype(compute_dtype), mask
