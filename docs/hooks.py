@@ -5,11 +5,16 @@
   from the code: `<!-- training-flags -->` in docs/training.md is replaced by it.
 * The files under benchmarks/results/ (and the demo's screenshot) join the site, so that the manual links the result
   files and shows their figures, and strict mode checks those links like any other.
+* Links are written as repository paths, relative to the file that holds them (`../benchmarks/results/...` in
+  docs/results.md, `../../docs/results.md` in benchmarks/results/README.md), so that they work when the files are
+  read in the repository; the hook rewrites them to the site's layout, where docs/ is the root.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import re
 import sys
 from pathlib import Path
 
@@ -128,18 +133,48 @@ def flag_table() -> str:
     return "\n".join(parts)
 
 
+# A markdown link or image target: `](target)` or `](target#anchor)`.
+LINK = re.compile(r"(\]\()([^)\s#]+)([^)\s]*\))")
+
+
+def _is_extra(repo_path: str) -> bool:
+    return repo_path in EXTRA_FILES or any(repo_path.startswith(folder + "/") for folder in EXTRA_FOLDERS)
+
+
+def site_links(markdown: str, src_uri: str) -> str:
+    """Rewrites the repository-relative links of the page at `src_uri` (a site path) to site-relative ones."""
+    repo_page = src_uri if _is_extra(src_uri) else f"docs/{src_uri}"
+    page_dir = posixpath.dirname(repo_page)
+    site_dir = posixpath.dirname(src_uri)
+
+    def rewrite(match: re.Match) -> str:
+        target = match.group(2)
+        if "://" in target or target.startswith(("mailto:", "/")):
+            return match.group(0)
+        repo_path = posixpath.normpath(posixpath.join(page_dir, target))
+        if repo_path.startswith("docs/"):
+            site_path = repo_path[len("docs/") :]
+        elif _is_extra(repo_path):
+            site_path = repo_path
+        else:
+            return match.group(0)  # not part of the site: strict mode reports it
+        return match.group(1) + posixpath.relpath(site_path, site_dir or ".") + match.group(3)
+
+    return LINK.sub(rewrite, markdown)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if FLAGS_MARKER in markdown:
         markdown = markdown.replace(FLAGS_MARKER, flag_table())
-    return markdown
+    return site_links(markdown, page.file.src_uri)
 
 
 def on_files(files, config):
     from mkdocs.structure.files import File
 
-    paths = [
-        path for folder in EXTRA_FOLDERS for path in sorted((ROOT / folder).rglob("*")) if path.is_file()
-    ] + [ROOT / name for name in EXTRA_FILES]
+    paths = [path for folder in EXTRA_FOLDERS for path in sorted((ROOT / folder).rglob("*")) if path.is_file()] + [
+        ROOT / name for name in EXTRA_FILES
+    ]
     for path in paths:
         if "__pycache__" in path.parts:
             continue
