@@ -1,14 +1,22 @@
-"""Configuration of the multi-task (POS + NER) Bi-LSTM tagger."""
+"""Configuration of the multi-task (POS + NER) Bi-LSTM tagger.
+
+Declared as transformers declares its configs (`BertConfig`): typed fields under huggingface_hub's `@strict`, which
+checks each field's type on construction and assignment (an int for `vocab_size`, not a bool nor a str; a dict with
+str keys for `loss_weights`...), with an error naming the field, the expected type and the received value. What
+types cannot say is checked here: ranges, task names, tag ids, and agreement between fields.
+"""
 
 import dataclasses
 import math
 
+from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
 
 TASKS = ("pos", "ner")
 
 
+@strict
 class MTLBiLSTMConfig(PreTrainedConfig):
     r"""
     Configuration of [`MTLBiLSTMForTokenClassification`]: morpheme embeddings (plus an optional CNN over
@@ -90,15 +98,16 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     pos_hidden_size: int = 100
     ner_hidden_size: int = 100
     task_num_layers: int = 1
-    dropout: float = 0.5
+    dropout: float | int = 0.5
     tasks: tuple[str, ...] | list[str] = TASKS
     use_crf: bool | dict[str, bool] | None = None
-    loss_weights: dict[str, float] | None = None
+    loss_weights: dict[str, float | int] | None = None
     pos_features_for_ner: bool = False
-    pos_id2label: dict[int, str] | None = None
-    ner_id2label: dict[int, str] | None = None
+    # str keys: a JSON round trip's, turned back into ints in __post_init__ (as PreTrainedConfig does for id2label).
+    pos_id2label: dict[int, str] | dict[str, str] | None = None
+    ner_id2label: dict[int, str] | dict[str, str] | None = None
     pad_token_id: int = 0
-    initializer_range: float = 0.1
+    initializer_range: float | int = 0.1
     constrain_ner_decoding: bool = True
     use_eojeol_features: bool = False
     eojeol_embedding_dim: int = 8
@@ -203,8 +212,6 @@ class MTLBiLSTMConfig(PreTrainedConfig):
 
     @staticmethod
     def _validated_tasks(tasks) -> tuple[str, ...]:
-        if isinstance(tasks, str):
-            tasks = (tasks,)
         tasks = tuple(tasks)
         unknown = [t for t in tasks if t not in TASKS]
         if not tasks or unknown or len(set(tasks)) != len(tasks):
@@ -219,18 +226,17 @@ class MTLBiLSTMConfig(PreTrainedConfig):
             use_crf = {"pos": False, "ner": True}
         if isinstance(use_crf, bool):
             return {task: use_crf for task in self.tasks}
-        if not isinstance(use_crf, dict) or any(k not in TASKS for k in use_crf):
+        if any(k not in TASKS for k in use_crf):
             raise ValueError(
                 f"MTLBiLSTMConfig.use_crf: expected a bool or a dict with keys in {TASKS}, received {use_crf!r}."
             )
-        return {task: bool(use_crf.get(task, False)) for task in self.tasks}
+        return {task: use_crf.get(task, False) for task in self.tasks}
 
     @staticmethod
     def _validated_gazetteer_types(types) -> tuple[str, ...] | None:
         if types is None:
             return None
-        valid = isinstance(types, (list, tuple)) and bool(types) and len(set(types)) == len(types)
-        if valid and all(isinstance(t, str) and t for t in types):
+        if types and len(set(types)) == len(types) and all(types):
             return tuple(types)
         raise ValueError(
             "MTLBiLSTMConfig.gazetteer_types: expected None or a non-empty list of distinct entity type names, "
@@ -240,7 +246,7 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     def _validated_loss_weights(self, loss_weights) -> dict[str, float]:
         if loss_weights is None:
             loss_weights = {}
-        if not isinstance(loss_weights, dict) or any(k not in TASKS for k in loss_weights):
+        if any(k not in TASKS for k in loss_weights):
             raise ValueError(
                 f"MTLBiLSTMConfig.loss_weights: expected a dict with keys in {TASKS}, received {loss_weights!r}."
             )
@@ -253,34 +259,23 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         return weights
 
     def _validate_sizes(self):
-        positive = (
-            "vocab_size",
-            "embedding_dim",
-            "shared_hidden_size",
-            "shared_num_layers",
-            "pos_hidden_size",
-            "ner_hidden_size",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"MTLBiLSTMConfig.{name}: expected a positive int, received {value!r}.")
-        non_negative = ("frozen_embedding_dim", "char_vocab_size", "task_num_layers", "pad_token_id")
-        for name in non_negative:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"MTLBiLSTMConfig.{name}: expected an int >= 0, received {value!r}.")
+        """Ranges of the sizes (their types are `@strict`'s to check)."""
+        positive = ("vocab_size", "embedding_dim", "shared_hidden_size", "shared_num_layers")
+        at_least = dict.fromkeys((*positive, "pos_hidden_size", "ner_hidden_size"), 1)
+        at_least |= dict.fromkeys(("frozen_embedding_dim", "char_vocab_size", "task_num_layers", "pad_token_id"), 0)
         if self.char_vocab_size:
-            for name in ("char_embedding_dim", "char_cnn_filters", "char_cnn_kernel_size"):
-                value = getattr(self, name)
-                if not isinstance(value, int) or value < 1:
-                    raise ValueError(f"MTLBiLSTMConfig.{name}: expected a positive int, received {value!r}.")
+            at_least |= dict.fromkeys(("char_embedding_dim", "char_cnn_filters", "char_cnn_kernel_size"), 1)
         if self.use_eojeol_features:
-            value = self.eojeol_embedding_dim
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"MTLBiLSTMConfig.eojeol_embedding_dim: expected a positive int, received {value!r}.")
-        if not 0.0 <= float(self.dropout) < 1.0:
+            at_least["eojeol_embedding_dim"] = 1
+        for name, least in at_least.items():
+            value = getattr(self, name)
+            if value < least:
+                expected = "a positive int" if least else "an int >= 0"
+                raise ValueError(f"MTLBiLSTMConfig.{name}: expected {expected}, received {value!r}.")
+        if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"MTLBiLSTMConfig.dropout: expected a float in [0, 1), received {self.dropout!r}.")
+        # transformers only warns about special token ids out of the vocabulary (Hub configs hold some); the
+        # embeddings' padding row must exist.
         if self.pad_token_id >= self.vocab_size:
             raise ValueError(
                 f"MTLBiLSTMConfig.pad_token_id: expected an id below vocab_size={self.vocab_size}, "
@@ -292,9 +287,7 @@ def _int_keyed(name: str, id2label) -> dict[int, str] | None:
     """Restores int keys after a JSON round trip and checks the ids are exactly 0..n-1."""
     if id2label is None:
         return None
-    if isinstance(id2label, (list, tuple)):
-        id2label = dict(enumerate(id2label))
-    if not isinstance(id2label, dict) or not id2label:
+    if not id2label:
         raise ValueError(f"MTLBiLSTMConfig.{name}: expected a non-empty dict id -> tag, received {id2label!r}.")
     try:
         mapping = {int(key): str(value) for key, value in id2label.items()}

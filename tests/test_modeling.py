@@ -1,9 +1,11 @@
 """Tests of the configuration and the model, on tiny configs."""
 
 import json
+import re
 
 import pytest
 import torch
+from huggingface_hub.errors import StrictDataclassFieldValidationError
 from remote_code import run_without_package
 from tiny_models import NER_TAGS, POS_TAGS, RANDOM_MODEL_SIZES
 from transformers import AutoConfig, AutoModelForTokenClassification
@@ -121,8 +123,25 @@ def test_config_json_round_trip_restores_int_keys_and_inverse_maps(tmp_path):
     ],
 )
 def test_config_errors_say_expected_and_received(kwargs, message):
-    with pytest.raises(ValueError, match=__import__("re").escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)):
         MTLBiLSTMConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"vocab_size": "big"}, "Field 'vocab_size' expected int, got str (value: 'big')"),
+        ({"shared_num_layers": True}, "Field 'shared_num_layers' expected int, got bool (value: True)"),
+        ({"tasks": "ner"}, "Field 'tasks' with value 'ner' doesn't match any type"),
+        ({"use_crf": {"ner": 1}}, "Field 'use_crf' with value {'ner': 1} doesn't match any type"),
+    ],
+)
+def test_config_field_types_are_checked_by_strict_as_in_transformers_configs(kwargs, message):
+    with pytest.raises(StrictDataclassFieldValidationError, match=re.escape(message)):
+        MTLBiLSTMConfig(**kwargs)
+    config = MTLBiLSTMConfig()
+    with pytest.raises(StrictDataclassFieldValidationError, match=re.escape(message.split(" with value")[0])):
+        setattr(config, *next(iter(kwargs.items())))
 
 
 def test_model_without_labels_for_a_trained_task_fails_clearly():
