@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from remote_code import run_without_package
 
 from modeling_mtl_bilstm import (
     DataCollatorForMTLBiLSTM,
@@ -90,6 +91,29 @@ def test_save_and_load_round_trip(tmp_path):
     assert (loaded.char_unit, loaded.max_chars_per_morpheme) == ("jamo", 5)
     for key in ("input_ids", "char_ids"):
         assert torch.equal(loaded(CORPUS)[key], tokenizer(CORPUS)[key])
+
+
+def test_saved_tokenizer_alone_loads_without_the_package(tmp_path):
+    """save_pretrained copies the tokenizer's module and those it imports relatively, which is all that
+    AutoTokenizer(trust_remote_code=True) needs where this package is not installed."""
+    folder = tmp_path / "tokenizer"
+    tokenizer = MTLBiLSTMTokenizer.build(CORPUS)
+    tokenizer.save_pretrained(folder)
+    assert sorted(path.name for path in folder.glob("*.py")) == [
+        "features_mtl_bilstm.py",
+        "tags_mtl_bilstm.py",
+        "tokenization_mtl_bilstm.py",
+    ]
+    result = run_without_package(
+        f"""
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained({str(folder)!r}, trust_remote_code=True)
+        print(tokenizer([["세종", "이"]])["input_ids"].tolist())
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tokenizer([["세종", "이"]])["input_ids"].tolist())
 
 
 def test_pretrained_embeddings_copy_vectors_and_report_hit_rate(tmp_path):

@@ -191,7 +191,8 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _checked(emissions, mask, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Shapes and left-aligned mask checked; emissions in `dtype` (at least), zero at padding as the torch CRF has them; a bool mask."""
+    """Shapes and left-aligned mask checked; emissions in `dtype` (at least), zero at padding as the torch CRF has
+    them; a bool mask."""
     emissions = np.asarray(emissions)
     mask = np.asarray(mask).astype(bool, copy=False)
     if emissions.ndim != 3 or emissions.shape[1] == 0:
