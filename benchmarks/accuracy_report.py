@@ -19,7 +19,8 @@ from pathlib import Path
 
 from benchmark_common import emit
 
-from modeling_mtl_bilstm.training.reporting import RUN_INFO_JSON, ner_f1_deltas
+from modeling_mtl_bilstm.training.reporting import ner_f1_deltas
+from modeling_mtl_bilstm.training.run_info import RUN_INFO_JSON, RunInfo
 
 
 SCORES = (("ner_f1", "NER F1"), ("ner_precision", "NER P"), ("ner_recall", "NER R"), ("pos_accuracy", "POS acc"))
@@ -104,8 +105,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     results = read_results(args.results_json)
-    run_info_path = args.results_json.with_name(RUN_INFO_JSON)
-    dataset = json.loads(run_info_path.read_text(encoding="utf-8")).get("dataset") if run_info_path.exists() else None
+    run_info = RunInfo.read_if_present(args.results_json.with_name(RUN_INFO_JSON))
+    dataset = run_info.dataset if run_info else None
     models = {key: model_figures(summary) for key, summary in results.items()}
     deltas = delta_figures(results)
     table = markdown_table(models, deltas, dataset)

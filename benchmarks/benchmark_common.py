@@ -52,7 +52,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
 
 
-MODEL_SIZE_ARGUMENTS = ("embedding_dim", "char_cnn_filters", "shared_hidden_size", "task_hidden_size")
+# ModelArguments' size fields, by their names there.
+MODEL_SIZE_ARGUMENTS = (
+    "embedding_dim",
+    "char_cnn_filters",
+    "shared_hidden_size",
+    "pos_hidden_size",
+    "ner_hidden_size",
+)
 
 
 def add_model_size_arguments(parser: argparse.ArgumentParser) -> None:

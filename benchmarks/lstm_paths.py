@@ -63,8 +63,8 @@ def default_encoders() -> list[MTLBiLSTMEncoder]:
     shared_input = sizes.embedding_dim + sizes.char_cnn_filters + sizes.eojeol_embedding_dim
     shared = MTLBiLSTMEncoder(shared_input, sizes.shared_hidden_size, sizes.shared_num_layers, sizes.dropout)
     tasks = [
-        MTLBiLSTMEncoder(shared.output_size, sizes.task_hidden_size, sizes.task_num_layers, sizes.dropout)
-        for _ in ("pos", "ner")
+        MTLBiLSTMEncoder(shared.output_size, hidden_size, sizes.task_num_layers, sizes.dropout)
+        for hidden_size in (sizes.pos_hidden_size, sizes.ner_hidden_size)
     ]
     return [encoder.eval() for encoder in (shared, *tasks)]
 

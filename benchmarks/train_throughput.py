@@ -144,7 +144,7 @@ class ThroughputBenchmark:
     def new_model(self, task: str) -> MTLBiLSTMForTokenClassification:
         set_seed(self.args.seed)
         config = runs.build_config(
-            self.model_args, self.tokenizer, self.label_names, MODEL_TASKS[task], self.model_args.use_crf
+            self.model_args, self.tokenizer, self.label_names, MODEL_TASKS[task], self.model_args.ner_crf
         )
         return MTLBiLSTMForTokenClassification(config)
 

@@ -4,7 +4,8 @@ Every module of the installed package (the packages and package folders that pyp
 `modeling_mtl_bilstm` tree, `data_scripts/` as `modeling_mtl_bilstm.data_scripts` and the metric as
 `modeling_mtl_bilstm.metrics`) is parsed with `ast`, and each of its imports of another module of the package
 becomes an edge of the import graph: absolute and relative imports, `from package import submodule` as an edge to
-the submodule, anything else from a package as an edge to the package.
+the submodule, anything else from a package as an edge to the package, and an edge to the `__init__` of each package
+above the imported module that the import runs (those above the importing module are already running).
 
 The rule: the graph has no cycle, lazy imports included. An import inside a function is allowed (to keep torch,
 transformers or an optional extra out of a code path that does not need them), but it is an edge like any other:
@@ -82,8 +83,12 @@ def import_graph(modules: dict[str, Path]) -> dict[str, dict[str, tuple[int, boo
                 # `import a.b.c` imports the longest prefix that is a module of the package.
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
-                if target and target != name and target not in edges:
-                    edges[target] = (node.lineno, lazy)
+                # ... and runs the `__init__` of each package above it that is not already running above this module.
+                parts = target.split(".")
+                for depth in range(1, len(parts) + 1):
+                    imported = ".".join(parts[:depth])
+                    if imported in modules and imported != name and not name.startswith(f"{imported}."):
+                        edges.setdefault(imported, (node.lineno, lazy))
         graph[name] = edges
     return graph
 

@@ -1,22 +1,17 @@
 """Renders the model card of a saved model from the package's template, its config and, where a training run left
 them, the run's results."""
 
+from importlib.metadata import PackageNotFoundError, metadata
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
 from ..data_scripts.corpora import CORPORA
+from ..training.run_info import RunInfo
 
 
 TEMPLATE_PATH = Path(__file__).with_name("model_card_template.md")
-# The folder of a training run's selected model.
-BEST_MODEL_DIR = "best_model"
-# Files a training run leaves beside its models; each enriches the card where present, none is required.
-RESULTS_JSON = "results.json"  # per-model scores, mean and std over seeds
-RUN_INFO_JSON = "run_info.json"  # dataset, arguments, the selected model
-RESULTS_MD = "results.md"  # the comparison table
-RESULTS_PNG = "results.png"  # the comparison figure
 # (results key, task name, model-index metric type, metric name) of the measured scores in the card.
 MODEL_INDEX_METRICS = (
     ("ner_f1", "Named entity recognition", "f1", "NER F1 (entity, strict IOB2)"),
@@ -29,6 +24,9 @@ METRIC_TITLES = {
     "dev_pos_accuracy": "dev POS accuracy",
 }
 DEFAULT_REPO_ID = "your-namespace/mtl-bilstm-ner-ko"
+DISTRIBUTION_NAME = "mtl-bilstm-ner"
+# The project's learning curve: where multi-task learning pays, by training-set size.
+LEARNING_CURVE_PATH = "benchmarks/results/learning-curve.md"
 
 
 def render_model_card(
@@ -36,7 +34,7 @@ def render_model_card(
     num_parameters: int,
     *,
     results: dict | None = None,
-    run_info: dict | None = None,
+    run_info: RunInfo | dict | None = None,
     results_table: str | None = None,
     repo_id: str = DEFAULT_REPO_ID,
     revision: str = "main",
@@ -44,23 +42,24 @@ def render_model_card(
 ) -> ModelCard:
     """The card of a model: metadata, architecture and usage from its config; from its training run, where given,
     the corpus, hyperparameters, a model-index with the test scores of the checkpoint named in
-    `run_info["best_model"]`, and the run's comparison table.
+    `run_info.best_model`, and the run's comparison table.
 
     Args:
         config, num_parameters: the model's.
         results: the run's results.json (`{model key: {"seeds": {seed: metrics}, ...}}`).
-        run_info: the run's run_info.json (dataset, arguments, corpus sizes, best model).
+        run_info: the run's `RunInfo` (dataset, arguments, corpus sizes, best model), or run_info.json read as a
+            dict.
         results_table: the run's comparison table (results.md), shown under "Results".
         repo_id, revision: go into the loading examples.
         results_figure: path, relative to the card, of the run's figure (results.png).
     """
-    results, run_info = results or {}, run_info or {}
-    dataset = run_info.get("dataset")
+    results, run_info = results or {}, as_run_info(run_info)
+    dataset = run_info.dataset
     corpora = training_corpora(run_info)
     # The licence of the first corpus whose terms restrict redistribution, else the main corpus's.
     corpus = next((terms for terms in corpora.values() if terms.redistribution_forbidden), None)
     corpus = corpus or (CORPORA.get(dataset, CORPORA["conll"]) if dataset else None)
-    best = run_info.get("best_model") or {}
+    best = run_info.best_model or {}
     measured = results.get(best.get("key"), {}).get("seeds", {}).get(str(best.get("seed")), {})
     eval_results = [
         EvalResult(
@@ -88,10 +87,7 @@ def render_model_card(
         model_name=repo_id.split("/")[-1],
         eval_results=eval_results or None,
     )
-    arguments = run_info.get("arguments", {})
-    hyperparameters = {**arguments.get("model", {}), **arguments.get("training", {})}
-    if hyperparameters:
-        hyperparameters["seeds"] = arguments.get("experiment", {}).get("seeds")
+    hyperparameters = run_info.hyperparameters()
     ner_labels = list(config.ner_id2label.values()) if config.ner_id2label else []
     return ModelCard.from_template(
         card_data,
@@ -109,19 +105,39 @@ def render_model_card(
         num_parameters=num_parameters,
         dataset=dataset,
         dataset_description="\n\n".join(terms.description for terms in corpora.values()) or None,
-        corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.get("corpus", {}).items()),
+        corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.corpus.items()),
         hyperparameters=hyperparameters,
         results_table=results_table,
         results_figure=results_figure,
+        # A comparison (multi-task and single-task NER) links the measurement of where the difference comes from.
+        learning_curve=repository_link(LEARNING_CURVE_PATH) if {"mtl", "ner"} <= set(results) else None,
     )
 
 
-def training_corpora(run_info: dict) -> dict:
+def as_run_info(run_info: RunInfo | dict | None) -> RunInfo:
+    """A `RunInfo`, from run_info.json read as a dict where need be (an empty one for None)."""
+    if isinstance(run_info, RunInfo):
+        return run_info
+    return RunInfo() if run_info is None else RunInfo.from_dict(run_info)
+
+
+def training_corpora(run_info: RunInfo | dict | None) -> dict:
     """Name -> `CorpusTerms` of every corpus a run trained on: --dataset, then each of --extra_train_corpora."""
-    names = [run_info["dataset"]] if run_info.get("dataset") else []
-    extras = run_info.get("arguments", {}).get("data", {}).get("extra_train_corpora") or []
-    names += [entry.partition("=")[0] for entry in extras]
-    return {name: CORPORA.get(name, CORPORA["conll"]) for name in dict.fromkeys(names)}
+    return {name: CORPORA.get(name, CORPORA["conll"]) for name in as_run_info(run_info).training_corpora()}
+
+
+def repository_link(path: str) -> str:
+    """A link to a file of the project's repository: under the repository URL of the package metadata
+    (`[project.urls]`), or the path itself, relative to the repository, where the metadata names none."""
+    try:
+        urls = metadata(DISTRIBUTION_NAME).get_all("Project-URL") or []
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("repository", "source", "source code", "homepage") and "github.com" in url:
+            return f"{url.strip().rstrip('/')}/blob/main/{path}"
+    return path
 
 
 def architecture_diagram(config: MTLBiLSTMConfig) -> str:

@@ -23,8 +23,17 @@ from ..data import PathLike, export_to_parquet, load_korean_ner
 from ..data_scripts.corpora import CORPORA
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import GAZETTEER_FILE
+from ..training.run_info import (
+    BEST_MODEL_DIR,
+    REPORT_FILES,
+    RESULTS_JSON,
+    RESULTS_MD,
+    RESULTS_PNG,
+    RUN_INFO_JSON,
+    RunInfo,
+)
 from .endpoint_handler import ONNX_FILES
-from .model_card import BEST_MODEL_DIR, RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON, render_model_card
+from .model_card import as_run_info, render_model_card
 
 
 logger = logging.getLogger(__name__)
@@ -37,8 +46,6 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # Trainer.save_model pickles its TrainingArguments beside the model. Loading does not need them and
 # the card lists the hyperparameters, so they are left out rather than refused.
 TRAINING_ARGS_FILE = "training_args.bin"
-# Run files that may sit in the model folder; the hub folder takes only results.json and results.png.
-RUN_FILES = (RESULTS_JSON, RUN_INFO_JSON, RESULTS_MD, RESULTS_PNG)
 PACKAGE_NAME = __name__.split(".")[0]
 DISTRIBUTION_NAME = "mtl-bilstm-ner"
 # The Inference Endpoints handler: this template, copied as the file the endpoint toolkit loads.
@@ -89,7 +96,8 @@ def build_hub_folder(
     model_files = [
         path
         for path in sorted(model_path.iterdir())
-        if path.is_file() and path.name not in (CARD_FILE, TRAINING_ARGS_FILE, *RUN_FILES)
+        # Run files that may sit in the model folder: the hub folder takes only results.json and results.png.
+        if path.is_file() and path.name not in (CARD_FILE, TRAINING_ARGS_FILE, *REPORT_FILES)
     ]
     check_no_pickle(model_files, model_path)
     if not any(path.suffix == ".safetensors" for path in model_files):
@@ -99,7 +107,7 @@ def build_hub_folder(
     check_self_contained(model_path)
     run_files = find_run_files(model_path)
     if not allow_restricted_license:
-        check_gazetteer_terms(model_path, _read_json(run_files.get(RUN_INFO_JSON)))
+        check_gazetteer_terms(model_path, RunInfo.read_if_present(run_files.get(RUN_INFO_JSON)))
     local_dir = _empty_folder(local_dir)
     for path in model_files:
         shutil.copy2(path, local_dir / path.name)
@@ -111,7 +119,7 @@ def build_hub_folder(
         model.config,
         model.num_parameters(),
         results=_read_json(run_files.get(RESULTS_JSON)),
-        run_info=_read_json(run_files.get(RUN_INFO_JSON)),
+        run_info=RunInfo.read_if_present(run_files.get(RUN_INFO_JSON)),
         results_table=run_files[RESULTS_MD].read_text(encoding="utf-8") if RESULTS_MD in run_files else None,
         repo_id=repo_id,
         revision=revision,
@@ -143,7 +151,7 @@ def write_endpoint_handler(folder: Path) -> None:
     (folder / REQUIREMENTS_FILE).write_text(f"{DISTRIBUTION_NAME}[{extras}]{pin}\n", encoding="utf-8")
 
 
-def check_gazetteer_terms(model_path: Path, run_info: dict | None) -> None:
+def check_gazetteer_terms(model_path: Path, run_info: RunInfo | dict | None) -> None:
     """Raises `RestrictedLicenseError` where the model's gazetteer (published verbatim with it) may hold entries
     that may not be redistributed: entities of a restricted training corpus (`--gazetteer_from_training`), a
     dictionary file (`--gazetteer`, whose terms are unknown here), or unknown sources (no run_info.json)."""
@@ -152,11 +160,11 @@ def check_gazetteer_terms(model_path: Path, run_info: dict | None) -> None:
     if run_info is None:
         sources = ["sources unknown: no run_info.json beside the model says where its entries come from"]
     else:
-        data = run_info.get("arguments", {}).get("data", {})
-        sources = [f"the dictionary {data['gazetteer']}"] if data.get("gazetteer") else []
-        if data.get("gazetteer_from_training"):
-            corpora = [run_info.get("dataset", "conll")]
-            corpora += [entry.partition("=")[0] for entry in data.get("extra_train_corpora") or []]
+        run_info = as_run_info(run_info)
+        dictionary = run_info.argument("data", "gazetteer")
+        sources = [f"the dictionary {dictionary}"] if dictionary else []
+        if run_info.argument("data", "gazetteer_from_training"):
+            corpora = run_info.training_corpora() if run_info.dataset else ["conll", *run_info.training_corpora()]
             sources += [
                 f"entities of {name} ({CORPORA[name].redistribution_forbidden})"
                 for name in corpora
@@ -188,7 +196,7 @@ def find_run_files(model_path: Path) -> dict[str, Path]:
     `model_path`: those in the model folder, else those in its parent (a training output folder). The card's
     scores must come from one run, so the files are not mixed across the two folders."""
     for folder in (model_path, model_path.parent):
-        found = {name: folder / name for name in RUN_FILES if (folder / name).is_file()}
+        found = {name: folder / name for name in REPORT_FILES if (folder / name).is_file()}
         if found:
             return found
     return {}

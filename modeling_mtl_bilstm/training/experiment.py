@@ -2,7 +2,8 @@
 
 `run_experiment` trains every (model, seed) of the plan with `MTLBiLSTMTrainer`, scores each on the test split,
 keeps the best model on the development split in `best_model/` (with its tokenizer and model card), and writes
-the comparison report (results.json, run_info.json, results.md, results.png) into the output folder.
+the comparison report (results.json, run_info.json, results.md, results.png) into the output folder, whose layout
+`run_info` names.
 """
 
 import importlib.util
@@ -16,21 +17,31 @@ import torch
 from transformers import TrainingArguments
 
 from ..configuration_mtl_bilstm import MTLBiLSTMConfig
-from ..hub.model_card import BEST_MODEL_DIR, write_model_card
+from ..hub.model_card import write_model_card
 from ..inference.morphology import KOREAN_EXTRA_INSTALL, KiwiMorphemeAnalyzer
 from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
-from .arguments import DataArguments, ExperimentArguments, ModelArguments
+from .arguments import DEPRECATED_ARGUMENTS, DataArguments, ExperimentArguments, ModelArguments
 from .checks import check_arguments, check_feature_arguments
 from .corpus import load_data
 from .features import build_gazetteers, build_tokenizer, encode_corpus, keep_saved_features, training_singletons
 from .raw_text import RawTextEvaluator, RawTextSplit
 from .reporting import results_markdown, summarize_runs, write_results
-from .runs import RUN_RESULT_FILE, build_config, plan_selection_metric, run_plan, save_best_model, train_one
+from .run_info import BEST_MODEL_DIR, RUN_RESULT_JSON, RunInfo, run_dir
+from .runs import build_config, plan_selection_metric, run_plan, save_best_model, train_one
 from .trainer import load_metric
 from .vectors import pretrained_vectors
 
 
 logger = logging.getLogger(__name__)
+# The TrainingArguments a run records in run_info.json (and its model card lists).
+RECORDED_TRAINING_ARGUMENTS = (
+    "learning_rate",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "max_grad_norm",
+    "train_sampling_strategy",
+    "optim",
+)
 
 
 def run_experiment(
@@ -91,19 +102,19 @@ def run_experiment(
     started = time.time()
     per_seed, best = {}, None
     for run in plan:
-        logger.info("Training %s (tasks=%s, crf=%s), seed %d", run.key, run.tasks, run.use_crf, run.seed)
-        run_dir = output_dir / "runs" / run.key / f"seed{run.seed}"
-        finished = run_dir / RUN_RESULT_FILE
+        logger.info("Training %s (tasks=%s, NER CRF=%s), seed %d", run.key, run.tasks, run.ner_crf, run.seed)
+        folder = run_dir(output_dir, run.key, run.seed)
+        finished = folder / RUN_RESULT_JSON
         trainer = None
         if finished.exists() and training_args.resume_from_checkpoint == "last":
             logger.info("%s seed %d already finished: reusing %s", run.key, run.seed, finished)
             result = json.loads(finished.read_text())
         else:
-            config = build_config(model_args, tokenizer, label_names, run.tasks, run.use_crf)
+            config = build_config(model_args, tokenizer, label_names, run.tasks, run.ner_crf)
             result, trainer = train_one(
                 run,
                 config,
-                run_dir,
+                folder,
                 experiment,
                 model_args,
                 training_args,
@@ -128,32 +139,22 @@ def run_experiment(
     results = summarize_runs(per_seed)
     if training_args.process_index != 0:
         return results
-    run_info = {
-        "dataset": data_args.dataset,
-        "command": command,
-        "wall_seconds": round(time.time() - started, 1),
-        "best_model": best,
-        "num_processes": training_args.world_size,
-        "device": str(training_args.device),
-        "arguments": {
-            "experiment": asdict(experiment),
-            "data": asdict(data_args),
-            "model": asdict(model_args),
-            "training": {
-                name: training_args.to_dict()[name]
-                for name in (
-                    "learning_rate",
-                    "num_train_epochs",
-                    "per_device_train_batch_size",
-                    "max_grad_norm",
-                    "train_sampling_strategy",
-                    "optim",
-                )
-            },
+    run_info = RunInfo(
+        dataset=data_args.dataset,
+        command=command,
+        wall_seconds=round(time.time() - started, 1),
+        best_model=best,
+        num_processes=training_args.world_size,
+        device=str(training_args.device),
+        arguments={
+            "experiment": recorded_arguments(experiment),
+            "data": recorded_arguments(data_args),
+            "model": recorded_arguments(model_args),
+            "training": {name: training_args.to_dict()[name] for name in RECORDED_TRAINING_ARGUMENTS},
         },
-        "corpus": {split: corpus[split].num_rows for split in corpus},
-    }
-    write_results(output_dir, results, run_info)
+        corpus={split: corpus[split].num_rows for split in corpus},
+    )
+    run_info = write_results(output_dir, results, run_info)
     if best is not None:
         write_model_card(
             output_dir / BEST_MODEL_DIR,
@@ -162,6 +163,12 @@ def run_experiment(
             results_table=results_markdown(results, run_info),
         )
     return results
+
+
+def recorded_arguments(arguments) -> dict:
+    """An argument dataclass as run_info.json records it: every field by its current name, without the deprecated
+    spellings (`DEPRECATED_ARGUMENTS`), whose values the current names already hold."""
+    return {name: value for name, value in asdict(arguments).items() if name not in DEPRECATED_ARGUMENTS}
 
 
 def raw_text_evaluators(corpus, tokenizer) -> dict[str, RawTextEvaluator]:

@@ -3,9 +3,10 @@
 import json
 import math
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
-from ..hub.model_card import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RUN_INFO_JSON
+from .run_info import RESULTS_JSON, RESULTS_MD, RESULTS_PNG, RunInfo
 from .significance import paired_f1_test
 
 
@@ -77,7 +78,7 @@ def significance_sentence(name: str, delta: dict, alpha: float = SIGNIFICANCE_LE
     )
 
 
-def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> str:
+def results_markdown(results: dict[str, dict], run_info: RunInfo | None = None) -> str:
     """The comparison table, mean ± std over seeds, percentages for the scores."""
     entity_types = sorted(
         {
@@ -103,8 +104,8 @@ def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> 
     lines = []
     if run_info:
         lines.append(
-            f"Dataset: `{run_info.get('dataset')}`; seeds: {', '.join(next(iter(results.values()))['seeds'])}; "
-            f"wall time: {run_info.get('wall_seconds', 0) / 60:.1f} min; test split scores (%), mean ± std.\n"
+            f"Dataset: `{run_info.dataset}`; seeds: {', '.join(next(iter(results.values()))['seeds'])}; "
+            f"wall time: {(run_info.wall_seconds or 0) / 60:.1f} min; test split scores (%), mean ± std.\n"
         )
     header = ["model", *[title for _, title in columns], "train s", "train tok/s"]
     lines.append("| " + " | ".join(header) + " |")
@@ -127,23 +128,21 @@ def results_markdown(results: dict[str, dict], run_info: dict | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_results(output_dir: str | Path, results: dict[str, dict], run_info: dict) -> None:
-    """Writes results.json (the per-model summaries), run_info.json, results.md and results.png."""
+def write_results(output_dir: str | Path, results: dict[str, dict], run_info: RunInfo) -> RunInfo:
+    """Writes results.json (the per-model summaries), run_info.json (`run_info` with the NER F1 deltas of `results`),
+    results.md and results.png; returns the run info as written."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / RESULTS_JSON).write_text(
         json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
-    info = {
-        **run_info,
-        "ner_f1_deltas": ner_f1_deltas(results),
-        "raw_ner_f1_deltas": ner_f1_deltas(results, "raw_ner_f1"),
-    }
-    (output_dir / RUN_INFO_JSON).write_text(
-        json.dumps(info, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    run_info = replace(
+        run_info, ner_f1_deltas=ner_f1_deltas(results), raw_ner_f1_deltas=ner_f1_deltas(results, "raw_ner_f1")
     )
+    run_info.write(output_dir)
     (output_dir / RESULTS_MD).write_text(results_markdown(results, run_info), encoding="utf-8")
     plot_results(results, output_dir / RESULTS_PNG)
+    return run_info
 
 
 def plot_results(results: dict[str, dict], path: str | Path) -> None:
