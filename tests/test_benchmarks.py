@@ -22,7 +22,9 @@ TINY_MODEL = [
     "8",
     "--shared_hidden_size",
     "16",
-    "--task_hidden_size",
+    "--pos_hidden_size",
+    "8",
+    "--ner_hidden_size",
     "8",
 ]
 SAMPLE = ["--dataset", "sample", "--device", "cpu", "--threads", "1"]

@@ -1,5 +1,5 @@
 """Morpheme vectors trained on the training sentences (`--morpheme_vectors fasttext|word2vec`), and the frozen copy
-of pretrained vectors (`--frozen_vectors`, `config.frozen_embedding_dim`)."""
+of pretrained vectors (`--frozen_embedding`, `config.frozen_embedding_dim`)."""
 
 import importlib.util
 import json
@@ -153,7 +153,7 @@ def test_frozen_vectors_must_have_the_models_sizes(tmp_path):
 def test_training_with_local_vectors_and_a_frozen_copy(train, tiny_training_flags, tmp_path):
     output_dir = tmp_path / "run"
     argv = ["--num_train_epochs", "1", "--output_dir", str(output_dir), *tiny_training_flags]
-    train([*argv, "--morpheme_vectors", "fasttext", "--frozen_vectors"])
+    train([*argv, "--morpheme_vectors", "fasttext", "--frozen_embedding"])
     vector_files = list(output_dir.glob("local_fasttext_16d_*.txt"))
     assert len(vector_files) == 1 and not list(output_dir.glob("kiwi_vectors_*"))
     best = output_dir / "best_model"
@@ -166,14 +166,16 @@ def test_training_with_local_vectors_and_a_frozen_copy(train, tiny_training_flag
     assert torch.allclose(saved[tokenizer.morpheme_to_id[word]], vectors[word])  # frozen: still the vector
     info = json.loads((output_dir / "run_info.json").read_text())
     assert info["arguments"]["model"]["morpheme_vectors"] == "fasttext"
-    assert info["arguments"]["model"]["frozen_vectors"] is True
+    assert info["arguments"]["model"]["frozen_embedding"] is True
+    assert "frozen_vectors" not in info["arguments"]["model"]  # deprecated spellings are not recorded
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--frozen_vectors", "--morpheme_vectors", "none"], "--frozen_vectors: expected vectors to freeze"),
-        (["--init_from", "some/model", "--frozen_vectors"], "drop --frozen_vectors"),
+        (["--frozen_embedding", "--morpheme_vectors", "none"], "--frozen_embedding: expected vectors to freeze"),
+        (["--init_from", "some/model", "--frozen_embedding"], "drop --frozen_embedding"),
+        (["--init_from", "some/model", "--morpheme_vectors_file", "v.txt"], "drop --morpheme_vectors_file"),
     ],
 )
 def test_vector_arguments_fail_clearly(train, tmp_path, argv, message):

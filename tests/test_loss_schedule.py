@@ -1,6 +1,8 @@
-"""The POS loss weight schedule (`--pos_loss_weight_final`, from 1 to 0 by default): the loss each training step
-optimises, recomputed from its task losses, against the linear schedule; single-task runs keep their own loss; clear
-argument errors."""
+"""The POS loss weight schedule (`--pos_loss_weight` to `--pos_loss_weight_final`, from 1 to 0 by default): the loss
+each training step optimises, recomputed from its task losses, against the linear schedule; single-task runs keep
+their own loss; saved configs keep the starting weight; clear argument errors."""
+
+import json
 
 import pytest
 
@@ -63,6 +65,9 @@ def test_pos_weight_moves_linearly_in_the_multi_task_model_only(train, tiny_trai
     # Single-task models have one loss, which keeps its config weight throughout.
     for tasks, _, _, loss, pos_loss, ner_loss in single_task:
         assert loss == pytest.approx(2.0 * pos_loss if tasks == ("pos",) else 0.7 * ner_loss, rel=1e-6)
+    # The schedule moves the model's own weight during training; what is saved holds the run's --pos_loss_weight.
+    [checkpoint] = (tmp_path / "runs" / "mtl" / "seed1").glob("checkpoint-*")
+    assert json.loads((checkpoint / "config.json").read_text())["loss_weights"] == {"pos": 2.0, "ner": 0.7}
 
 
 def test_trainer_refuses_a_schedule_for_a_single_task_model(tiny_config):

@@ -357,8 +357,8 @@ def test_fine_tuning_keeps_the_saved_models_input_features(train, tiny_training_
     assert "keeping the saved model's eojeol features (off)" in caplog.text
     assert "keeping its trained morpheme embeddings" in caplog.text  # vectors are on by default, for new models
     assert not list(tuned.glob("kiwi_vectors_*")) and not list(tuned.glob("local_*"))
-    with pytest.raises(ArgumentError, match="drop --pretrained_embeddings"):
-        train(["--init_from", str(plain / "best_model"), "--pretrained_embeddings", "vectors.txt"]
+    with pytest.raises(ArgumentError, match="drop --morpheme_vectors_file"):
+        train(["--init_from", str(plain / "best_model"), "--morpheme_vectors_file", "vectors.txt"]
               + ["--output_dir", str(tmp_path / "bad")])  # fmt: skip
     model = AutoModelForTokenClassification.from_pretrained(tuned / "best_model")
     assert model.config.use_eojeol_features is False and model.config.gazetteer_types is None

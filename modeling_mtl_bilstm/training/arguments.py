@@ -1,5 +1,11 @@
-"""The arguments of a training run or comparison, as dataclasses for `HfArgumentParser`."""
+"""The arguments of a training run or comparison, as dataclasses for `HfArgumentParser`.
 
+Renamed arguments keep their old spelling for one release (`DEPRECATED_ARGUMENTS`): it still works, with a
+FutureWarning that names the new one, and run_info.json records the new names only (`run_info.RENAMED_ARGUMENTS`
+reads the files of earlier versions).
+"""
+
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -17,6 +23,21 @@ MORPHEME_VECTORS = (*LOCAL_VECTOR_METHODS, "kiwi", "none")
 MODEL_TASKS = {"mtl": ("pos", "ner"), "ner": ("ner",), "pos": ("pos",)}
 COMPARISON_SEEDS = [1, 2, 3]
 COMPARISON_MODELS = ("ner", "pos", "mtl")
+# Deprecated argument -> what replaces it (removed in the next release).
+DEPRECATED_ARGUMENTS = {
+    "use_crf": "--ner_crf (--no_ner_crf)",
+    "task_hidden_size": "--pos_hidden_size and --ner_hidden_size",
+    "pretrained_embeddings": "--morpheme_vectors_file",
+    "frozen_vectors": "--frozen_embedding",
+}
+
+
+def warn_deprecated(name: str) -> None:
+    warnings.warn(
+        f"--{name} is deprecated and will be removed in the next release: use {DEPRECATED_ARGUMENTS[name]}.",
+        FutureWarning,
+        stacklevel=3,
+    )
 
 
 @dataclass
@@ -54,15 +75,6 @@ class ExperimentArguments:
             "help": "Evaluate, select and save an exponential moving average of the weights over the training steps "
             "(at each epoch end) instead of the weights themselves; an update keeps this much of the average, e.g. "
             "0.995 remembers about 200 steps. 0: off."
-        },
-    )
-    pos_loss_weight_final: float = field(
-        default=0.0,
-        metadata={
-            "help": "Multi-task models: the POS loss weight moves linearly from --pos_loss_weight at the first "
-            "training step to this value at the last, so that POS shapes the shared layer early and NER has the "
-            "end (default 0; pass the --pos_loss_weight value for a constant weight). Single-task models have one "
-            "loss and ignore it."
         },
     )
     select_on: str = field(
@@ -185,43 +197,78 @@ class ModelArguments:
             "rebuilt. The size options below then do not apply."
         },
     )
-    embedding_dim: int = field(default=100)
-    char_embedding_dim: int = field(default=30)
-    char_cnn_filters: int = field(default=50, metadata={"help": "0 disables the syllable CNN."})
-    shared_hidden_size: int = field(default=200)
-    shared_num_layers: int = field(default=1)
-    task_hidden_size: int = field(default=100, metadata={"help": "Hidden size per direction of each task Bi-LSTM."})
-    task_num_layers: int = field(default=1)
-    dropout: float = field(default=0.5)
-    use_crf: bool = field(default=True, metadata={"help": "CRF on the NER head."})
-    pos_crf: bool = field(default=False, metadata={"help": "CRF on the POS head."})
-    pos_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the POS loss in the joint loss."})
-    ner_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the NER loss in the joint loss."})
+    embedding_dim: int = field(default=100, metadata={"help": "Size of the morpheme embeddings."})
+    char_embedding_dim: int = field(default=30, metadata={"help": "Size of the syllable (or jamo) embeddings."})
+    char_cnn_filters: int = field(default=50, metadata={"help": "Filters of the syllable CNN; 0 disables it."})
+    shared_hidden_size: int = field(default=200, metadata={"help": "Hidden size per direction of the shared Bi-LSTM."})
+    shared_num_layers: int = field(default=1, metadata={"help": "Layers of the shared Bi-LSTM."})
+    pos_hidden_size: int = field(
+        default=100, metadata={"help": "Hidden size per direction of the POS task's Bi-LSTM (config.pos_hidden_size)."}
+    )
+    ner_hidden_size: int = field(
+        default=100, metadata={"help": "Hidden size per direction of the NER task's Bi-LSTM (config.ner_hidden_size)."}
+    )
+    task_num_layers: int = field(
+        default=1, metadata={"help": "Layers of each task's Bi-LSTM; 0: the heads read the shared Bi-LSTM."}
+    )
+    dropout: float = field(
+        default=0.5, metadata={"help": "Dropout on the input embeddings and on each Bi-LSTM's outputs."}
+    )
+    ner_crf: bool = field(
+        default=True,
+        metadata={"help": "CRF on the NER head (config.use_crf['ner']); --no_ner_crf: a softmax head."},
+    )
+    pos_crf: bool = field(default=False, metadata={"help": "CRF on the POS head (config.use_crf['pos'])."})
+    pos_loss_weight: float = field(
+        default=1.0,
+        metadata={
+            "help": "Weight of the POS loss in the joint loss (config.loss_weights['pos']); for multi-task models, "
+            "its weight at the first training step (see --pos_loss_weight_final)."
+        },
+    )
+    pos_loss_weight_final: float = field(
+        default=0.0,
+        metadata={
+            "help": "Multi-task models: the POS loss weight moves linearly from --pos_loss_weight at the first "
+            "training step to this value at the last, so that POS shapes the shared layer early and NER has the "
+            "end (default 0; pass the --pos_loss_weight value for a constant weight). Single-task models have one "
+            "loss and ignore it."
+        },
+    )
+    ner_loss_weight: float = field(
+        default=1.0, metadata={"help": "Weight of the NER loss in the joint loss (config.loss_weights['ner'])."}
+    )
     morpheme_vectors: str = field(
         default="fasttext",
         metadata={
-            "help": "Vectors that initialise the morpheme embeddings of a new model: fasttext or word2vec (skip-gram "
-            "vectors that gensim trains on the run's training sentences, every training corpus but never dev or "
-            "test; the `vectors` extra), kiwi (Kiwi's CoNg model, offline; the `korean` extra) or none (random).",
+            "help": "Where the initial vectors of a new model's morpheme embeddings come from: fasttext or word2vec "
+            "(skip-gram vectors that gensim trains on the run's training sentences, every training corpus but never "
+            "dev or test; the `vectors` extra), kiwi (Kiwi's CoNg model, offline; the `korean` extra) or none "
+            "(random). --morpheme_vectors_file replaces it.",
             "choices": list(MORPHEME_VECTORS),
         },
     )
-    pretrained_embeddings: str | None = field(
+    morpheme_vectors_file: str | None = field(
         default=None,
-        metadata={"help": "word2vec/fastText/GloVe text file to initialise morpheme embeddings (replaces the above)."},
+        metadata={
+            "help": "Initial morpheme vectors from a word2vec, fastText or GloVe text file instead of "
+            "--morpheme_vectors."
+        },
     )
-    frozen_vectors: bool = field(
+    frozen_embedding: bool = field(
         default=False,
         metadata={
-            "help": "Also give a new model its initial vectors (--morpheme_vectors or --pretrained_embeddings) as a "
-            "frozen copy, concatenated to the morpheme embeddings that training fine-tunes "
-            "(config.frozen_embedding_dim); morphemes without a vector get zeros there."
+            "help": "Also give a new model its initial morpheme vectors (--morpheme_vectors or "
+            "--morpheme_vectors_file) as a second, frozen embedding table (config.frozen_embedding_dim), "
+            "concatenated to the morpheme embeddings that training fine-tunes; morphemes without a vector get "
+            "zeros there."
         },
     )
     extend_vocabulary: bool = field(
         default=False,
         metadata={
-            "help": "Add every morpheme of the pretrained vectors to the vocabulary, not only those seen in train."
+            "help": "Add every morpheme of the initial morpheme vectors to the vocabulary, not only those seen in "
+            "train: a morpheme that train never shows then keeps its vector instead of becoming [UNK]."
         },
     )
     pos_features_for_ner: bool = field(
@@ -247,6 +294,30 @@ class ModelArguments:
             "with this probability (its syllables stay), so that the [UNK] embedding learns from rare words."
         },
     )
+    # Deprecated spellings (DEPRECATED_ARGUMENTS), mapped onto their replacements in __post_init__.
+    use_crf: bool = field(default=True, metadata={"help": "Deprecated: use --ner_crf (--no_use_crf: --no_ner_crf)."})
+    task_hidden_size: int | None = field(
+        default=None, metadata={"help": "Deprecated: use --pos_hidden_size and --ner_hidden_size (it sets both)."}
+    )
+    pretrained_embeddings: str | None = field(
+        default=None, metadata={"help": "Deprecated: use --morpheme_vectors_file."}
+    )
+    frozen_vectors: bool = field(default=False, metadata={"help": "Deprecated: use --frozen_embedding."})
+
+    def __post_init__(self):
+        if not self.use_crf:  # True is the default: only --no_use_crf (or --use_crf false) says something
+            warn_deprecated("use_crf")
+            self.ner_crf, self.use_crf = False, True
+        if self.task_hidden_size is not None:
+            warn_deprecated("task_hidden_size")
+            self.pos_hidden_size = self.ner_hidden_size = self.task_hidden_size
+            self.task_hidden_size = None
+        if self.pretrained_embeddings is not None:
+            warn_deprecated("pretrained_embeddings")
+            self.morpheme_vectors_file, self.pretrained_embeddings = self.pretrained_embeddings, None
+        if self.frozen_vectors:
+            warn_deprecated("frozen_vectors")
+            self.frozen_embedding, self.frozen_vectors = True, False
 
 
 @dataclass
@@ -271,7 +342,7 @@ class MTLTrainingArguments(TrainingArguments):
     # Every parameter of a model takes part in its loss (a single-task model has no head for the other task), so
     # DDP need not walk the autograd graph after each step looking for unused ones (the library's default does).
     ddp_find_unused_parameters: bool | None = field(default=False)
-    # The model's one buffer, the frozen morpheme vectors (--frozen_vectors), never changes: no need to send it
+    # The model's one buffer, the frozen morpheme embedding (--frozen_embedding), never changes: no need to send it
     # from the first process to the others before every step (DDP's default).
     ddp_broadcast_buffers: bool | None = field(default=False)
     # On a machine without CUDA, train on CPU; under `accelerate launch --multi_gpu` this also makes

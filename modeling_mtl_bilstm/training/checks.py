@@ -50,10 +50,6 @@ def check_arguments(experiment: ExperimentArguments, data_args: DataArguments, t
             "--ema_decay puts the average in place at epoch ends, where it is evaluated: expected --eval_strategy "
             f"epoch, received {training_args.eval_strategy.value}."
         )
-    if not experiment.pos_loss_weight_final >= 0:
-        raise ArgumentError(
-            f"--pos_loss_weight_final: expected a weight >= 0, received {experiment.pos_loss_weight_final}."
-        )
     if experiment.compare and experiment.task != "mtl":
         raise ArgumentError("--compare trains mtl, ner and pos itself (--compare_models): drop --task.")
     unknown = sorted(set(experiment.compare_models) - set(MODEL_TASKS))
@@ -68,16 +64,20 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
         raise ArgumentError(
             "--init_from keeps the saved model's input features (its eojeol features and gazetteer): drop --gazetteer."
         )
-    if model_args.init_from and model_args.pretrained_embeddings:
+    if model_args.init_from and model_args.morpheme_vectors_file:
         raise ArgumentError(
-            "--init_from keeps the saved model's trained morpheme embeddings: drop --pretrained_embeddings."
+            "--init_from keeps the saved model's trained morpheme embeddings: drop --morpheme_vectors_file."
         )
-    if model_args.init_from and model_args.frozen_vectors:
-        raise ArgumentError("--init_from keeps the saved model's embeddings and sizes: drop --frozen_vectors.")
-    if model_args.frozen_vectors and not vectors_wanted(model_args):
+    if model_args.init_from and model_args.frozen_embedding:
+        raise ArgumentError("--init_from keeps the saved model's embeddings and sizes: drop --frozen_embedding.")
+    if model_args.frozen_embedding and not vectors_wanted(model_args):
         raise ArgumentError(
-            "--frozen_vectors: expected vectors to freeze (--morpheme_vectors or --pretrained_embeddings), received "
-            "--morpheme_vectors none."
+            "--frozen_embedding: expected vectors to freeze (--morpheme_vectors or --morpheme_vectors_file), "
+            "received --morpheme_vectors none."
+        )
+    if not model_args.pos_loss_weight_final >= 0:
+        raise ArgumentError(
+            f"--pos_loss_weight_final: expected a weight >= 0, received {model_args.pos_loss_weight_final}."
         )
     if data_args.gazetteer_from_training and data_args.gazetteer_folds < 2:
         raise ArgumentError(
@@ -85,7 +85,7 @@ def check_feature_arguments(data_args: DataArguments, model_args: ModelArguments
             f"received {data_args.gazetteer_folds}."
         )
     needs = VECTOR_PACKAGES.get(model_args.morpheme_vectors)
-    if needs and vectors_wanted(model_args) and not model_args.pretrained_embeddings:
+    if needs and vectors_wanted(model_args) and not model_args.morpheme_vectors_file:
         package, install = needs
         if importlib.util.find_spec(package) is None:
             raise ArgumentError(

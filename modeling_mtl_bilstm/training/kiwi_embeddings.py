@@ -90,5 +90,5 @@ def kiwi_morpheme_vectors(dim: int = 100, num_anchors: int = 400, scale: float =
 
 
 def write_kiwi_vectors(path: str | Path, dim: int = 100, **kwargs) -> Path:
-    """Writes `kiwi_morpheme_vectors` as a word2vec text file (what `--pretrained_embeddings` reads)."""
+    """Writes `kiwi_morpheme_vectors` as a word2vec text file (what `--morpheme_vectors_file` reads)."""
     return write_text_vectors(path, kiwi_morpheme_vectors(dim=dim, **kwargs), dim)

@@ -55,7 +55,7 @@ def _is_header(parts: list[str]) -> bool:
 
 def write_text_vectors(path: str | Path, vectors: dict[str, np.ndarray], dim: int) -> Path:
     """Writes `{word: vector}` as a word2vec text file (a `<count> <dim>` header, then `<word> <v1> ... <vd>`
-    lines), the format `read_text_vectors` and `--pretrained_embeddings` read. Words holding a space or a
+    lines), the format that `read_text_vectors` and `--morpheme_vectors_file` read. Words holding a space or a
     newline cannot be written in it and are left out (logged)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

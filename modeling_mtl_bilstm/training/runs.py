@@ -31,7 +31,6 @@ from .weight_averaging import WeightAveragingCallback
 
 
 logger = logging.getLogger(__name__)
-RUN_RESULT_FILE = "run_result.json"
 
 
 # Dev metric each task is selected on; a plan with an NER model selects on NER.
@@ -42,7 +41,7 @@ SELECTION_METRICS = {"ner": "ner_f1", "pos": "pos_accuracy"}
 class PlannedRun:
     key: str  # results key: mtl, ner, pos, or with _crf / _no_crf for the other CRF setting
     tasks: tuple[str, ...]
-    use_crf: bool
+    ner_crf: bool
     seed: int
 
 
@@ -50,11 +49,11 @@ def run_plan(experiment: ExperimentArguments, model_args: ModelArguments, defaul
     """Every (model, seed) to train, in order: one model with one seed (--seed) unless --compare or --seeds."""
     seeds = experiment.seeds or (COMPARISON_SEEDS if experiment.compare else [default_seed])
     keys = list(dict.fromkeys(experiment.compare_models)) if experiment.compare else [experiment.task]
-    models = [(key, MODEL_TASKS[key], model_args.use_crf) for key in keys]
+    models = [(key, MODEL_TASKS[key], model_args.ner_crf) for key in keys]
     if experiment.compare and experiment.compare_crf:
-        other = "no_crf" if model_args.use_crf else "crf"
-        models += [(f"{key}_{other}", MODEL_TASKS[key], not model_args.use_crf) for key in keys if key != "pos"]
-    return [PlannedRun(key, tasks, use_crf, seed) for key, tasks, use_crf in models for seed in seeds]
+        other = "no_crf" if model_args.ner_crf else "crf"
+        models += [(f"{key}_{other}", MODEL_TASKS[key], not model_args.ner_crf) for key in keys if key != "pos"]
+    return [PlannedRun(key, tasks, ner_crf, seed) for key, tasks, ner_crf in models for seed in seeds]
 
 
 def selection_metric(tasks, raw_text: bool) -> str:
@@ -70,18 +69,20 @@ def plan_selection_metric(plan: list[PlannedRun], raw_text: bool = False) -> str
     return selection_metric(("ner",) if any("ner" in run.tasks for run in plan) else ("pos",), raw_text)
 
 
-def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_crf) -> MTLBiLSTMConfig:
+def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, ner_crf: bool) -> MTLBiLSTMConfig:
+    """The config of a new model of `tasks`; `ner_crf` (`PlannedRun.ner_crf`) may differ from --ner_crf in a
+    comparison with --compare_crf."""
     return MTLBiLSTMConfig(
         vocab_size=tokenizer.vocab_size,
         embedding_dim=model_args.embedding_dim,
-        frozen_embedding_dim=model_args.embedding_dim if model_args.frozen_vectors else 0,
+        frozen_embedding_dim=model_args.embedding_dim if model_args.frozen_embedding else 0,
         char_vocab_size=tokenizer.char_vocab_size if model_args.char_cnn_filters else 0,
         char_embedding_dim=model_args.char_embedding_dim,
         char_cnn_filters=model_args.char_cnn_filters or 1,
         shared_hidden_size=model_args.shared_hidden_size,
         shared_num_layers=model_args.shared_num_layers,
-        pos_hidden_size=model_args.task_hidden_size,
-        ner_hidden_size=model_args.task_hidden_size,
+        pos_hidden_size=model_args.pos_hidden_size,
+        ner_hidden_size=model_args.ner_hidden_size,
         task_num_layers=model_args.task_num_layers,
         dropout=model_args.dropout,
         tasks=tasks,
@@ -90,7 +91,7 @@ def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, use_
         use_eojeol_features=tokenizer.eojeol_features,
         eojeol_embedding_dim=model_args.eojeol_embedding_dim,
         gazetteer_types=tokenizer.gazetteer.types if tokenizer.gazetteer is not None else None,
-        use_crf={"ner": use_crf, "pos": model_args.pos_crf},
+        use_crf={"ner": ner_crf, "pos": model_args.pos_crf},
         loss_weights={"pos": model_args.pos_loss_weight, "ner": model_args.ner_loss_weight},
         pos_id2label=dict(enumerate(label_names["pos"])),
         ner_id2label=dict(enumerate(label_names["ner"])),
@@ -168,7 +169,7 @@ def train_one(
         preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(model),
         callbacks=[EarlyStoppingCallback(patience)] if patience else [],
         # The single-task models of a comparison have one loss: nothing to move between tasks.
-        pos_loss_weight_final=experiment.pos_loss_weight_final if set(run.tasks) == {"pos", "ner"} else None,
+        pos_loss_weight_final=model_args.pos_loss_weight_final if set(run.tasks) == {"pos", "ner"} else None,
         raw_text_evaluators={
             prefix: raw_text[split]
             for prefix, split in (("eval", "validation"), ("dev", "validation"), ("test", "test"))

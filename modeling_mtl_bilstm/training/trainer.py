@@ -1,5 +1,6 @@
 """Trainer glue for the multi-task model: per-task loss logging, logits -> tag ids, and metrics."""
 
+import contextlib
 import importlib.util
 from collections.abc import Callable
 
@@ -29,8 +30,10 @@ class MTLBiLSTMTrainer(Trainer):
     Args:
         pos_loss_weight_final (`float`, *optional*):
             For a model with both tasks: the POS loss weight moves linearly from the config's
-            (`config.loss_weights["pos"]`, at the first step) to this value (at the last step). `None`: the config's
-            weight throughout.
+            (`config.loss_weights["pos"]`, at the first step) to this value (at the last step). Before each training
+            step the trainer sets the model's own weight (`config.loss_weights["pos"]`) to the step's, so the model
+            computes the scheduled loss; the config holds its starting weight again whenever it is saved and after
+            training. `None`: the config's weight throughout.
         raw_text_evaluators (`dict`, *optional*):
             Metric key prefix (`"eval"` for the evaluations during training, `"dev"`, `"test"`) -> a callable that
             scores the model from the raw text of that split (`raw_text.RawTextEvaluator`): its metrics join the
@@ -54,23 +57,52 @@ class MTLBiLSTMTrainer(Trainer):
                     f"pos_loss_weight_final: expected a model with both tasks (pos, ner), received tasks {tasks}."
                 )
         self.pos_loss_weight_final = pos_loss_weight_final
+        self.pos_loss_weight_start = self.model.config.loss_weights.get("pos")
         self._task_loss_sums: dict[str, torch.Tensor] = {}
         self._task_loss_steps = 0
 
-    def pos_loss_weight(self) -> float:
+    def scheduled_pos_loss_weight(self) -> float:
         """The POS loss weight of the coming training step."""
-        start = self.model.config.loss_weights["pos"]
+        start = self.pos_loss_weight_start
         if self.pos_loss_weight_final is None or not self.state.max_steps:
             return start
         progress = min(self.state.global_step / self.state.max_steps, 1.0)
         return start + (self.pos_loss_weight_final - start) * progress
 
+    @contextlib.contextmanager
+    def _starting_pos_loss_weight(self):
+        """The config's starting POS loss weight in place while the block runs (a saved config records the run's
+        --pos_loss_weight, not the weight of the step it was saved at)."""
+        if self.pos_loss_weight_final is None:
+            yield
+            return
+        scheduled = self.model.config.loss_weights["pos"]
+        self.model.config.loss_weights["pos"] = self.pos_loss_weight_start
+        try:
+            yield
+        finally:
+            self.model.config.loss_weights["pos"] = scheduled
+
+    def train(self, *args, **kwargs):
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            if self.pos_loss_weight_final is not None:
+                self.model.config.loss_weights["pos"] = self.pos_loss_weight_start
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.pos_loss_weight_final is not None:
+            # The model weights its POS loss by its config's weight: the step's weight goes there.
+            self.model.config.loss_weights["pos"] = self.scheduled_pos_loss_weight()
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def _save(self, output_dir: str | None = None, state_dict=None):
+        with self._starting_pos_loss_weight():
+            super()._save(output_dir, state_dict)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
         if model.training:
-            if self.pos_loss_weight_final is not None and outputs.get("pos_loss") is not None:
-                # The model weighted the POS loss by the config's weight; move it to the scheduled one.
-                loss = loss + (self.pos_loss_weight() - self.model.config.loss_weights["pos"]) * outputs["pos_loss"]
             for task in OUTPUT_TASK_ORDER:
                 task_loss = outputs.get(f"{task}_loss")
                 if task_loss is not None:

@@ -19,20 +19,20 @@ VECTOR_PACKAGES = {
 
 def vectors_wanted(model_args: ModelArguments) -> bool:
     """Whether a new model's morpheme embeddings start from vectors (a fine-tuned one keeps its trained ones)."""
-    return not model_args.init_from and bool(model_args.pretrained_embeddings or model_args.morpheme_vectors != "none")
+    return not model_args.init_from and bool(model_args.morpheme_vectors_file or model_args.morpheme_vectors != "none")
 
 
 def pretrained_vectors(model_args: ModelArguments, output_dir: Path, training_sentences) -> Path | None:
     """The vector file that initialises the morpheme embeddings of a new model: the user's
-    (`--pretrained_embeddings`), or those of `--morpheme_vectors`: gensim's trained on `training_sentences`, or
+    (`--morpheme_vectors_file`), or those of `--morpheme_vectors`: gensim's trained on `training_sentences`, or
     Kiwi's, computed once into the output folder. None for `--morpheme_vectors none` and for a fine-tuned model
     (`--init_from`), whose trained embeddings stay."""
     if model_args.init_from:
         if model_args.morpheme_vectors != "none":
             logger.info("--init_from %s: keeping its trained morpheme embeddings.", model_args.init_from)
         return None
-    if model_args.pretrained_embeddings:
-        return Path(model_args.pretrained_embeddings)
+    if model_args.morpheme_vectors_file:
+        return Path(model_args.morpheme_vectors_file)
     if model_args.morpheme_vectors == "none":
         return None
     if model_args.morpheme_vectors != "kiwi":
