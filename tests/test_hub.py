@@ -364,6 +364,20 @@ def test_run_files_enrich_the_card_of_a_run_folder(hub_folder, run_dir):
     assert "chosen on the\ndevelopment split (dev NER F1" in card
 
 
+def test_the_card_of_a_comparison_links_the_learning_curve(tiny_config, hub_folder):
+    from modeling_mtl_bilstm.hub.model_card import LEARNING_CURVE_PATH, render_model_card, repository_link
+
+    scores = {"seeds": {"1": {"ner_f1": 0.5}}, "mean": {"ner_f1": 0.5}, "std": {"ner_f1": 0.0}}
+    comparison = render_model_card(
+        tiny_config(), 100, results={"mtl": scores, "ner": scores}, results_table="| model |\n|---|\n| mtl |"
+    ).text
+    link = repository_link(LEARNING_CURVE_PATH)
+    assert link.endswith(LEARNING_CURVE_PATH)
+    assert "Where multi-task learning pays" in comparison and f"[learning-curve.md]({link})" in comparison
+    # One model, no comparison: nothing to explain.
+    assert "learning curve" not in ModelCard.load(hub_folder / "README.md").text
+
+
 COMMIT_OID = "a" * 40
 
 
