@@ -33,13 +33,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from benchmark_common import add_common_arguments, emit, environment, setup_torch
-from seqeval.scheme import IOB2, Entities
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 from modeling_mtl_bilstm.data_scripts.formats import load_entity_spans
 from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, find_split_files
 from modeling_mtl_bilstm.data_scripts.span_projection import morpheme_cuts
-from modeling_mtl_bilstm.data_scripts.tag_schemes import TagSequenceError, to_iob2
+from modeling_mtl_bilstm.data_scripts.tag_schemes import TagSequenceError, iob2_spans, to_iob2
 
 
 SPLITS = ("train", "validation", "test")
@@ -112,9 +111,10 @@ def _prf(counts: dict) -> dict:
 
 
 def iob2_entities(tag_sequences: Sequence[Sequence[str]]) -> list[set]:
-    """The entities of each sentence as seqeval reads them in strict IOB2 mode (morpheme offsets)."""
-    entities = Entities([list(tags) for tags in tag_sequences], IOB2).entities
-    return [{Span(entity.start, entity.end, entity.tag) for entity in sentence} for sentence in entities]
+    """The entities of each sentence as the metric reads them in strict IOB2 mode (morpheme offsets)."""
+    return [
+        {Span(first, last, entity_type) for entity_type, first, last in iob2_spans(tags)} for tags in tag_sequences
+    ]
 
 
 def gold_iob2(sentence) -> list[str]:

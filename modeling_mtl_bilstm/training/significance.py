@@ -14,7 +14,8 @@ sentence) as one unit.
 """
 
 import numpy as np
-from seqeval.scheme import IOB2, Entities
+
+from ..data_scripts.tag_schemes import iob2_spans
 
 
 DEFAULT_RESAMPLES = 10_000
@@ -22,12 +23,11 @@ RESAMPLES_PER_CHUNK = 500
 
 
 def sentence_entity_counts(predictions: list[list[str]], references: list[list[str]]) -> list[list[int]]:
-    """`[correct, predicted, gold]` strict IOB2 entity counts of each sentence (as the korean_ner_pos metric counts
-    entities: a stray `I-` starts no entity)."""
+    """`[correct, predicted, gold]` strict IOB2 entity counts of each sentence (`tag_schemes.iob2_spans`, as the
+    korean_ner_pos metric counts entities: a stray `I-` starts no entity)."""
     counts = []
     for predicted, gold in zip(predictions, references, strict=True):
-        predicted_entities = {entity.to_tuple() for entity in Entities([predicted], IOB2).entities[0]}
-        gold_entities = {entity.to_tuple() for entity in Entities([gold], IOB2).entities[0]}
+        predicted_entities, gold_entities = set(iob2_spans(predicted)), set(iob2_spans(gold))
         counts.append([len(predicted_entities & gold_entities), len(predicted_entities), len(gold_entities)])
     return counts
 
