@@ -33,6 +33,7 @@ from benchmark_common import REPO_ROOT, SHARED_DATA, emit, environment, run_comp
 from modeling_mtl_bilstm import KoreanNERPredictor
 from modeling_mtl_bilstm.data_scripts.formats import EntitySpan, load_entity_spans, read_klue
 from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, klue_split
+from modeling_mtl_bilstm.training.run_info import RESULTS_JSON, RUN_RESULT_JSON, RUNS_DIR, RunInfo, run_folder
 from modeling_mtl_bilstm.training.significance import paired_f1_test
 
 
@@ -110,7 +111,7 @@ def f1(counts: list[list[int]]) -> float:
 
 def finished_seeds(run_dir: Path, model: str) -> list[str]:
     """The seeds of `model` whose training finished (their run_result.json exists), in order."""
-    found = (run_dir / "runs" / model).glob("seed*/run_result.json")
+    found = (run_dir / RUNS_DIR / model).glob(f"seed*/{RUN_RESULT_JSON}")
     return sorted((path.parent.name.removeprefix("seed") for path in found), key=int)
 
 
@@ -139,7 +140,7 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
                 per_test[name]["types"] = sorted(types)
         scores[model] = per_test
         seconds = [
-            json.loads((run_dir / "runs" / model / f"seed{seed}" / "run_result.json").read_text())["train_seconds"]
+            json.loads((run_folder(run_dir, model, int(seed)) / RUN_RESULT_JSON).read_text())["train_seconds"]
             for seed in seeds
         ]
         train_minutes[model] = round(float(np.mean(seconds)) / 60, 1)
@@ -181,16 +182,15 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
 def training_summary(run_dir: Path) -> dict:
     """The comparison's command, corpus sizes and wall time (run_info.json), or, while it is still training, the
     train time of its finished runs."""
-    info_path = run_dir / "run_info.json"
-    if info_path.is_file():
-        run_info = json.loads(info_path.read_text())
+    run_info = RunInfo.read_if_present(run_dir)
+    if run_info is not None:
         return {
             "finished": True,
-            "command": run_info.get("command"),
-            "wall_minutes": round(run_info["wall_seconds"] / 60, 1),
-            "corpus": run_info["corpus"],
+            "command": run_info.command,
+            "wall_minutes": round(run_info.wall_seconds / 60, 1),
+            "corpus": run_info.corpus,
         }
-    results = [json.loads(path.read_text()) for path in run_dir.glob("runs/*/seed*/run_result.json")]
+    results = [json.loads(path.read_text()) for path in run_dir.glob(f"{RUNS_DIR}/*/seed*/{RUN_RESULT_JSON}")]
     return {"finished": False, "wall_minutes": round(sum(r["train_seconds"] for r in results) / 60, 1)}
 
 
@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     for name in args.training_sets:
         run_dir = args.runs_dir / name
         needs = TRAINING_SETS[name][0]
-        if not (run_dir / "results.json").is_file() and args.train and all(path.is_dir() for path in needs):
+        if not (run_dir / RESULTS_JSON).is_file() and args.train and all(path.is_dir() for path in needs):
             # An interrupted comparison continues where it stopped.
             run_comparison(TRAINING_SETS[name][1], run_dir)
         if not any(finished_seeds(run_dir, model) for model in MODELS):

@@ -30,6 +30,7 @@ from pathlib import Path
 from benchmark_common import REPO_ROOT, SHARED_DATA, emit, run_comparison
 
 from modeling_mtl_bilstm.training.reporting import ner_f1_deltas
+from modeling_mtl_bilstm.training.run_info import RESULTS_JSON, RunInfo
 
 
 KLP_DIR, NER2016_DIR = SHARED_DATA / "klp2016", SHARED_DATA / "ner2016-competition"
@@ -84,9 +85,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def point_summary(run_dir: Path) -> dict:
     """One point: training sentences, both models' test F1 (mean, std) and train time, mtl - ner per metric."""
-    results = json.loads((run_dir / "results.json").read_text())
-    run_info = json.loads((run_dir / "run_info.json").read_text())
-    summary = {"train_sentences": run_info["corpus"]["train"], "wall_minutes": round(run_info["wall_seconds"] / 60, 1)}
+    results = json.loads((run_dir / RESULTS_JSON).read_text())
+    run_info = RunInfo.read(run_dir)
+    summary = {"train_sentences": run_info.corpus["train"], "wall_minutes": round(run_info.wall_seconds / 60, 1)}
     for model in ("mtl", "ner"):
         mean, std = results[model]["mean"], results[model]["std"]
         summary[model] = {
@@ -94,8 +95,8 @@ def point_summary(run_dir: Path) -> dict:
             "seeds": sorted(results[model]["seeds"], key=int),
             "train_seconds": mean["train_seconds"],
         }
-    for name, deltas in (("ner_f1", run_info.get("ner_f1_deltas")), ("raw_ner_f1", run_info.get("raw_ner_f1_deltas"))):
-        pooled = (deltas or {}).get("mtl-ner", {}).get("significance", {}).get("pooled")
+    for name, deltas in (("ner_f1", run_info.ner_f1_deltas), ("raw_ner_f1", run_info.raw_ner_f1_deltas)):
+        pooled = deltas.get("mtl-ner", {}).get("significance", {}).get("pooled")
         if pooled:
             summary.setdefault("mtl_minus_ner", {})[name] = pooled
     return summary
@@ -104,12 +105,12 @@ def point_summary(run_dir: Path) -> dict:
 def lever_summary(run_dir: Path, point_dir: Path) -> dict:
     """One lever: its multi-task models' test F1 (mean, std) and train time, and per metric the paired tests (seeds
     pooled) of lever minus the point's single-task model and lever minus the point's multi-task model."""
-    lever = json.loads((run_dir / "results.json").read_text())["mtl"]
-    point = json.loads((point_dir / "results.json").read_text())
-    run_info = json.loads((run_dir / "run_info.json").read_text())
+    lever = json.loads((run_dir / RESULTS_JSON).read_text())["mtl"]
+    point = json.loads((point_dir / RESULTS_JSON).read_text())
+    run_info = RunInfo.read(run_dir)
     summary = {
-        "train_sentences": run_info["corpus"]["train"],
-        "wall_minutes": round(run_info["wall_seconds"] / 60, 1),
+        "train_sentences": run_info.corpus["train"],
+        "wall_minutes": round(run_info.wall_seconds / 60, 1),
         "mtl": {
             **{
                 name: {"mean": lever["mean"][name], "std": lever["std"][name]}
@@ -231,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     for name in args.points:
         run_dir = args.runs_dir / name
         arguments, seeds = POINTS[name]
-        if not (run_dir / "results.json").is_file():
+        if not (run_dir / RESULTS_JSON).is_file():
             if not args.train or not KLP_DIR.is_dir():
                 not_run.append(name)
                 continue
@@ -243,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if point not in points:
             not_run.append(name)
             continue
-        if not (run_dir / "results.json").is_file():
+        if not (run_dir / RESULTS_JSON).is_file():
             if not args.train:
                 not_run.append(name)
                 continue

@@ -26,7 +26,7 @@ from .corpus import load_data
 from .features import build_gazetteers, build_tokenizer, encode_corpus, keep_saved_features, training_singletons
 from .raw_text import RawTextEvaluator, RawTextSplit
 from .reporting import results_markdown, summarize_runs, write_results
-from .run_info import BEST_MODEL_DIR, RUN_RESULT_JSON, RunInfo, run_dir
+from .run_info import BEST_MODEL_DIR, RUN_RESULT_JSON, RunInfo, run_folder
 from .runs import build_config, plan_selection_metric, run_plan, save_best_model, train_one
 from .trainer import load_metric
 from .vectors import pretrained_vectors
@@ -103,7 +103,7 @@ def run_experiment(
     per_seed, best = {}, None
     for run in plan:
         logger.info("Training %s (tasks=%s, NER CRF=%s), seed %d", run.key, run.tasks, run.ner_crf, run.seed)
-        folder = run_dir(output_dir, run.key, run.seed)
+        folder = run_folder(output_dir, run.key, run.seed)
         finished = folder / RUN_RESULT_JSON
         trainer = None
         if finished.exists() and training_args.resume_from_checkpoint == "last":

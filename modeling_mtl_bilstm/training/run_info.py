@@ -38,7 +38,7 @@ RENAMED_ARGUMENTS = {
 }
 
 
-def run_dir(output_dir: str | Path, model_key: str, seed: int) -> Path:
+def run_folder(output_dir: str | Path, model_key: str, seed: int) -> Path:
     """The folder of one (model, seed) run of a comparison, with its checkpoints and run_result.json."""
     return Path(output_dir) / RUNS_DIR / model_key / f"seed{seed}"
 
@@ -153,5 +153,5 @@ __all__ = [
     "RUN_RESULT_JSON",
     "RunInfo",
     "current_arguments",
-    "run_dir",
+    "run_folder",
 ]
