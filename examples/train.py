@@ -7,7 +7,8 @@
     accelerate launch --config_file examples/accelerate_cpu_2proc.yaml examples/train.py --compare
 
 Every run writes under --output_dir: results.json, run_info.json, results.md, results.png, and the best model
-on the development split (best_model/, with its tokenizer and model card). Every `TrainingArguments` flag works;
+on the development split (best_model/, with its tokenizer and model card); modeling_mtl_bilstm/training/run_info.py
+names them. Every `TrainingArguments` flag works;
 `python examples/train.py --help` lists them all. The arguments may also come from one JSON file.
 """
 
@@ -19,6 +20,7 @@ import transformers
 from transformers import HfArgumentParser
 
 from modeling_mtl_bilstm.training import ARGUMENT_CLASSES, ArgumentError, run_experiment
+from modeling_mtl_bilstm.training.run_info import RESULTS_MD
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     except ArgumentError as error:
         parser.error(str(error))
     if training_args.process_index == 0:
-        print(open(os.path.join(training_args.output_dir, "results.md"), encoding="utf-8").read())
+        print(open(os.path.join(training_args.output_dir, RESULTS_MD), encoding="utf-8").read())
 
 
 if __name__ == "__main__":
