@@ -25,18 +25,6 @@ FLAGS_MARKER = "<!-- training-flags -->"
 EXTRA_FOLDERS = ("benchmarks/results",)
 EXTRA_FILES = ("examples/space/screenshot.png",)
 
-# What a flag does, for fields that carry no help metadata.
-FALLBACK_HELP = {
-    "embedding_dim": "Size of the morpheme embeddings.",
-    "char_embedding_dim": "Size of the syllable (or jamo) embeddings that feed the syllable CNN.",
-    "shared_hidden_size": "Hidden size per direction of the shared Bi-LSTM.",
-    "shared_num_layers": "Layers of the shared Bi-LSTM.",
-    "task_hidden_size": "Hidden size per direction of each task Bi-LSTM.",
-    "pos_hidden_size": "Hidden size per direction of the POS Bi-LSTM.",
-    "ner_hidden_size": "Hidden size per direction of the NER Bi-LSTM.",
-    "task_num_layers": "Layers of each task Bi-LSTM.",
-    "dropout": "Dropout between the layers.",
-}
 # Defaults that depend on the machine the table is built on.
 MACHINE_DEFAULTS = {"use_cpu": "`True` where CUDA is not available"}
 TRANSFORMERS_DOCS = "https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
@@ -85,7 +73,7 @@ def _default(field: dataclasses.Field) -> str:
 
 
 def _help(field: dataclasses.Field, parent_fields: dict[str, dataclasses.Field]) -> str:
-    text = field.metadata.get("help") or FALLBACK_HELP.get(field.name)
+    text = field.metadata.get("help")
     if not text and field.name in parent_fields:
         text = parent_fields[field.name].metadata.get("help")
     text = " ".join((text or "See `python examples/train.py --help`.").split())

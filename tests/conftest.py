@@ -11,7 +11,7 @@ from modeling_mtl_bilstm.training import ARGUMENT_CLASSES, run_experiment
 # Tiny model sizes (command-line flags of examples/train.py), so that a run on the sample takes seconds.
 TINY_MODEL_FLAGS = [
     "--embedding_dim", "16", "--char_embedding_dim", "8", "--char_cnn_filters", "8",
-    "--shared_hidden_size", "16", "--task_hidden_size", "8",
+    "--shared_hidden_size", "16", "--pos_hidden_size", "8", "--ner_hidden_size", "8",
 ]  # fmt: skip
 TINY_TRAINING_FLAGS = [
     *TINY_MODEL_FLAGS,
