@@ -9,7 +9,8 @@ Training sets (`TRAINING_SETS`, each a `examples/train.py --compare --compare_mo
 and all of them (`all`). With --train, a missing run is trained first (two gloo processes, as the README's
 comparison); an existing one is scored as it is.
 
-Test sets: the KLP 2016 test split, the fixed KLUE test split (`klue_split`) and the sample's test split. Each model
+Test sets: the KLP 2016 test split, the fixed KLUE test split (`klue_split`) and the sample's test split; with
+`--split validation`, their dev splits instead (what may choose which training set to recommend). Each model
 of each seed (its best checkpoint on dev) runs as users run it, `KoreanNERPredictor` on each raw sentence, and its
 entities are scored by strict character span (type, start, end) over the entity types that both the test corpus
 annotates and the model knows (a model trained without KLUE knows no QT). Multi-task minus single-task comes with
@@ -63,6 +64,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs_dir", type=Path, default=REPO_ROOT / "runs" / "domain", help="One folder per set.")
     parser.add_argument("--training_sets", nargs="+", choices=list(TRAINING_SETS), default=list(TRAINING_SETS))
     parser.add_argument("--train", action="store_true", help="Train the training sets that have no results yet.")
+    parser.add_argument(
+        "--split",
+        choices=["test", "validation"],
+        default="test",
+        help="Score on every corpus's test split (default) or on its dev split, the one that may choose a model.",
+    )
     parser.add_argument("--batch_size", type=int, default=64, help="Sentences per forward pass (default: 64).")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads while scoring.")
     parser.add_argument("--output", type=Path, default=None, help="Also write the JSON result to this file.")
@@ -70,17 +77,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_sets() -> dict[str, tuple[tuple[str, ...], list[str], list[set]]]:
-    """Test set -> (the types its corpus annotates, raw sentences, gold character spans), for the corpora present."""
+def test_sets(split: str = "test") -> dict[str, tuple[tuple[str, ...], list[str], list[set]]]:
+    """Test set -> (the types its corpus annotates, raw sentences, gold character spans), for the corpora present:
+    each corpus's `split` (test, or validation: KLP 2016's dev.txt, KLUE's validation share, the sample's
+    validation.txt)."""
+    klp_file, sample_file = ("test.txt", "test.txt") if split == "test" else ("dev.txt", "validation.txt")
     sets = {}
-    if (KLP_DIR / "test.txt").is_file():
-        sentences, _ = load_entity_spans(KLP_DIR / "test.txt", errors="collect")  # misaligned '$' lines left out
+    if (KLP_DIR / klp_file).is_file():
+        sentences, _ = load_entity_spans(KLP_DIR / klp_file, errors="collect")  # misaligned '$' lines left out
         sets["klp2016"] = (KLP_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
     dev_files = sorted(KLUE_DIR.glob("klue-ner-v1.1_dev*.tsv"))
     if dev_files:
-        sentences = [s for s in read_klue(dev_files[0]) if klue_split(s.source_id) == "test"]
+        sentences = [s for s in read_klue(dev_files[0]) if klue_split(s.source_id) == split]
         sets["klue"] = (KLUE_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
-    sentences, _ = load_entity_spans(SAMPLE_DIR / "test.txt")
+    sentences, _ = load_entity_spans(SAMPLE_DIR / sample_file)
     sets["sample"] = (KLP_TYPES, [s.text for s in sentences], [set(s.entities) for s in sentences])
     return sets
 
@@ -195,7 +205,8 @@ def training_summary(run_dir: Path) -> dict:
 
 
 def markdown(matrix: dict, tests: dict) -> str:
-    header = "| trained on | model | " + " | ".join(f"{name} test" for name in tests) + " | train min / seed |"
+    split = "test" if matrix["split"] == "test" else "dev"
+    header = "| trained on | model | " + " | ".join(f"{name} {split}" for name in tests) + " | train min / seed |"
     lines = [header, "|---|---|" + "---:|" * (len(tests) + 1)]
     for name, run in matrix["runs"].items():
         for model in MODELS:
@@ -234,8 +245,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    tests = test_sets()
-    matrix = {"tests": {name: {"types": list(t), "sentences": len(texts)} for name, (t, texts, _) in tests.items()}}
+    tests = test_sets(args.split)
+    matrix = {
+        "split": args.split,
+        "tests": {name: {"types": list(t), "sentences": len(texts)} for name, (t, texts, _) in tests.items()},
+    }
     matrix["runs"], matrix["not_run"] = {}, []
     for name in args.training_sets:
         run_dir = args.runs_dir / name

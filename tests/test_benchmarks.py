@@ -386,6 +386,13 @@ def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, 
             assert "QT" not in entry["types"]  # the sample's models know no QT
     assert set(run["mtl_minus_ner"]) == set(matrix["tests"])
     assert "| sample | mtl (2 seeds) |" in (tmp_path / "matrix.md").read_text()
+    # On the dev splits, which may choose a training set, the same models score other sentences.
+    dev = domain_matrix.main(
+        ["--runs_dir", str(tmp_path / "runs"), "--training_sets", "sample", "--split", "validation", "--threads", "1",
+         "--markdown", str(tmp_path / "dev.md")]
+    )  # fmt: skip
+    assert dev["split"] == "validation" and "sample dev" in (tmp_path / "dev.md").read_text()
+    assert dev["tests"]["sample"]["sentences"] != matrix["tests"]["sample"]["sentences"]
     # A comparison still training is scored on the runs it has finished; the test pairs the seeds both finished.
     (run_dir / "results.json").unlink()
     (run_dir / "runs" / "ner" / "seed2" / "run_result.json").unlink()
