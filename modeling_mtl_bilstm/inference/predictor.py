@@ -1,7 +1,8 @@
 """Named entities in raw Korean text: Kiwi morphemes -> the MTL Bi-LSTM's tags -> character-offset entities.
 
 This module is the predictor's core: Kiwi analysis, chunking, batching, encoding, entities and offsets, in numpy and
-Python. The model itself is a backend with a `tag_batch` method (`tagging.TaggerBackend`): `torch_backend.TorchTagger`
+Python; the checks of its inputs and the cutting of long sentences are in `predictor_inputs`, the tags and results of
+texts in flight in `predictor_results`. The model itself is a backend with a `tag_batch` method (`tagging.TaggerBackend`): `torch_backend.TorchTagger`
 (torch) or `onnx_predictor.ONNXBackend` (ONNX Runtime, for `ONNXKoreanNERPredictor`); this module imports neither
 torch nor transformers, and the backends import the contract from `tagging`, not from here.
 """
@@ -9,13 +10,21 @@ torch nor transformers, and the backends import the contract from `tagging`, not
 import itertools
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..data_scripts.tag_schemes import iob2_spans
 from .morphology import AnalysedBlock, KiwiMorphemeAnalyzer, Morpheme, eojeol_word_ids
+from .predictor_inputs import (
+    ENTITY_PREFIXES,
+    OUTSIDE_TAG,
+    check_iob2,
+    check_sizes,
+    checked_texts,
+    chunk_bounds,
+    reindexed_message,
+    starts_word,
+)
+from .predictor_results import Document, SentenceTags, finished_results, text_result, token_classification_entities
 from .tagging import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, BatchTags, TaggerBackend
 
 
@@ -25,8 +34,6 @@ from .tagging import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, BatchTags, TaggerBa
 # side (Kiwi in a thread ahead of the model, or its lazy iterator) was slower on 2 cores, where each stage keeps both
 # busy (benchmarks/README.md, "Serving").
 PIPELINE_GROUP_BATCHES = 64
-OUTSIDE_TAG = "O"
-ENTITY_PREFIXES = ("B", "I")
 # Torch-only names of this module before the backends were split out, still importable from here.
 _TORCH_BACKEND_NAMES = ("QUANTIZED_MODULES", "quantize_dynamic_int8")
 
@@ -37,16 +44,6 @@ def __getattr__(name: str):
 
         return getattr(torch_backend, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@dataclass
-class SentenceTags:
-    """The model's tags for one sentence: POS tags (`None` for a model without a POS head), NER tags, and
-    the model's probability of each NER tag."""
-
-    pos: list[str] | None
-    ner: list[str]
-    ner_scores: list[float]
 
 
 class KoreanNERPredictor:
@@ -108,7 +105,7 @@ class KoreanNERPredictor:
     ):
         from .torch_backend import TorchTagger
 
-        _check_sizes(batch_size, max_length)
+        check_sizes(batch_size, max_length)
         backend = TorchTagger(model, device=device, quantize=quantize)
         self.model, self.device, self.quantized = backend.model, backend.device, backend.quantized
         self._setup(backend, tokenizer, analyzer, batch_size, max_length)
@@ -122,10 +119,10 @@ class KoreanNERPredictor:
         max_length: int,
     ):
         """What every backend shares: the tag names, the tokenizer, the sizes and the analyser."""
-        _check_sizes(batch_size, max_length)
+        check_sizes(batch_size, max_length)
         if "ner" not in backend.tasks:
             raise ValueError(f"model: expected a model with an NER head, received one for tasks {backend.tasks}.")
-        _check_iob2(backend.id2label["ner"])
+        check_iob2(backend.id2label["ner"])
         self.backend = backend
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -194,25 +191,25 @@ class KoreanNERPredictor:
         """Entities and tokens of one text (a dict) or of each text of a list (a list of dicts)."""
         if isinstance(inputs, str):
             return self([inputs])[0]
-        return list(self.stream(_checked_texts(inputs)))
+        return list(self.stream(checked_texts(inputs)))
 
     def stream(self, texts: Iterable[str]) -> Iterator[dict]:
         """The output dict of each text of an iterable, in order, lazily: texts are taken a group at a time and each
         result is yielded once all its sentences are tagged, so a stream of any length runs in bounded memory."""
         group_size = self.batch_size * PIPELINE_GROUP_BATCHES
-        documents: list[_Document] = []  # documents whose result is not yielded yet, in order
-        waiting: list[tuple[_Document, list[Morpheme]]] = []  # sentences not tagged yet, in order
+        documents: list[Document] = []  # documents whose result is not yielded yet, in order
+        waiting: list[tuple[Document, list[Morpheme]]] = []  # sentences not tagged yet, in order
         for block in self._analysed_blocks(texts, group_size):
             if not documents or documents[-1].complete:
-                documents.append(_Document(block.text))
+                documents.append(Document(block.text))
             documents[-1].add(block)
             waiting += [(documents[-1], sentence) for sentence in block.sentences]
             if len(waiting) >= group_size:
                 self._tag_waiting(waiting)
                 waiting = []
-                yield from _finished(documents, self)
+                yield from finished_results(documents, self)
         self._tag_waiting(waiting)
-        yield from _finished(documents, self)
+        yield from finished_results(documents, self)
 
     def _analysed_blocks(self, texts: Iterable[str], group_size: int) -> Iterator[AnalysedBlock]:
         """The analysed blocks of the texts, `group_size` texts analysed at once: Kiwi finishes them before the
@@ -223,10 +220,10 @@ class KoreanNERPredictor:
             try:
                 yield from list(self.analyzer.iter_blocks(chunk))
             except TypeError as error:  # a text that is no str: name it by its index in the whole input
-                raise TypeError(_reindexed(str(error), offset)) from None
+                raise TypeError(reindexed_message(str(error), offset)) from None
             offset += len(chunk)
 
-    def _tag_waiting(self, waiting: list[tuple["_Document", list[Morpheme]]]):
+    def _tag_waiting(self, waiting: list[tuple["Document", list[Morpheme]]]):
         """Tags sentences of documents, in order, and appends each sentence's tags to its document."""
         if not waiting:
             return
@@ -240,7 +237,7 @@ class KoreanNERPredictor:
         eojeol index that Kiwi-analysed training data has: the whitespace-separated word of the text where the
         morpheme starts. Without them, a morpheme starts a new eojeol where text lies between it and the previous
         morpheme, which differs only where Kiwi makes one morpheme across a space (91- 92)."""
-        word_starts = [[_starts_word(sentence, i) for i in range(len(sentence))] for sentence in sentences]
+        word_starts = [[starts_word(sentence, i) for i in range(len(sentence))] for sentence in sentences]
         word_ids = None
         if self.tokenizer.eojeol_features:
             word_ids = [list(itertools.accumulate(int(start) for start in starts)) for starts in word_starts]
@@ -265,29 +262,7 @@ class KoreanNERPredictor:
 
     def result(self, text: str, sentences: Sequence[Sequence[Morpheme]], tags: Sequence[SentenceTags]) -> dict:
         """The output dict of one text (see the class docstring) from its sentences and their tags."""
-        entities, tokens = [], []
-        for sentence, sentence_tags in zip(sentences, tags):
-            pos_tags = sentence_tags.pos if sentence_tags.pos is not None else [m.tag for m in sentence]
-            for morpheme, pos_tag, ner_tag in zip(sentence, pos_tags, sentence_tags.ner):
-                tokens.append(
-                    {
-                        "form": morpheme.form,
-                        "start": morpheme.start,
-                        "end": morpheme.end,
-                        "pos": pos_tag,
-                        "ner": ner_tag,
-                        "kiwi_tag": morpheme.kiwi_tag,
-                    }
-                )
-            for entity_type, first, last in iob2_spans(sentence_tags.ner):
-                start = min(morpheme.start for morpheme in sentence[first:last])
-                end = max(morpheme.end for morpheme in sentence[first:last])
-                if end > start:  # a span of zero-width morphemes only has no text to show
-                    score = sum(sentence_tags.ner_scores[first:last]) / (last - first)
-                    entities.append(
-                        {"text": text[start:end], "type": entity_type, "start": start, "end": end, "score": score}
-                    )
-        return {"text": text, "entities": entities, "tokens": tokens}
+        return text_result(text, sentences, tags)
 
     def _tag(
         self,
@@ -306,7 +281,7 @@ class KoreanNERPredictor:
         chunks = [
             (index, begin, end)
             for index, starts in enumerate(word_starts)
-            for begin, end in _chunk_bounds(starts, self.max_length)
+            for begin, end in chunk_bounds(starts, self.max_length)
         ]
         # Longest first: batches of similar lengths waste little on padding, and a memory problem shows at once.
         chunks.sort(key=lambda chunk: chunk[2] - chunk[1], reverse=True)
@@ -407,98 +382,13 @@ class ONNXKoreanNERPredictor(KoreanNERPredictor):
         return cls(tagger, tokenizer, config, analyzer=analyzer, batch_size=batch_size, max_length=max_length)
 
 
-@dataclass
-class _Document:
-    """A text in the pipeline: its sentences so far, their tags so far, and whether all its blocks are in."""
-
-    text: str
-    sentences: list[list[Morpheme]] = field(default_factory=list)
-    tags: list[SentenceTags] = field(default_factory=list)
-    complete: bool = False
-
-    def add(self, block: AnalysedBlock):
-        self.sentences += block.sentences
-        self.complete = block.last
-
-    @property
-    def finished(self) -> bool:
-        return self.complete and len(self.tags) == len(self.sentences)
-
-
-def _finished(documents: list[_Document], predictor: KoreanNERPredictor) -> Iterator[dict]:
-    """Yields (and removes) the results of the leading documents that are finished, in order."""
-    done = 0
-    while done < len(documents) and documents[done].finished:
-        document = documents[done]
-        yield predictor.result(document.text, document.sentences, document.tags)
-        done += 1
-    del documents[:done]
-
-
-def _reindexed(message: str, offset: int) -> str:
-    """A `texts[i]` error message of a chunk, with the index into the whole input."""
-    return re.sub(r"texts\[(\d+)\]", lambda match: f"texts[{int(match.group(1)) + offset}]", message, count=1)
-
-
-def _check_sizes(batch_size: int, max_length: int):
-    for name, value in (("batch_size", batch_size), ("max_length", max_length)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name}: expected a positive int, received {value!r}.")
-
-
-def _checked_texts(inputs) -> list[str]:
-    if not isinstance(inputs, Sequence):
-        raise TypeError(f"inputs: expected a str or a list of str, received {type(inputs).__name__}.")
-    for index, text in enumerate(inputs):
-        if not isinstance(text, str):
-            raise TypeError(f"inputs[{index}]: expected a str, received {type(text).__name__}.")
-    return list(inputs)
-
-
-def _check_iob2(id2label: dict[int, str]):
-    for label in id2label.values():
-        prefix, _, entity_type = label.partition("-")
-        if label != OUTSIDE_TAG and (prefix not in ENTITY_PREFIXES or not entity_type):
-            raise ValueError(
-                f"config.ner_id2label: expected IOB2 tags ('O', 'B-<type>', 'I-<type>'), received {label!r}."
-            )
-
-
-def _starts_word(sentence: Sequence[Morpheme], index: int) -> bool:
-    """Whether a morpheme begins a new word: text lies between it and the previous morpheme."""
-    return index > 0 and sentence[index].start > sentence[index - 1].end
-
-
-def _chunk_bounds(word_starts: Sequence[bool], max_length: int) -> list[tuple[int, int]]:
-    """Consecutive `[begin, end)` chunks of at most `max_length` morphemes covering a sentence (none for an
-    empty one), each cut at the last word start of its second half, or at `max_length` where it has none."""
-    bounds, begin, length = [], 0, len(word_starts)
-    while length - begin > max_length:
-        limit = begin + max_length
-        end = next((i for i in range(limit, limit - max_length // 2, -1) if word_starts[i]), limit)
-        bounds.append((begin, end))
-        begin = end
-    if length > begin:
-        bounds.append((begin, length))
-    return bounds
-
-
-def token_classification_entities(result: dict) -> list[dict]:
-    """A predictor result's entities as the `token-classification` pipeline gives them (`aggregation_strategy=
-    "simple"`)."""
-    return [
-        {
-            "entity_group": entity["type"],
-            "score": entity["score"],
-            "word": entity["text"],
-            "start": entity["start"],
-            "end": entity["end"],
-        }
-        for entity in result["entities"]
-    ]
-
+# Its name before it moved to `predictor_inputs`, still importable from here.
+_chunk_bounds = chunk_bounds
 
 __all__ = [
+    "ENTITY_PREFIXES",
+    "OUTSIDE_TAG",
+    "PIPELINE_GROUP_BATCHES",
     "BatchTags",
     "KoreanNERPredictor",
     "ONNXKoreanNERPredictor",
