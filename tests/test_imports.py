@@ -179,3 +179,16 @@ def test_no_import_cycles():
     cycles = find_cycles(graph)
     report = "\n\n".join(describe_cycle(graph, cycle, modules) for cycle in cycles)
     assert not cycles, f"expected no import cycles in the package, found {len(cycles)}:\n{report}"
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_of_the_package_is_longer_than_500_lines():
+    """A module that outgrows this does several jobs: split it along them (re-exporting moved public names)."""
+    long = {
+        name: lines
+        for name, path in package_modules().items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"expected at most {MAX_MODULE_LINES} lines per module, received {long}"
