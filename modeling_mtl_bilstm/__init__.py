@@ -6,7 +6,7 @@ backend="onnx")`). Where both are installed, importing the package registers the
 classes and the `korean-ner` pipeline, as before.
 """
 
-import importlib
+from .lazy_exports import lazy_exports
 
 
 __version__ = "0.1.0"
@@ -30,16 +30,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
 
 def _register_with_transformers():
@@ -72,6 +63,3 @@ except ImportError:  # the `serve` install: the ONNX Runtime predictor only
     pass
 else:
     _register_with_transformers()
-
-
-__all__ = sorted(_EXPORTS)

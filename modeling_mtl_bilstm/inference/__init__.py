@@ -4,31 +4,19 @@ Names are imported on first use (PEP 562), so that the predictor's ONNX Runtime 
 transformers; `KoreanNERPipeline` and `quantize_dynamic_int8` need both.
 """
 
-import importlib
+from ..lazy_exports import lazy_exports
 
 
 # Each public name and the submodule that defines it.
 _EXPORTS = {
-    "KiwiMorphemeAnalyzer": "morphology",
-    "Morpheme": "morphology",
-    "load_kiwi": "morphology",
-    "KOREAN_NER_TASK": "pipeline",
-    "KoreanNERPipeline": "pipeline",
-    "KoreanNERPredictor": "predictor",
-    "quantize_dynamic_int8": "torch_backend",
+    "KiwiMorphemeAnalyzer": ".morphology",
+    "Morpheme": ".morphology",
+    "load_kiwi": ".morphology",
+    "KOREAN_NER_TASK": ".pipeline",
+    "KoreanNERPipeline": ".pipeline",
+    "KoreanNERPredictor": ".predictor",
+    "quantize_dynamic_int8": ".torch_backend",
 }
 
 
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
