@@ -131,6 +131,10 @@ def lever_summary(run_dir: Path, point_dir: Path) -> dict:
     return summary
 
 
+def p_value(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
+
+
 def lever_markdown(levers: dict, points: dict) -> str:
     lines = [
         "| lever | train sentences (labelled + text) | metric | mtl + text | point's mtl | point's ner "
@@ -153,7 +157,7 @@ def lever_markdown(levers: dict, points: dict) -> str:
             ]
             for baseline in ("ner", "mtl"):
                 delta = lever.get(f"minus_point_{baseline}", {}).get(metric)
-                cells.append(f"{100 * delta['delta']:+.2f} ({delta['p_value']:.3f})" if delta else "—")
+                cells.append(f"{100 * delta['delta']:+.2f} ({p_value(delta['p_value'])})" if delta else "—")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -177,7 +181,7 @@ def markdown(points: dict) -> str:
                     for m in ("mtl", "ner")
                 ),
                 f"{100 * delta['delta']:+.2f}" if delta else "—",
-                f"{delta['p_value']:.3f}" if delta else "—",
+                p_value(delta["p_value"]) if delta else "—",
                 f"[{100 * delta['ci95_low']:+.2f}, {100 * delta['ci95_high']:+.2f}]" if delta else "—",
                 f"{point['mtl']['train_seconds']:.0f} / {point['ner']['train_seconds']:.0f}",
             ]
@@ -189,6 +193,7 @@ def plot(points: dict, path: Path, levers: dict | None = None, metric: str = "ra
     """F1 of both models against training sentences (log scale, std error bars), the difference below with its
     95% interval; each lever as a marker at its point's labelled size."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -219,7 +224,9 @@ def plot(points: dict, path: Path, levers: dict | None = None, metric: str = "ra
         high = [100 * (d["ci95_high"] - d["delta"]) for _, d in kept]
         differences.errorbar(x, y, yerr=[low, high], marker="o", capsize=4, color="black")
     differences.axhline(0, color="grey", linewidth=0.8)
-    differences.set_xlabel("training sentences")
+    differences.set_xticks(sizes, labels=[f"{size:,}" for size in sizes])
+    differences.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    differences.set_xlabel("training sentences (log scale)")
     differences.set_ylabel("mtl − ner (points)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
