@@ -129,6 +129,20 @@ def decode(path: Path) -> str:
         ) from error
 
 
+def file_lines(path: Path, expected: str) -> tuple[list[str], bool, bool]:
+    """The lines of a non-empty file, with their line-ending characters but the final newline: `(lines, whether
+    the file ends with a newline, whether its first line ends in CRLF)`. An empty file raises `CorpusFormatError`
+    saying that `expected` was expected."""
+    text = decode(path)
+    if not text:
+        raise CorpusFormatError(path, None, None, expected, "an empty file")
+    lines = text.split("\n")
+    terminated = text.endswith("\n")
+    if terminated:
+        lines.pop()  # the empty string after the final newline
+    return lines, terminated, bool(lines) and lines[0].endswith("\r")
+
+
 def sentence_blocks(path: Path) -> list[Block]:
     """Splits a file into runs of non-blank lines, checking line endings on the way.
 
@@ -136,14 +150,7 @@ def sentence_blocks(path: Path) -> list[Block]:
     carriage return inside a line, is a problem of the sentence it belongs to. A blank line
     with such a problem belongs to the sentence it closes (or to the next one at the start).
     """
-    text = decode(path)
-    if not text:
-        raise CorpusFormatError(path, None, None, f"at least one line ({GAZETTE_FIELDS})", "an empty file")
-    raw_lines = text.split("\n")
-    terminated = text.endswith("\n")
-    if terminated:
-        raw_lines.pop()  # the empty string after the final newline
-    crlf = bool(raw_lines) and raw_lines[0].endswith("\r")
+    raw_lines, terminated, crlf = file_lines(path, "at least one sentence")
 
     blocks: list[Block] = []
     current = Block()

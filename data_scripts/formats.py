@@ -55,7 +55,7 @@ from .format_common import (
     Line,
     MarkedSentence,
     Sentence,
-    decode,
+    file_lines,
 )
 from .klue import KLUE_FIELDS, KLUE_FILE_HEADER, read_klue, write_klue
 from .morpheme_formats import CONLL_FIELDS, CONLL_FIELDS_BY_COUNT, KLP_FIELDS, read_conll, read_klp, read_ner2016
@@ -78,14 +78,7 @@ def read_gazette(path: str | Path, entity_types: tuple[str, ...] | None = None) 
     without entries.
     """
     path = Path(path)
-    text = decode(path)
-    if not text:
-        raise CorpusFormatError(path, None, None, f"at least one line ({GAZETTE_FIELDS})", "an empty file")
-    raw_lines = text.split("\n")
-    terminated = text.endswith("\n")
-    if terminated:
-        raw_lines.pop()
-    crlf = bool(raw_lines) and raw_lines[0].endswith("\r")
+    raw_lines, terminated, crlf = file_lines(path, f"at least one line ({GAZETTE_FIELDS})")
     expected_type = "an upper-case entity type" if entity_types is None else f"one of {', '.join(entity_types)}"
     entries = []
     for number, raw in enumerate(raw_lines, start=1):

@@ -1,18 +1,5 @@
-"""Readers of the layouts with one line per morpheme: ``klp``, ``conll`` and ``ner2016`` (see ``formats`` for all
-the layouts).
-
-* ``klp``: the KLP 2016 layout (kmounlp/NER, folder ``2016klp``). Each sentence is a
-  ``; <raw sentence>`` line, a ``$<sentence with <surface:TYPE> marks>`` line, then one
-  ``<eojeol index>\\t<morpheme>\\t<POS>\\t<NER>`` line per morpheme; sentences are separated
-  by a blank line. The eojeol index is 1-based.
-* ``conll``: one ``<morpheme> <POS> <NER>`` line per morpheme, tab- or whitespace-separated,
-  optionally preceded by a 1-based eojeol index column; blank lines separate sentences.
-  ``#`` comment lines and ``-DOCSTART-`` lines before a sentence are skipped, and a
-  CoNLL-U style ``# text = <raw sentence>`` comment gives the sentence text.
-* ``ner2016``: the layout of the 2016 Korean NER competition data: one
-  ``<morpheme>\t<POS>\t<NER>`` line per morpheme (exactly three tab-separated fields), a
-  blank line between sentences, and nothing else: no eojeol index, no sentence text, no
-  comment lines (a ``#`` morpheme line is data).
+"""Readers of the layouts with one line per morpheme: ``klp``, ``conll`` and ``ner2016`` (``formats`` describes each
+layout).
 
 Readers check the layout only; tag sequences are checked and converted in ``tag_schemes``. Each yields one item per
 sentence: the ``Sentence``, or the ``CorpusFormatError`` that makes it unreadable (``format_common``).

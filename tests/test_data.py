@@ -21,7 +21,10 @@ from modeling_mtl_bilstm.data_scripts.formats import (
     EntitySpan,
     load_entity_spans,
     parse_entity_marks,
+    read_conll,
     read_gazette,
+    read_klp,
+    read_ner2016,
 )
 from modeling_mtl_bilstm.data_scripts.korean_ner import (
     KLP2016_URLS,
@@ -750,6 +753,13 @@ def test_read_gazette_mixed_line_endings_and_empty_file(tmp_path):
     assert_names_line(error.value, path, 2)
     with pytest.raises(CorpusFormatError, match="at least one line"):
         read_gazette(write_file(tmp_path / "empty.txt", ""))
+
+
+@pytest.mark.parametrize("reader", [read_klp, read_conll, read_ner2016])
+def test_an_empty_corpus_file_is_refused_as_such(tmp_path, reader):
+    path = write_file(tmp_path / "empty.txt", "")
+    with pytest.raises(CorpusFormatError, match="expected at least one sentence; found an empty file"):
+        list(reader(path))
 
 
 # --- gold entity spans of raw sentences -------------------------------------------------------
