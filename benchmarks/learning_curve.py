@@ -205,13 +205,13 @@ def plot(points: dict, path: Path, levers: dict | None = None, metric: str = "ra
         means = [100 * p[model][metric]["mean"] for p in shown]
         stds = [100 * p[model][metric]["std"] for p in shown]
         scores.errorbar(sizes, means, yerr=stds, marker="o", capsize=4, label=label)
-    for name, lever in (levers or {}).items():
-        if metric in lever["mtl"]:
-            size = points[LEVERS[name][0]]["train_sentences"]
-            mean, std = 100 * lever["mtl"][metric]["mean"], 100 * lever["mtl"][metric]["std"]
-            scores.errorbar([size], [mean], yerr=[std], marker="^", capsize=4, linestyle="none", color="tab:green",
-                            label="multi-task + KLUE text (no entity labels)" if size == min(
-                                points[LEVERS[n][0]]["train_sentences"] for n in levers) else None)  # fmt: skip
+    shown_levers = [(name, lever) for name, lever in (levers or {}).items() if metric in lever["mtl"]]
+    if shown_levers:
+        sizes_of = [points[LEVERS[name][0]]["train_sentences"] for name, _ in shown_levers]
+        means = [100 * lever["mtl"][metric]["mean"] for _, lever in shown_levers]
+        stds = [100 * lever["mtl"][metric]["std"] for _, lever in shown_levers]
+        scores.errorbar(sizes_of, means, yerr=stds, marker="^", capsize=4, linestyle="none", color="tab:green",
+                        label="multi-task + KLUE text (no entity labels)")  # fmt: skip
     scores.set_xscale("log")
     scores.set_ylabel(f"KLP 2016 test F1, {METRICS[metric]} (%)")
     scores.legend()
