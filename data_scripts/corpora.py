@@ -14,6 +14,8 @@ class CorpusTerms:
         hub_license_name: the name of a custom licence, or None.
         redistribution_forbidden: why the corpus may not be republished, or None where it may be.
         homepage: where the corpus comes from.
+        guidelines: where its annotation guidelines differ from the other corpora's, for the limits of a model
+            card; empty where nothing is known.
     """
 
     description: str
@@ -22,6 +24,7 @@ class CorpusTerms:
     hub_license_name: str | None = None
     redistribution_forbidden: str | None = None
     homepage: str = ""
+    guidelines: str = ""
 
 
 NON_COMMERCIAL_MODELS = "Its licence allows non-commercial use only, and so does the licence of models trained on it."
@@ -62,6 +65,8 @@ CORPORA = {
         "with attribution under the same licence",
         hub_license="cc-by-sa-4.0",
         homepage="https://github.com/KLUE-benchmark/KLUE",
+        guidelines="KLUE's guidelines differ from KLP 2016's: a bare surname (박 in 박씨) is PS, a country acting as "
+        "an organisation is OG, and quantities (QT) are entities.",
     ),
     "conll": CorpusTerms(
         description="A user-supplied corpus in CoNLL format (token, POS, NER columns).",

@@ -4,6 +4,8 @@
                            [--backend torch|onnx] [--input_format text|jsonl|parquet] [--text_field NAME]
                            [--resume] [--num_workers N]
     mtl-bilstm-ner export-onnx --model DIR [--output OUT] [--int8] [--tasks ner [pos]]
+    mtl-bilstm-ner evaluate --model DIR --corpora NAME[=DIR] ... [--split test|validation] [--output FILE]
+                            [--batch_size N] [--backend torch|onnx] [--quantize]
     mtl-bilstm-ner push --model_dir DIR --repo_id NAME [--dry_run --local_dir OUT] [--revision R] [--private]
     mtl-bilstm-ner push-dataset --dataset NAME [--data_dir DIR] --repo_id NAME [--dry_run --local_dir OUT]
 
@@ -11,6 +13,8 @@
 or that column of a Parquet file) and writes one JSON object per text (the [`KoreanNERPredictor`] output: text,
 entities, tokens), in input order; a blank text gives a result with no entities and no tokens. It streams: memory
 does not grow with the input. `export-onnx` writes `model.onnx` (and `model.int8.onnx`) for `predict --backend onnx`.
+`evaluate` scores a model from the raw sentences of corpora (strict character spans, see `evaluation`) and writes
+evaluation.json beside it, which `push` shows in the model card.
 
 Modules that need torch or transformers are imported by the commands that use them, so that `predict --backend onnx`
 runs without them.
@@ -112,6 +116,42 @@ def export_onnx(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import EVALUATION_JSON, EvaluationError, evaluate_predictor, write_evaluation
+    from .hub.publish import locate_model
+    from .inference.predictor import KoreanNERPredictor
+    from .training.checks import ArgumentError
+    from .training.corpus import parse_corpus_argument
+
+    try:
+        corpora = [parse_corpus_argument(argument, "--corpora") for argument in args.corpora]
+    except ArgumentError as error:
+        raise SystemExit(f"{PROGRAM} evaluate: {error}") from error
+    model_path = locate_model(args.model)
+    predictor_kwargs = {"batch_size": args.batch_size} if args.batch_size else {}
+    predictor = KoreanNERPredictor.from_pretrained(
+        model_path, backend=args.backend, quantize=args.quantize, **predictor_kwargs
+    )
+    try:
+        results = evaluate_predictor(predictor, corpora, split=args.split)
+    except EvaluationError as error:
+        raise SystemExit(f"{PROGRAM} evaluate: {error}") from error
+    setting = {"backend": args.backend, "quantize": args.quantize, "batch_size": predictor.batch_size}
+    if args.backend == "torch":
+        import torch
+
+        setting["torch_threads"] = torch.get_num_threads()
+    path = write_evaluation(results, args.output or model_path / EVALUATION_JSON, setting=setting)
+    for result in results:
+        print(
+            f"{result.corpus} {result.split}: F1 {100 * result.f1:.2f} (P {100 * result.precision:.2f}, "
+            f"R {100 * result.recall:.2f}) over {', '.join(result.entity_types)}; "
+            f"{result.sentences_per_second:.0f} sentences/s"
+        )
+    print(path)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM, description="Korean named-entity recognition with a multi-task Bi-LSTM."
@@ -144,6 +184,14 @@ def _parser() -> argparse.ArgumentParser:
         help="tasks whose tag scores the graph outputs (default: all of the model's; `ner` leaves POS out)",
     )
     export_parser.set_defaults(command=export_onnx)
+    _add_evaluate_arguments(
+        commands.add_parser(
+            "evaluate",
+            help="score a model from the raw sentences of corpora and write evaluation.json for its model card",
+            description="Runs the predictor on the raw sentences of a split of each corpus and scores its entities "
+            "by strict character span over the types the corpus annotates and the model knows.",
+        )
+    )
     add_push_model_arguments(
         commands.add_parser(
             "push",
@@ -212,6 +260,25 @@ def _add_predict_arguments(parser: argparse.ArgumentParser) -> None:
         default="torch",
         help="run the model with torch, or with ONNX Runtime from the files of export-onnx (default: %(default)s)",
     )
+
+
+def _add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", required=True, help="saved model folder, or a training --output_dir (with best_model/)"
+    )
+    parser.add_argument(
+        "--corpora",
+        nargs="+",
+        required=True,
+        metavar="NAME[=DIR]",
+        help="corpora with raw text, as NAME=DIR (klp2016, klue) or sample, e.g. klue=../shared/data/klue-ner",
+    )
+    parser.add_argument("--split", choices=("test", "validation"), default="test")
+    parser.add_argument("--output", type=Path, help="file to write (default: evaluation.json in the model)")
+    parser.add_argument("--batch_size", type=_positive_int, help="sentences per forward pass")
+    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument("--quantize", action="store_true", help="int8, as predict --quantize")
+    parser.set_defaults(command=evaluate)
 
 
 def _positive_int(value: str) -> int:

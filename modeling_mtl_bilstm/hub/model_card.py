@@ -13,9 +13,10 @@ from ..training.run_info import RunInfo
 
 TEMPLATE_PATH = Path(__file__).with_name("model_card_template.md")
 # (results key, task name, model-index metric type, metric name) of the measured scores in the card.
+RAW_TEXT_METRIC = ("raw_ner_f1", "Named entity recognition", "f1", "NER F1 from raw text (strict character spans)")
 MODEL_INDEX_METRICS = (
     ("ner_f1", "Named entity recognition", "f1", "NER F1 (entity, strict IOB2)"),
-    ("raw_ner_f1", "Named entity recognition", "f1", "NER F1 from raw text (strict character spans)"),
+    RAW_TEXT_METRIC,
     ("pos_accuracy", "Part-of-speech tagging", "accuracy", "POS accuracy"),
 )
 METRIC_TITLES = {
@@ -39,6 +40,7 @@ def render_model_card(
     repo_id: str = DEFAULT_REPO_ID,
     revision: str = "main",
     results_figure: str | None = None,
+    evaluation: dict | None = None,
 ) -> ModelCard:
     """The card of a model: metadata, architecture and usage from its config; from its training run, where given,
     the corpus, hyperparameters, a model-index with the test scores of the checkpoint named in
@@ -52,6 +54,8 @@ def render_model_card(
         results_table: the run's comparison table (results.md), shown under "Results".
         repo_id, revision: go into the loading examples.
         results_figure: path, relative to the card, of the run's figure (results.png).
+        evaluation: the model's evaluation.json (`mtl-bilstm-ner evaluate`): raw-text scores on corpus splits,
+            shown in a table and added to the model-index, and the speed they were measured at.
     """
     results, run_info = results or {}, as_run_info(run_info)
     dataset = run_info.dataset
@@ -74,6 +78,22 @@ def render_model_card(
         )
         for key, task_name, metric_type, metric_name in MODEL_INDEX_METRICS
         if key in measured
+    ]
+    evaluation = evaluation or {}
+    eval_results += [
+        EvalResult(
+            task_type="token-classification",
+            task_name=RAW_TEXT_METRIC[1],
+            dataset_type=result["corpus"],
+            dataset_name=result["corpus"],
+            dataset_split=result["split"],
+            metric_type=RAW_TEXT_METRIC[2],
+            metric_name=RAW_TEXT_METRIC[3],
+            metric_value=round(result["f1"], 4),
+        )
+        for result in evaluation.get("results", [])
+        # The training run's own raw-text test score of that corpus is already there.
+        if not (result["corpus"] == dataset and result["split"] == "test" and RAW_TEXT_METRIC[0] in measured)
     ]
     card_data = ModelCardData(
         language="ko",
@@ -105,6 +125,8 @@ def render_model_card(
         num_parameters=num_parameters,
         dataset=dataset,
         dataset_description="\n\n".join(terms.description for terms in corpora.values()) or None,
+        guidelines=[terms.guidelines for terms in corpora.values() if terms.guidelines],
+        evaluation=evaluation or None,
         corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.corpus.items()),
         hyperparameters=hyperparameters,
         results_table=results_table,

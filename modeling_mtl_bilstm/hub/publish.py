@@ -21,6 +21,7 @@ from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
 from ..data import PathLike, export_to_parquet, load_korean_ner
 from ..data_scripts.corpora import CORPORA
+from ..evaluation import EVALUATION_JSON, read_evaluation
 from ..modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from ..tokenization_mtl_bilstm import GAZETTEER_FILE
 from ..training.run_info import (
@@ -73,7 +74,8 @@ def build_hub_folder(
         model_dir: a saved model folder (`save_pretrained` of the model and its tokenizer), or a training output
             folder with `best_model/` inside. Where a training run left `results.json`, `run_info.json`,
             `results.md` or `results.png` in the model folder or its parent, they enrich the card (scores,
-            corpus, hyperparameters, comparison table and figure); none is required.
+            corpus, hyperparameters, comparison table and figure); none is required. The model folder's
+            evaluation.json (`mtl-bilstm-ner evaluate`) is published with it and shown in the card.
         local_dir: a new or empty folder, so that no stale file is uploaded with the model.
         repo_id: the Hub repository, named in the card's loading examples.
         revision: the branch the folder goes to, pinned in the card's loading examples.
@@ -124,6 +126,7 @@ def build_hub_folder(
         repo_id=repo_id,
         revision=revision,
         results_figure=RESULTS_PNG if RESULTS_PNG in run_files else None,
+        evaluation=read_evaluation(model_path / EVALUATION_JSON),
     )
     card.save(local_dir / CARD_FILE)
     if with_onnx:
