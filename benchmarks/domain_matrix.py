@@ -57,12 +57,26 @@ TRAINING_SETS = {
          f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt")],
     ),
 }  # fmt: skip
+# Variants of a training set, each compared with it on the multi-task model alone: variant -> (the set, the flags
+# it adds). --unannotated_entity_types outside lets a sentence's O teach O for the types its corpus does not annotate.
+VARIANTS = {"all-outside": ("all", ["--unannotated_entity_types", "outside"])}
+TRAINING_SETS.update(
+    {variant: (TRAINING_SETS[base][0], TRAINING_SETS[base][1] + flags) for variant, (base, flags) in VARIANTS.items()}
+)
+MATRIX_SETS = ("klp", "klue", "sample", "all")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs_dir", type=Path, default=REPO_ROOT / "runs" / "domain", help="One folder per set.")
-    parser.add_argument("--training_sets", nargs="+", choices=list(TRAINING_SETS), default=list(TRAINING_SETS))
+    parser.add_argument(
+        "--training_sets",
+        nargs="+",
+        choices=list(TRAINING_SETS),
+        default=list(MATRIX_SETS),
+        help="The sets to score (default: the matrix's); a variant (VARIANTS) is compared with its set where both "
+        "are scored.",
+    )
     parser.add_argument("--train", action="store_true", help="Train the training sets that have no results yet.")
     parser.add_argument(
         "--split",
@@ -186,7 +200,26 @@ def score_run(run_dir: Path, tests: dict, batch_size: int) -> dict:
             else {}
         )
     summary["training"] = {**training_summary(run_dir), "train_minutes_per_seed": train_minutes}
-    return summary
+    return summary, {
+        model: {name: entry["counts"] for name, entry in per_test.items()} for model, per_test in scores.items()
+    }
+
+
+def variant_differences(variant_counts: dict, base_counts: dict) -> dict:
+    """Per test set: the variant's multi-task model minus its set's, paired over the seeds both finished."""
+    differences = {}
+    for name, variant_seeds in variant_counts.get("mtl", {}).items():
+        base_seeds = base_counts.get("mtl", {}).get(name, {})
+        both = [seed for seed in variant_seeds if seed in base_seeds]
+        if both:
+            differences[name] = {
+                "seeds": both,
+                **paired_f1_test(
+                    [row for seed in both for row in variant_seeds[seed]],
+                    [row for seed in both for row in base_seeds[seed]],
+                ),
+            }
+    return differences
 
 
 def training_summary(run_dir: Path) -> dict:
@@ -230,15 +263,27 @@ def markdown(matrix: dict, tests: dict) -> str:
     lines += ["| trained on | " + " | ".join(tests) + " |", "|---|" + "---|" * len(tests)]
     for name, run in matrix["runs"].items():
         deltas = run.get("mtl_minus_ner", {})
-        cells = [
-            f"{100 * d['delta']:+.2f} (p = {d['p_value']:.3f}; [{100 * d['ci95_low']:+.2f}, {100 * d['ci95_high']:+.2f}])"
-            if (d := deltas.get(t))
-            else "—"
-            for t in tests
-        ]
+        cells = [_difference(deltas.get(t)) for t in tests]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for variant, entry in matrix.get("variants", {}).items():
+        lines += [
+            "",
+            f"{variant} ({' '.join(entry['flags'])}) minus {entry['compared_with']}, multi-task models (seeds pooled):",
+            "",
+            "| " + " | ".join(tests) + " |",
+            "|" + "---|" * len(tests),
+            "| " + " | ".join(_difference(entry["mtl_minus_base"].get(t)) for t in tests) + " |",
+        ]
     lines += ["", f"Not run: {', '.join(matrix['not_run']) or 'none'}."]
     return "\n".join(lines) + "\n"
+
+
+def _difference(d: dict | None) -> str:
+    if not d:
+        return "—"
+    return (
+        f"{100 * d['delta']:+.2f} (p = {d['p_value']:.3f}; [{100 * d['ci95_low']:+.2f}, {100 * d['ci95_high']:+.2f}])"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -250,18 +295,27 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "split": args.split,
         "tests": {name: {"types": list(t), "sentences": len(texts)} for name, (t, texts, _) in tests.items()},
     }
-    matrix["runs"], matrix["not_run"] = {}, []
+    matrix["runs"], matrix["not_run"], counts = {}, [], {}
     for name in args.training_sets:
         run_dir = args.runs_dir / name
         needs = TRAINING_SETS[name][0]
         if not (run_dir / RESULTS_JSON).is_file() and args.train and all(path.is_dir() for path in needs):
-            # An interrupted comparison continues where it stopped.
-            run_comparison(TRAINING_SETS[name][1], run_dir)
+            # An interrupted comparison continues where it stopped; a variant trains the multi-task model alone.
+            run_comparison(TRAINING_SETS[name][1], run_dir, models=("mtl",) if name in VARIANTS else MODELS)
         if not any(finished_seeds(run_dir, model) for model in MODELS):
             matrix["not_run"].append(name)
             continue
         print(f"Scoring {name} ({run_dir})", file=sys.stderr)
-        matrix["runs"][name] = score_run(run_dir, tests, args.batch_size)
+        matrix["runs"][name], counts[name] = score_run(run_dir, tests, args.batch_size)
+    matrix["variants"] = {
+        variant: {
+            "compared_with": base,
+            "flags": flags,
+            "mtl_minus_base": variant_differences(counts[variant], counts[base]),
+        }
+        for variant, (base, flags) in VARIANTS.items()
+        if variant in counts and base in counts
+    }
     matrix["environment"] = environment(torch.device("cpu"))
     matrix["command"] = "python benchmarks/domain_matrix.py " + " ".join(argv if argv is not None else sys.argv[1:])
     emit(matrix, args.output)

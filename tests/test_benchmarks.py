@@ -4,6 +4,7 @@ documented JSON. The numbers they measure are not checked, only their presence, 
 import importlib.util
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -367,7 +368,7 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     assert "| + more | mtl | 1 | 90.00 ± 0.00 | 91.00 ± 0.00 | 10 |" in (tmp_path / "later.md").read_text()
 
 
-def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, tiny_training_flags):
+def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, tiny_training_flags, monkeypatch):
     """A tiny comparison on the sample, scored as the matrix scores the real ones: every test set present, each
     seed's best checkpoint, the types both sides know, mtl - ner with its paired test."""
     domain_matrix = load_script("domain_matrix")
@@ -400,6 +401,15 @@ def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, 
     run = partial["runs"]["sample"]
     assert set(run["ner"]["sample"]["seeds"]) == {"1"} and set(run["mtl"]["sample"]["seeds"]) == {"1", "2"}
     assert run["mtl_minus_ner"]["sample"]["seeds"] == ["1"] and run["training"]["finished"] is True
+    # A variant is compared with its set, multi-task against multi-task: a copy of the set differs by nothing.
+    shutil.copytree(run_dir, tmp_path / "runs" / "sample-copy")
+    monkeypatch.setitem(domain_matrix.VARIANTS, "sample-copy", ("sample", ["--seed_note", "copy"]))
+    monkeypatch.setitem(domain_matrix.TRAINING_SETS, "sample-copy", domain_matrix.TRAINING_SETS["sample"])
+    argv = ["--runs_dir", str(tmp_path / "runs"), "--training_sets", "sample", "sample-copy", "--threads", "1"]
+    variant = domain_matrix.main([*argv, "--markdown", str(tmp_path / "variant.md")])["variants"]["sample-copy"]
+    assert variant["compared_with"] == "sample" and set(variant["mtl_minus_base"]) == set(matrix["tests"])
+    assert all(d["delta"] == 0 and d["seeds"] == ["1", "2"] for d in variant["mtl_minus_base"].values())
+    assert "sample-copy (--seed_note copy) minus sample" in (tmp_path / "variant.md").read_text()
 
 
 def test_domain_matrix_counts_only_the_types_both_sides_know():
