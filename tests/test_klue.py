@@ -269,7 +269,13 @@ def test_model_card_credits_every_training_corpus_under_the_most_restrictive_lic
     assert (card.data.license, card.data.license_name) == ("other", "klp2016-non-commercial")
     assert card.data.datasets == ["klue", "klp2016", "sample"] and "Park et al., 2021" in card.text
     open_card = render_model_card(config, 100, run_info={"dataset": "klue", "arguments": {"data": {}}})
-    assert open_card.data.license == "cc-by-sa-4.0"
+    assert open_card.data.license == "cc-by-sa-4.0" and "--max_train_sentences" not in open_card.text
+    assert "KLUE's guidelines differ from KLP 2016's" in open_card.text
+    subset = {"dataset": "klue", "arguments": {"data": {"max_train_sentences": 1000}}}
+    assert (
+        "a fixed subset of 1,000 sentences\n(`--max_train_sentences 1000`"
+        in render_model_card(config, 100, run_info=subset).text
+    )
 
 
 def test_the_open_recipe_trains_on_redistributable_corpora_and_publishes_without_refusal(
