@@ -359,7 +359,8 @@ def test_any_saved_model_folder_publishes_without_run_files(run_dir, tmp_path):
 
 def test_run_files_enrich_the_card_of_a_run_folder(hub_folder, run_dir):
     card = ModelCard.load(hub_folder / "README.md").text
-    assert "## Results: multi-task vs single-task" in card
+    # One model, not a comparison: the table is the run's results, titled as such.
+    assert "## Results\n" in card and "multi-task vs single-task" not in card
     assert (run_dir / "results.md").read_text(encoding="utf-8").strip() in card
     assert "chosen on the\ndevelopment split (dev NER F1" in card
 
@@ -374,6 +375,7 @@ def test_the_card_of_a_comparison_links_the_learning_curve(tiny_config, hub_fold
     link = repository_link(LEARNING_CURVE_PATH)
     assert link.endswith(LEARNING_CURVE_PATH)
     assert "Where multi-task learning pays" in comparison and f"[learning-curve.md]({link})" in comparison
+    assert "## Results: multi-task vs single-task" in comparison
     # One model, no comparison: nothing to explain.
     assert "learning curve" not in ModelCard.load(hub_folder / "README.md").text
 

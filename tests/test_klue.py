@@ -305,4 +305,5 @@ def test_the_open_recipe_trains_on_redistributable_corpora_and_publishes_without
     hub = build_hub_folder(tmp_path / "run", tmp_path / "hub", repo_id="me/open-ner-ko")
     card = (hub / "README.md").read_text(encoding="utf-8")
     assert "license: cc-by-sa-4.0" in card and "Park et al., 2021" in card and "- sample" in card
+    assert "the model is trained on klue and sample (" in card
     assert (hub / "gazetteer.json").is_file()

@@ -124,6 +124,7 @@ def render_model_card(
         pos_count=len(config.pos_id2label or {}),
         num_parameters=num_parameters,
         dataset=dataset,
+        corpus_names=list(corpora) or [dataset],
         dataset_description="\n\n".join(terms.description for terms in corpora.values()) or None,
         guidelines=[terms.guidelines for terms in corpora.values() if terms.guidelines],
         evaluation=evaluation or None,
@@ -133,6 +134,7 @@ def render_model_card(
         results_table=results_table,
         results_figure=results_figure,
         # A comparison (multi-task and single-task NER) links the measurement of where the difference comes from.
+        comparison={"mtl", "ner"} <= set(results),
         learning_curve=repository_link(LEARNING_CURVE_PATH) if {"mtl", "ner"} <= set(results) else None,
     )
 
