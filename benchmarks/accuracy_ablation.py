@@ -10,7 +10,8 @@ of the training runs that tried it.
 Each argument is LABEL=FOLDER, FOLDER holding a results.json written by examples/train.py; folders under one
 label are merged (e.g. the multi-task and the single-task runs of a configuration, or more seeds). Per label and
 model: dev and test NER F1 as mean ± sample std over the seeds found (the number of seeds is a column: a row with
-one seed is a screening run), and the mean training time. Per label with both models: the multi-task minus
+one seed is a screening run), and the mean training time; and the same from raw text (the predictor's entities by
+strict character span) where the runs scored it. Per label with both models: the multi-task minus
 single-task difference (dev, test, test per seed) and, where the runs kept their per-sentence test counts, the
 paired significance test of the comparison report pooled over the seeds they share. Writes OUTPUT.json and
 OUTPUT.md.
@@ -31,7 +32,13 @@ from benchmark_common import emit
 from modeling_mtl_bilstm.training.reporting import ner_f1_deltas, summarize_runs
 
 
-COLUMNS = (("dev_ner_f1", "dev NER F1"), ("ner_f1", "test NER F1"))
+# Gold-morpheme F1 (the paper's measure) and raw-text F1 (what users get; runs from before raw-text scoring have none).
+COLUMNS = (
+    ("dev_ner_f1", "dev NER F1"),
+    ("ner_f1", "test NER F1"),
+    ("dev_raw_ner_f1", "dev raw-text F1"),
+    ("raw_ner_f1", "test raw-text F1"),
+)
 COMPARED = ("mtl", "ner")  # multi-task minus single-task, as in the comparison report
 
 
@@ -60,6 +67,8 @@ def summarize(table: dict) -> list[dict]:
             row = {"configuration": label, "model": model, "seeds": sorted(seeds, key=int)}
             for name, _ in COLUMNS:
                 values = [metrics[name] for metrics in seeds.values() if name in metrics]
+                if not values:
+                    continue
                 row[name] = {
                     "mean": statistics.fmean(values),
                     "std": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -109,6 +118,8 @@ def differences(rows: list[dict], runs: dict, previous: list[dict]) -> list[dict
         shared = [seed for seed in mtl["seeds"] if seed in ner["seeds"]]
         difference = {"configuration": label, "seeds": shared}
         for name, _ in COLUMNS:
+            if name not in mtl or name not in ner:
+                continue
             difference[name] = {
                 "mean": mtl[name]["mean"] - ner[name]["mean"],
                 "per_seed": {seed: mtl[name]["per_seed"][seed] - ner[name]["per_seed"][seed] for seed in shared},
@@ -129,7 +140,10 @@ def markdown(rows: list[dict]) -> str:
         "|---|---|---:|" + "---:|" * len(COLUMNS) + "---:|",
     ]
     for row in rows:
-        cells = [f"{100 * row[name]['mean']:.2f} ± {100 * row[name]['std']:.2f}" for name, _ in COLUMNS]
+        cells = [
+            f"{100 * row[name]['mean']:.2f} ± {100 * row[name]['std']:.2f}" if name in row else "—"
+            for name, _ in COLUMNS
+        ]
         lines.append(
             f"| {row['configuration']} | {row['model']} | {len(row['seeds'])} | "
             + " | ".join(cells)

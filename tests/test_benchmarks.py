@@ -334,7 +334,8 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     assert rows["baseline", "mtl"]["ner_f1"]["std"] == pytest.approx(0.04 / math.sqrt(2))
     assert rows["+ data", "ner"]["seeds"] == ["1"] and rows["+ data", "ner"]["ner_f1"]["std"] == 0.0
     table = (tmp_path / "ablation.md").read_text()
-    assert "| baseline | mtl | 2 | 72.00 ± 2.83 | 74.00 ± 2.83 | 10 |" in table
+    # Runs from before raw-text scoring have no raw-text F1: their cells say so.
+    assert "| baseline | mtl | 2 | 72.00 ± 2.83 | 74.00 ± 2.83 | — | — | 10 |" in table
     with pytest.raises(SystemExit, match="already has mtl seed 1"):
         load_script("accuracy_ablation").main([f"x={extra_mtl}", f"x={extra_ner}", f"x={extra_mtl}"])
 
@@ -365,7 +366,22 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     assert later_result["rows"][3]["ner_f1"]["mean"] == pytest.approx(0.61)
     assert later_result["differences"][0] == result["differences"][0]
     assert later_result["differences"][1]["ner_f1"]["mean"] == pytest.approx(0.81 - 0.61)
-    assert "| + more | mtl | 1 | 90.00 ± 0.00 | 91.00 ± 0.00 | 10 |" in (tmp_path / "later.md").read_text()
+    assert "| + more | mtl | 1 | 90.00 ± 0.00 | 91.00 ± 0.00 | — | — | 10 |" in (tmp_path / "later.md").read_text()
+
+    # Runs that scored raw text show both measures.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    seeds = {
+        seed: {"dev_ner_f1": 0.8, "ner_f1": 0.8, "dev_raw_ner_f1": raw_f1, "raw_ner_f1": raw_f1, "train_seconds": 5.0}
+        for seed, raw_f1 in (("1", 0.76), ("2", 0.78))
+    }
+    (raw / "results.json").write_text(json.dumps({"mtl": {"seeds": seeds, "mean": {}, "std": {}}}))
+    raw_result = run_script("accuracy_ablation", [f"raw={raw}"], tmp_path / "raw.json")
+    assert raw_result["rows"][0]["raw_ner_f1"]["mean"] == pytest.approx(0.77)
+    assert (
+        "| raw | mtl | 2 | 80.00 ± 0.00 | 80.00 ± 0.00 | 77.00 ± 1.41 | 77.00 ± 1.41 | 5 |"
+        in (tmp_path / "raw.md").read_text()
+    )
 
 
 def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, tiny_training_flags, monkeypatch):
