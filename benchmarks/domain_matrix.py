@@ -265,7 +265,9 @@ def markdown(matrix: dict, tests: dict) -> str:
     ]
     lines += ["| trained on | " + " | ".join(tests) + " |", "|---|" + "---|" * len(tests)]
     for name, run in matrix["runs"].items():
-        deltas = run.get("mtl_minus_ner", {})
+        deltas = run.get("mtl_minus_ner")
+        if deltas is None:  # a variant, or a set with one model
+            continue
         cells = [_difference(deltas.get(t)) for t in tests]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for variant, entry in matrix.get("variants", {}).items():
