@@ -34,6 +34,7 @@ from benchmark_common import REPO_ROOT, SHARED_DATA, emit, environment, run_comp
 from modeling_mtl_bilstm import KoreanNERPredictor
 from modeling_mtl_bilstm.data_scripts.formats import EntitySpan, load_entity_spans, read_klue
 from modeling_mtl_bilstm.data_scripts.korean_ner import SAMPLE_DIR, klue_split
+from modeling_mtl_bilstm.training.raw_text import scores_of_counts, span_counts, spans_of_types
 from modeling_mtl_bilstm.training.run_info import RESULTS_JSON, RUN_RESULT_JSON, RUNS_DIR, RunInfo, run_folder
 from modeling_mtl_bilstm.training.significance import paired_f1_test
 
@@ -123,17 +124,11 @@ def best_checkpoint(run_dir: Path) -> Path:
 
 def sentence_counts(gold: list[set], predicted: list[set], types: set[str]) -> list[list[int]]:
     """`[correct, predicted, gold]` per sentence, entities of `types` only."""
-    counts = []
-    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
-        gold_spans = {span for span in gold_spans if span.type in types}
-        predicted_spans = {span for span in predicted_spans if span.type in types}
-        counts.append([len(gold_spans & predicted_spans), len(predicted_spans), len(gold_spans)])
-    return counts
+    return span_counts(spans_of_types(gold, types), spans_of_types(predicted, types))
 
 
 def f1(counts: list[list[int]]) -> float:
-    correct, predicted, gold = np.asarray(counts).sum(axis=0)
-    return float(2 * correct / (predicted + gold)) if predicted + gold else 0.0
+    return scores_of_counts(counts)["ner_f1"]
 
 
 def finished_seeds(run_dir: Path, model: str) -> list[str]:

@@ -76,29 +76,21 @@ def score_spans(
 ) -> dict:
     """Micro-averaged precision, recall and F1 of strict (start, end, type) spans of `types`, overall and per type
     (`f1_per_type`), and the number of gold entities."""
-    counts = {entity: [0, 0, 0] for entity in sorted(types)}  # correct, predicted, gold
-    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
-        gold_spans = {span for span in gold_spans if span[2] in types}
-        predicted_spans = {span for span in predicted_spans if span[2] in types}
-        for span in gold_spans & predicted_spans:
-            counts[span[2]][0] += 1
-        for span in predicted_spans:
-            counts[span[2]][1] += 1
-        for span in gold_spans:
-            counts[span[2]][2] += 1
-    total = [sum(column) for column in zip(*counts.values(), strict=True)] if counts else [0, 0, 0]
-    return {
-        **_prf(*total),
-        "gold_entities": total[2],
-        "f1_per_type": {entity: _prf(*row)["f1"] for entity, row in counts.items()},
+    from .training.raw_text import scores_of_counts, span_counts, spans_of_types
+
+    counts = span_counts(spans_of_types(gold, types), spans_of_types(predicted, types))
+    scores = scores_of_counts(counts)
+    per_type = {
+        entity: scores_of_counts(span_counts(spans_of_types(gold, {entity}), spans_of_types(predicted, {entity})))
+        for entity in sorted(types)
     }
-
-
-def _prf(correct: int, predicted: int, gold: int) -> dict[str, float]:
-    precision = correct / predicted if predicted else 0.0
-    recall = correct / gold if gold else 0.0
-    f1 = 2 * correct / (predicted + gold) if predicted + gold else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
+    return {
+        "precision": scores["ner_precision"],
+        "recall": scores["ner_recall"],
+        "f1": scores["ner_f1"],
+        "gold_entities": sum(row[2] for row in counts),
+        "f1_per_type": {entity: entity_scores["ner_f1"] for entity, entity_scores in per_type.items()},
+    }
 
 
 def evaluate_predictor(

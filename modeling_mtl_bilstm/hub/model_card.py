@@ -108,6 +108,8 @@ def render_model_card(
         eval_results=eval_results or None,
     )
     hyperparameters = run_info.hyperparameters()
+    # A comparison (multi-task and single-task NER) links the measurement of where the difference comes from.
+    comparison = {"mtl", "ner"} <= set(results)
     ner_labels = list(config.ner_id2label.values()) if config.ner_id2label else []
     return ModelCard.from_template(
         card_data,
@@ -133,9 +135,8 @@ def render_model_card(
         hyperparameters=hyperparameters,
         results_table=results_table,
         results_figure=results_figure,
-        # A comparison (multi-task and single-task NER) links the measurement of where the difference comes from.
-        comparison={"mtl", "ner"} <= set(results),
-        learning_curve=repository_link(LEARNING_CURVE_PATH) if {"mtl", "ner"} <= set(results) else None,
+        comparison=comparison,
+        learning_curve=repository_link(LEARNING_CURVE_PATH) if comparison else None,
     )
 
 

@@ -43,6 +43,11 @@ class RawTextSplit:
         return cls(texts, gold, annotated)
 
 
+def spans_of_types(spans: Sequence[set], types: set[str]) -> list[set]:
+    """Each sentence's `(start, end, type)` spans, those of `types` only."""
+    return [{span for span in sentence if span[2] in types} for sentence in spans]
+
+
 def span_counts(gold: Sequence[set], predicted: Sequence[set]) -> list[list[int]]:
     """`[correct, predicted, gold]` entity counts of each sentence, as `significance.paired_f1_test` takes them."""
     return [[len(g & p), len(p), len(g)] for g, p in zip(gold, predicted, strict=True)]
