@@ -86,6 +86,7 @@ def run_experiment(
             vectors_path if model_args.extend_vocabulary else None,
             eojeol_features=model_args.use_eojeol_features,
             gazetteer=gazetteer,
+            cong_context_anchors=model_args.cong_context_anchors,
         )
     encoded = encode_corpus(
         corpus,
