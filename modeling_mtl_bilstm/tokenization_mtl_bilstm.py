@@ -48,6 +48,8 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 VOCAB_FILE = "vocab.json"
 GAZETTEER_FILE = "gazetteer.json"
 CONG_CONTEXTS_FILE = "cong_contexts.json"
+# Morpheme forms repeat (Zipf's law): a tokenizer keeps the syllable ids of up to this many forms.
+CHAR_IDS_CACHE_SIZE = 200_000
 # Model inputs of float values (the others are int64 ids, masks and flags).
 FLOAT_INPUTS = ("context_similarities",)
 # The training split's column that marks its singleton morphemes, the ones word dropout may replace by [UNK].
@@ -110,6 +112,7 @@ class MTLBiLSTMTokenizer:
         self.eojeol_features = bool(eojeol_features)
         self.gazetteer = gazetteer
         self.cong_contexts = cong_contexts
+        self._char_ids_cache: dict[str, list[int]] = {}
         self.pad_token_id = 0
         self.unk_token_id = 1
         self.name_or_path = kwargs.get("name_or_path", "")
@@ -172,8 +175,22 @@ class MTLBiLSTMTokenizer:
         return [self.id_to_morpheme[i] for i in ids]
 
     def char_ids_of(self, morpheme: str) -> list[int]:
-        chars = _characters(morpheme, self.char_unit)[: self.max_chars_per_morpheme]
-        return [self.char_to_id.get(c, self.unk_token_id) for c in chars] or [self.unk_token_id]
+        """The syllable (or jamo) ids of a morpheme, at most `max_chars_per_morpheme`. The list is shared between
+        calls: copy it before changing it."""
+        char_ids = self._char_ids_cache.get(morpheme)
+        if char_ids is None:
+            chars = _characters(morpheme, self.char_unit)[: self.max_chars_per_morpheme]
+            char_ids = [self.char_to_id.get(c, self.unk_token_id) for c in chars] or [self.unk_token_id]
+            if len(self._char_ids_cache) < CHAR_IDS_CACHE_SIZE:
+                self._char_ids_cache[morpheme] = char_ids
+        return char_ids
+
+    def __getstate__(self) -> dict:
+        # The cache is not the tokenizer's content: datasets' fingerprints hash the pickled tokenizer.
+        return {name: value for name, value in self.__dict__.items() if name != "_char_ids_cache"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _char_ids_cache={})
 
     def encode(
         self,

@@ -103,6 +103,7 @@ def test_onnx_predictor_runs_without_torch_and_gives_the_torch_entities(model_di
     [
         ("document_length", ["--base_bytes", "3000", "--repeats", "1"], {"sizes", "document_over_list_at_8x"}),
         ("serving_speed", ["--max_sentences", "60", "--repeats", "1"], {"sentences_per_second"}),
+        ("serving_bound", ["--max_sentences", "60", "--repeats", "1"], {"backends", "cores"}),
     ],
 )
 def test_serving_benchmarks_run_at_tiny_sizes(script, argv, keys, tmp_path):
@@ -123,4 +124,9 @@ def test_serving_benchmarks_run_at_tiny_sizes(script, argv, keys, tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert keys <= set(json.loads(output.read_text(encoding="utf-8")))
+    result = json.loads(output.read_text(encoding="utf-8"))
+    assert keys <= set(result)
+    for backend in result.get("backends", {}).values():  # serving_bound: the cores over the stages' CPU cost
+        cost = backend["cpu_microseconds_per_sentence"]
+        assert cost["total"] == pytest.approx(cost["kiwi"] + cost["python"] + cost["model"], abs=0.2)
+        assert backend["bound_sentences_per_second"] == pytest.approx(result["cores"] / cost["total"] * 1e6, rel=1e-3)
