@@ -62,12 +62,8 @@ TRAINING_SETS = {
     ),
 }  # fmt: skip
 # Variants of a training set, each compared with it on the multi-task model alone: variant -> (the set, the flags
-# it adds). --unannotated_entity_types outside lets a sentence's O teach O for the types its corpus does not annotate;
-# --cong_context_anchors adds Kiwi's CoNg context similarities as input features (the screen of issue 28, item 5).
-VARIANTS = {
-    "all-outside": ("all", ["--unannotated_entity_types", "outside"]),
-    "klue-cong": ("klue", ["--cong_context_anchors", "32"]),
-}
+# it adds). --unannotated_entity_types outside lets a sentence's O teach O for the types its corpus does not annotate.
+VARIANTS = {"all-outside": ("all", ["--unannotated_entity_types", "outside"])}
 TRAINING_SETS.update(
     {variant: (TRAINING_SETS[base][0], TRAINING_SETS[base][1] + flags) for variant, (base, flags) in VARIANTS.items()}
 )

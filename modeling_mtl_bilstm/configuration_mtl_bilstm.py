@@ -69,9 +69,6 @@ class MTLBiLSTMConfig(PreTrainedConfig):
             `gazetteer_flags`, two 0/1 flags per type and morpheme (a gazetteer entry of that type starts here,
             continues here), in this order of types; `None` (the default) means no gazetteer feature. The
             entries travel with the tokenizer (`gazetteer.json`).
-        cong_context_anchors (`int`, defaults to 0): number of CoNg context similarities per morpheme (see
-            `CongContexts`): the model then takes `context_similarities`; 0 means none. The anchor contexts travel
-            with the tokenizer (`cong_contexts.json`).
         pad_token_id (`int`, defaults to 0): id of the padding morpheme and padding syllable.
         initializer_range (`float`, defaults to 0.1): half-width of the uniform init of embeddings.
 
@@ -115,7 +112,6 @@ class MTLBiLSTMConfig(PreTrainedConfig):
     use_eojeol_features: bool = False
     eojeol_embedding_dim: int = 8
     gazetteer_types: tuple[str, ...] | list[str] | None = None
-    cong_context_anchors: int = 0
 
     def __post_init__(self, **kwargs):
         # Derived maps are rebuilt below; drop stale copies that come back from a saved config.json.
@@ -266,9 +262,7 @@ class MTLBiLSTMConfig(PreTrainedConfig):
         """Ranges of the sizes (their types are `@strict`'s to check)."""
         positive = ("vocab_size", "embedding_dim", "shared_hidden_size", "shared_num_layers")
         at_least = dict.fromkeys((*positive, "pos_hidden_size", "ner_hidden_size"), 1)
-        at_least |= dict.fromkeys(
-            ("frozen_embedding_dim", "char_vocab_size", "task_num_layers", "pad_token_id", "cong_context_anchors"), 0
-        )
+        at_least |= dict.fromkeys(("frozen_embedding_dim", "char_vocab_size", "task_num_layers", "pad_token_id"), 0)
         if self.char_vocab_size:
             at_least |= dict.fromkeys(("char_embedding_dim", "char_cnn_filters", "char_cnn_kernel_size"), 1)
         if self.use_eojeol_features:

@@ -39,8 +39,7 @@ class MTLBiLSTMSyllableEncoder(nn.Module):
 class MTLBiLSTMEmbeddings(nn.Module):
     """Morpheme embeddings, concatenated with the optional features: frozen morpheme vectors when
     `frozen_embedding_dim > 0`, syllable-CNN features when `char_vocab_size > 0`, eojeol-position embeddings when
-    `use_eojeol_features`, gazetteer flags when `gazetteer_types` is set, CoNg context similarities when
-    `cong_context_anchors > 0`. One dropout covers them all."""
+    `use_eojeol_features`, gazetteer flags when `gazetteer_types` is set. One dropout covers them all."""
 
     def __init__(self, config: MTLBiLSTMConfig):
         super().__init__()
@@ -67,7 +66,6 @@ class MTLBiLSTMEmbeddings(nn.Module):
             + (config.char_cnn_filters if config.char_vocab_size else 0)
             + (config.eojeol_embedding_dim if config.use_eojeol_features else 0)
             + gazetteer_flag_count(config.gazetteer_types)
-            + config.cong_context_anchors
         )
 
     def forward(
@@ -76,7 +74,6 @@ class MTLBiLSTMEmbeddings(nn.Module):
         char_ids: torch.LongTensor | None,
         eojeol_ids: torch.LongTensor | None = None,
         gazetteer_flags: torch.Tensor | None = None,
-        context_similarities: torch.Tensor | None = None,
     ) -> torch.FloatTensor:
         embedded = self.morpheme_embeddings(input_ids)
         parts = [embedded]
@@ -88,8 +85,6 @@ class MTLBiLSTMEmbeddings(nn.Module):
             parts.append(self.eojeol_embeddings(eojeol_ids))
         if gazetteer_flags is not None:
             parts.append(gazetteer_flags.to(embedded.dtype))
-        if context_similarities is not None:
-            parts.append(context_similarities.to(embedded.dtype))
         return self.dropout(torch.cat(parts, dim=-1) if len(parts) > 1 else embedded)
 
 

@@ -50,12 +50,10 @@ def check_features(
     input_ids: torch.LongTensor,
     eojeol_ids: torch.LongTensor | None,
     gazetteer_flags: torch.Tensor | None,
-    context_similarities: torch.Tensor | None = None,
 ) -> None:
-    """`eojeol_ids` of shape `(batch_size, sequence_length)` exactly when `config.use_eojeol_features`,
+    """`eojeol_ids` of shape `(batch_size, sequence_length)` exactly when `config.use_eojeol_features`, and
     `gazetteer_flags` of shape `(batch_size, sequence_length, 2 * len(config.gazetteer_types))` exactly when
-    `config.gazetteer_types` is set, and `context_similarities` of shape `(batch_size, sequence_length,
-    config.cong_context_anchors)` exactly when that is positive."""
+    `config.gazetteer_types` is set."""
     features = (
         ("eojeol_ids", eojeol_ids, tuple(input_ids.shape), f"use_eojeol_features={config.use_eojeol_features}"),
         (
@@ -64,15 +62,8 @@ def check_features(
             (*input_ids.shape, gazetteer_flag_count(config.gazetteer_types)),
             f"gazetteer_types={config.gazetteer_types}",
         ),
-        (
-            "context_similarities",
-            context_similarities,
-            (*input_ids.shape, config.cong_context_anchors),
-            f"cong_context_anchors={config.cong_context_anchors}",
-        ),
     )
-    used_features = (config.use_eojeol_features, config.gazetteer_types, config.cong_context_anchors)
-    for (name, value, shape, setting), used in zip(features, used_features):
+    for (name, value, shape, setting), used in zip(features, (config.use_eojeol_features, config.gazetteer_types)):
         if not used and value is not None:
             raise ValueError(f"{name}: expected None since config.{setting}, received a tensor.")
         if used and (value is None or tuple(value.shape) != shape):

@@ -358,7 +358,6 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         eojeol_ids: torch.LongTensor | None = None,
         gazetteer_flags: torch.Tensor | None = None,
         ner_unannotated_tags: torch.Tensor | None = None,
-        context_similarities: torch.Tensor | None = None,
     ) -> MTLBiLSTMTokenClassifierOutput | tuple:
         r"""
         Args:
@@ -383,9 +382,6 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
                 with different entity types): an `O` in `ner_labels` may then hide any of them, and the NER loss
                 counts every tagging that agrees with the annotated types (see [`MTLBiLSTMTaskHead.loss`]) instead
                 of teaching `O` for them.
-            context_similarities (`torch.FloatTensor` of shape `(batch_size, sequence_length,
-                config.cong_context_anchors)`): CoNg context similarities of each morpheme (see `CongContexts`),
-                required when `config.cong_context_anchors > 0`.
 
         Eager calls run the LSTMs packed or, on CPU, unpacked (see [`MTLBiLSTMEncoder`]); under `torch.compile`
         (`fullgraph=True` works) and `torch.export` they run a traceable path with the same results, and the
@@ -396,9 +392,9 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             output_hidden_states = self.config.output_hidden_states
         attention_mask = checked_attention_mask(self.config, input_ids, attention_mask)
         check_char_ids(self.config, input_ids, char_ids)
-        check_features(self.config, input_ids, eojeol_ids, gazetteer_flags, context_similarities)
+        check_features(self.config, input_ids, eojeol_ids, gazetteer_flags)
 
-        embedded = self.embeddings(input_ids, char_ids, eojeol_ids, gazetteer_flags, context_similarities)
+        embedded = self.embeddings(input_ids, char_ids, eojeol_ids, gazetteer_flags)
         shared_states, shared_layers = self.shared_encoder(embedded, attention_mask, bool(output_hidden_states))
 
         labels = {"pos": pos_labels, "ner": ner_labels}
@@ -460,7 +456,6 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
         char_ids: torch.LongTensor | None = None,
         eojeol_ids: torch.LongTensor | None = None,
         gazetteer_flags: torch.Tensor | None = None,
-        context_similarities: torch.Tensor | None = None,
     ) -> dict[str, torch.LongTensor]:
         """Best tag ids per task, `{"pos": (batch, seq_len), "ner": (batch, seq_len)}`: Viterbi where the
         task uses a CRF, argmax otherwise; padding positions hold -100. With `config.constrain_ner_decoding`
@@ -472,7 +467,6 @@ class MTLBiLSTMForTokenClassification(MTLBiLSTMPreTrainedModel):
             char_ids=char_ids,
             eojeol_ids=eojeol_ids,
             gazetteer_flags=gazetteer_flags,
-            context_similarities=context_similarities,
             return_dict=True,
         )
         return {task: self.decode_logits(task, output[f"{task}_logits"], attention_mask) for task in self.heads}

@@ -2,8 +2,7 @@
 
 Korean NER corpora come already split into morphemes (one tag per morpheme), so one morpheme is one
 token: there is no sub-word splitting and labels align one to one. The optional per-morpheme features (eojeol
-positions, gazetteer flags) are computed by `features_mtl_bilstm`, whose names are re-exported here, and by
-`cong_mtl_bilstm` (CoNg context similarities).
+positions, gazetteer flags) are computed by `features_mtl_bilstm`, whose names are re-exported here.
 """
 
 import json
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .cong_mtl_bilstm import CongContexts
 from .features_mtl_bilstm import (
     EOJEOL_INITIAL_ID,
     EOJEOL_INTERNAL_ID,
@@ -47,11 +45,8 @@ CHAR_UNITS = ("syllable", "jamo")
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 VOCAB_FILE = "vocab.json"
 GAZETTEER_FILE = "gazetteer.json"
-CONG_CONTEXTS_FILE = "cong_contexts.json"
 # Morpheme forms repeat (Zipf's law): a tokenizer keeps the syllable ids of up to this many forms.
 CHAR_IDS_CACHE_SIZE = 200_000
-# Model inputs of float values (the others are int64 ids, masks and flags).
-FLOAT_INPUTS = ("context_similarities",)
 # The training split's column that marks its singleton morphemes, the ones word dropout may replace by [UNK].
 SINGLETON_MASK = "singleton_mask"
 # Per-sentence 0/1 over the NER tags, 1 for tags of entity types the sentence's corpus does not annotate (the model's
@@ -68,8 +63,7 @@ class MTLBiLSTMTokenizer:
 
     Optional features, for models whose config asks for them: `eojeol_features=True` adds `eojeol_ids` (see
     [`eojeol_ids_of`]; unknown where `encode` gets no `word_ids`), and a `gazetteer` adds `gazetteer_flags` (see
-    [`Gazetteer`]); the gazetteer is saved with the tokenizer, as `gazetteer.json`. `cong_contexts` adds
-    `context_similarities` (see [`CongContexts`]; needs kiwipiepy), its anchors saved as `cong_contexts.json`.
+    [`Gazetteer`]); the gazetteer is saved with the tokenizer, as `gazetteer.json`.
 
     Example:
 
@@ -81,11 +75,7 @@ class MTLBiLSTMTokenizer:
     ```
     """
 
-    vocab_files_names = {
-        "vocab_file": VOCAB_FILE,
-        "gazetteer_file": GAZETTEER_FILE,
-        "cong_contexts_file": CONG_CONTEXTS_FILE,
-    }
+    vocab_files_names = {"vocab_file": VOCAB_FILE, "gazetteer_file": GAZETTEER_FILE}
     _auto_class = None
 
     def __init__(
@@ -96,7 +86,6 @@ class MTLBiLSTMTokenizer:
         max_chars_per_morpheme: int = 20,
         eojeol_features: bool = False,
         gazetteer: "Gazetteer | None" = None,
-        cong_contexts: CongContexts | None = None,
         **kwargs,
     ):
         if char_unit not in CHAR_UNITS:
@@ -111,7 +100,6 @@ class MTLBiLSTMTokenizer:
         self.max_chars_per_morpheme = max_chars_per_morpheme
         self.eojeol_features = bool(eojeol_features)
         self.gazetteer = gazetteer
-        self.cong_contexts = cong_contexts
         self._char_ids_cache: dict[str, list[int]] = {}
         self.pad_token_id = 0
         self.unk_token_id = 1
@@ -131,7 +119,7 @@ class MTLBiLSTMTokenizer:
         """Builds the vocabularies from tokenised sentences (a training split): morphemes seen at least
         `min_frequency` times (the `max_vocab_size` most frequent), characters seen `char_min_frequency`
         times. Ties are broken by first appearance, so the same corpus always gives the same ids. `features`
-        (`eojeol_features`, `gazetteer`, `cong_contexts`) go to the constructor."""
+        (`eojeol_features`, `gazetteer`) go to the constructor."""
         morpheme_counts, char_counts = Counter(), Counter()
         for morphemes in sentences:
             morpheme_counts.update(morphemes)
@@ -150,8 +138,6 @@ class MTLBiLSTMTokenizer:
             names.append("eojeol_ids")
         if self.gazetteer is not None:
             names.append("gazetteer_flags")
-        if self.cong_contexts is not None:
-            names.append("context_similarities")
         return names
 
     @property
@@ -201,8 +187,8 @@ class MTLBiLSTMTokenizer:
         gazetteer: "Gazetteer | None" = None,
     ) -> dict[str, list]:
         """One sentence, unpadded: `input_ids`, `attention_mask`, `char_ids` (a list per morpheme), the optional
-        features (`eojeol_ids` from `word_ids`, each morpheme's eojeol index or -1; `gazetteer_flags` and
-        `context_similarities`, a list per morpheme) and, when tags are given, `pos_labels` / `ner_labels` (one tag id per morpheme). `gazetteer`
+        features (`eojeol_ids` from `word_ids`, each morpheme's eojeol index or -1; `gazetteer_flags`, a list per
+        morpheme) and, when tags are given, `pos_labels` / `ner_labels` (one tag id per morpheme). `gazetteer`
         replaces the tokenizer's own for this sentence (training sentences get one without their own entities);
         it must have the same types."""
         if isinstance(morphemes, str):
@@ -228,8 +214,6 @@ class MTLBiLSTMTokenizer:
             )
         if self.gazetteer is not None:
             encoded["gazetteer_flags"] = (gazetteer or self.gazetteer).flags(morphemes)
-        if self.cong_contexts is not None:
-            encoded["context_similarities"] = self.cong_contexts.similarities(morphemes)
         for name, tags in (("pos_labels", pos_tags), ("ner_labels", ner_tags)):
             if tags is not None:
                 if len(tags) != len(morphemes):
@@ -266,9 +250,9 @@ class MTLBiLSTMTokenizer:
 
     def pad(self, features: Sequence[dict], return_tensors: str = "pt") -> BatchEncoding:
         """Pads encoded sentences into tensors: ids and masks with 0, labels with -100, `char_ids` to
-        (batch, longest sentence, longest morpheme), `eojeol_ids` with the unknown id, `gazetteer_flags` and
-        `context_similarities` to (batch, longest sentence, features) with zeros. `return_tensors="np"` gives a dict
-        of numpy arrays instead (no torch needed). `context_similarities` are float32, the rest int64."""
+        (batch, longest sentence, longest morpheme), `eojeol_ids` with the unknown id, `gazetteer_flags` to
+        (batch, longest sentence, flags) with zeros. `return_tensors="np"` gives a dict of int64 numpy arrays
+        instead (no torch needed)."""
         if return_tensors not in ("pt", "np"):
             raise ValueError(f"return_tensors: expected 'pt' or 'np', received {return_tensors!r}.")
         seq_len = max(len(f["input_ids"]) for f in features)
@@ -289,27 +273,22 @@ class MTLBiLSTMTokenizer:
             batch["eojeol_ids"] = [
                 f["eojeol_ids"] + [EOJEOL_UNKNOWN_ID] * (seq_len - len(f["eojeol_ids"])) for f in features
             ]
-        for name in ("gazetteer_flags", "context_similarities"):
-            if name in features[0]:
-                zeros = [0] * len(features[0][name][0])
-                batch[name] = [f[name] + [zeros] * (seq_len - len(f[name])) for f in features]
+        if "gazetteer_flags" in features[0]:
+            no_match = [0] * len(features[0]["gazetteer_flags"][0])
+            batch["gazetteer_flags"] = [
+                f["gazetteer_flags"] + [no_match] * (seq_len - len(f["gazetteer_flags"])) for f in features
+            ]
         for name in ("pos_labels", "ner_labels"):
             if name in features[0]:
                 batch[name] = [f[name] + [IGNORE_INDEX] * (seq_len - len(f[name])) for f in features]
         if return_tensors == "np":
-            return {
-                name: np.array(rows, dtype=np.float32 if name in FLOAT_INPUTS else np.int64)
-                for name, rows in batch.items()
-            }
-        batch = {
-            name: torch.tensor(rows, dtype=torch.float32 if name in FLOAT_INPUTS else torch.long)
-            for name, rows in batch.items()
-        }
+            return {name: np.array(rows, dtype=np.int64) for name, rows in batch.items()}
+        batch = {name: torch.tensor(rows, dtype=torch.long) for name, rows in batch.items()}
         return BatchEncoding(batch)
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> tuple[str, ...]:
         """Writes `tokenizer_config.json`, `vocab.json` (both vocabularies, in id order) and, where the tokenizer
-        has them, `gazetteer.json` and `cong_contexts.json`; returns their paths."""
+        has a gazetteer, `gazetteer.json`; returns their paths."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         config = {
@@ -318,7 +297,6 @@ class MTLBiLSTMTokenizer:
             "max_chars_per_morpheme": self.max_chars_per_morpheme,
             "eojeol_features": self.eojeol_features,
             "gazetteer_file": None if self.gazetteer is None else GAZETTEER_FILE,
-            "cong_contexts_file": None if self.cong_contexts is None else CONG_CONTEXTS_FILE,
             "model_input_names": self.model_input_names,
         }
         if self._auto_class is not None:
@@ -332,12 +310,10 @@ class MTLBiLSTMTokenizer:
         config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         vocab = {"morphemes": self.id_to_morpheme, "characters": self.id_to_char}
         vocab_path.write_text(json.dumps(vocab, ensure_ascii=False) + "\n", encoding="utf-8")
-        paths = [str(config_path), str(vocab_path)]
-        for saved, filename in ((self.gazetteer, GAZETTEER_FILE), (self.cong_contexts, CONG_CONTEXTS_FILE)):
-            if saved is not None:
-                saved.save(directory / filename)
-                paths.append(str(directory / filename))
-        return tuple(paths)
+        if self.gazetteer is None:
+            return str(config_path), str(vocab_path)
+        self.gazetteer.save(directory / GAZETTEER_FILE)
+        return str(config_path), str(vocab_path), str(directory / GAZETTEER_FILE)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> "MTLBiLSTMTokenizer":
@@ -361,11 +337,6 @@ class MTLBiLSTMTokenizer:
             gazetteer = Gazetteer.load(
                 _cached_file(pretrained_model_name_or_path, config["gazetteer_file"], **hub_kwargs)
             )
-        cong_contexts = None
-        if config.get("cong_contexts_file"):
-            cong_contexts = CongContexts.load(
-                _cached_file(pretrained_model_name_or_path, config["cong_contexts_file"], **hub_kwargs)
-            )
         return cls(
             vocab["morphemes"][2:],
             vocab["characters"][2:],
@@ -373,7 +344,6 @@ class MTLBiLSTMTokenizer:
             max_chars_per_morpheme=config.get("max_chars_per_morpheme", 20),
             eojeol_features=config.get("eojeol_features", False),
             gazetteer=gazetteer,
-            cong_contexts=cong_contexts,
             name_or_path=str(pretrained_model_name_or_path),
         )
 
@@ -390,7 +360,6 @@ class MTLBiLSTMTokenizer:
             (
                 ", eojeol_features=True" if self.eojeol_features else "",
                 f", gazetteer={self.gazetteer!r}" if self.gazetteer else "",
-                f", cong_contexts={self.cong_contexts!r}" if self.cong_contexts else "",
             )
         )
         return (
@@ -422,11 +391,7 @@ class DataCollatorForMTLBiLSTM:
         self.word_dropout = word_dropout
 
     def __call__(self, features: Sequence[dict]) -> BatchEncoding:
-        keep = (
-            *self.tokenizer.model_input_names,
-            "pos_labels",
-            "ner_labels",
-        )
+        keep = ("input_ids", "attention_mask", "char_ids", "eojeol_ids", "gazetteer_flags", "pos_labels", "ner_labels")
         batch = self.tokenizer.pad([{k: f[k] for k in keep if k in f} for f in features])
         if self.word_dropout and SINGLETON_MASK in features[0]:
             seq_len = batch["input_ids"].size(1)
@@ -474,7 +439,6 @@ def _with_specials(entries: Sequence[str], what: str) -> list[str]:
 
 
 __all__ = [
-    "CONG_CONTEXTS_FILE",
     "EOJEOL_INITIAL_ID",
     "EOJEOL_INTERNAL_ID",
     "EOJEOL_UNKNOWN_ID",
@@ -482,7 +446,6 @@ __all__ = [
     "IGNORE_INDEX",
     "MIN_GAZETTEER_SURFACE_LENGTH",
     "NUM_EOJEOL_IDS",
-    "CongContexts",
     "DataCollatorForMTLBiLSTM",
     "Gazetteer",
     "MTLBiLSTMTokenizer",

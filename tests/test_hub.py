@@ -31,7 +31,6 @@ REVISION = "v1.0"
 # The remote-code modules: those the auto_map names and those they import relatively.
 MODELING_CODE = [
     "configuration_mtl_bilstm.py",
-    "cong_mtl_bilstm.py",
     "crf.py",
     "embeddings_mtl_bilstm.py",
     "features_mtl_bilstm.py",

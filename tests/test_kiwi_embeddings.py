@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from modeling_mtl_bilstm.cong_mtl_bilstm import compatibility_jamo, embedded_morpheme_count
 from modeling_mtl_bilstm.training import kiwi_embeddings
 from modeling_mtl_bilstm.training.pretrained_embeddings import read_text_vectors
 
@@ -39,7 +38,7 @@ FORMS = [("", "UN"), ("", "UN")] + [(f"m{i}", "NNG") for i in range(300)] + [("m
 
 @pytest.mark.parametrize("embedded", [3, 37, 150, 302])
 def test_embedded_count_is_found_by_bisection(embedded):
-    assert embedded_morpheme_count(FakeKiwi(FORMS, embedded), probe=2) == embedded
+    assert kiwi_embeddings._embedded_morpheme_count(FakeKiwi(FORMS, embedded), probe=2) == embedded
 
 
 def test_vectors_keep_kiwi_geometry_and_scale(monkeypatch, tmp_path):
@@ -60,9 +59,9 @@ def test_vectors_keep_kiwi_geometry_and_scale(monkeypatch, tmp_path):
 
 
 def test_forms_are_written_in_compatibility_jamo_as_the_corpora_write_them(monkeypatch):
-    assert compatibility_jamo("\u11ab") == "\u3134"  # ᆫ (ETM) -> ㄴ
-    assert compatibility_jamo("\u11bb\u11af") == "\u3146\u3139"  # ᆻ, ᆯ -> ㅆ, ㄹ
-    assert compatibility_jamo("한국\u3134") == "한국\u3134"  # syllables and ㄴ stay
+    assert kiwi_embeddings.compatibility_jamo("\u11ab") == "\u3134"  # ᆫ (ETM) -> ㄴ
+    assert kiwi_embeddings.compatibility_jamo("\u11bb\u11af") == "\u3146\u3139"  # ᆻ, ᆯ -> ㅆ, ㄹ
+    assert kiwi_embeddings.compatibility_jamo("한국\u3134") == "한국\u3134"  # syllables and ㄴ stay
     forms = [("", "UN"), ("m0", "NNG"), ("\u11ab", "ETM"), ("\u3134", "JKS"), ("m1", "NNG")] + [
         (f"m{i}", "NNG") for i in range(2, 60)
     ]

@@ -496,29 +496,6 @@ def test_model_with_eojeol_and_gazetteer_features(tmp_path, tiny_config, kiwi_an
     assert_same_results(onnx_predictor(RAW_TEXTS), torch_predictor(RAW_TEXTS))
 
 
-def test_model_with_cong_context_features(tmp_path, tiny_config, kiwi_analyzer):
-    """`context_similarities`, the one float feature input, reaches the graph as float32, and the ONNX predictor
-    computes it as the torch one does."""
-    requires_onnx()
-    import onnx
-
-    from modeling_mtl_bilstm.cong_mtl_bilstm import CongContexts
-    from modeling_mtl_bilstm.inference.onnx_export import export_onnx
-
-    sentences = [[form for form, _, _ in sentence] for sentence in TRAINING_SENTENCES]
-    contexts = CongContexts([sentences[0][:2], sentences[1][-2:]], window=2)
-    tokenizer = MTLBiLSTMTokenizer.build(sentences, cong_contexts=contexts)
-    model = random_model(tiny_config, tokenizer, seed=4, cong_context_anchors=2)
-    model.save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
-    path = export_onnx(model, tokenizer, tmp_path)["fp32"]
-    inputs = {i.name: i.type.tensor_type.elem_type for i in onnx.load(str(path)).graph.input}
-    assert list(inputs)[-1] == "context_similarities" and inputs["context_similarities"] == onnx.TensorProto.FLOAT
-
-    torch_predictor, onnx_predictor = predictors(tmp_path, analyzer=kiwi_analyzer, batch_size=2)
-    assert_same_results(onnx_predictor(RAW_TEXTS), torch_predictor(RAW_TEXTS))
-
-
 def test_predictor_backend_errors_say_expected_and_received(model_dir, tmp_path):
     from modeling_mtl_bilstm import KoreanNERPredictor
 

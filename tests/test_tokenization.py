@@ -100,7 +100,6 @@ def test_saved_tokenizer_alone_loads_without_the_package(tmp_path):
     tokenizer = MTLBiLSTMTokenizer.build(CORPUS)
     tokenizer.save_pretrained(folder)
     assert sorted(path.name for path in folder.glob("*.py")) == [
-        "cong_mtl_bilstm.py",
         "features_mtl_bilstm.py",
         "tags_mtl_bilstm.py",
         "tokenization_mtl_bilstm.py",

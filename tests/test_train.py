@@ -409,18 +409,6 @@ def test_kiwi_vectors_without_kiwipiepy_fail_before_training_naming_the_fix(trai
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
-def test_training_with_cong_context_features(train, tiny_training_flags, tmp_path):
-    pytest.importorskip("kiwipiepy", reason="CoNg features need kiwipiepy: pip install -e '.[korean]'")
-    output_dir = tmp_path / "run"
-    flags = ["--task", "mtl", "--num_train_epochs", "1", "--cong_context_anchors", "3", *tiny_training_flags]
-    train([*flags, "--output_dir", str(output_dir)])
-    best = output_dir / "best_model"
-    model = AutoModelForTokenClassification.from_pretrained(best)
-    anchors = json.loads((best / "cong_contexts.json").read_text(encoding="utf-8"))["anchors"]
-    assert model.config.cong_context_anchors == len(anchors) == 3
-    assert json.loads((output_dir / "run_info.json").read_text())["arguments"]["model"]["cong_context_anchors"] == 3
-
-
 @pytest.mark.parametrize(
     "flags, eojeol, word_dropout",
     [

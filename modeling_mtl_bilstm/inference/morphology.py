@@ -39,8 +39,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from ..cong_mtl_bilstm import KOREAN_EXTRA_INSTALL
 
+KOREAN_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[korean]"'
 
 # Kiwi tags outside the Sejong tag set, and the Sejong tag each one is mapped to.
 KIWI_TO_SEJONG_TAGS = {

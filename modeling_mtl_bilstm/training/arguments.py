@@ -287,14 +287,6 @@ class ModelArguments:
         },
     )
     eojeol_embedding_dim: int = field(default=8, metadata={"help": "Size of the eojeol-position embeddings."})
-    cong_context_anchors: int = field(
-        default=0,
-        metadata={
-            "help": "Give each morpheme the similarities of its left context to this many anchor contexts of the "
-            "training split, by Kiwi's CoNg language model (offline; the `korean` extra); 0: none. Screened on dev "
-            "(docs/results.md): an option, not a default. With --init_from, the saved model's setting applies."
-        },
-    )
     word_dropout: float = field(
         default=0.3,
         metadata={

@@ -86,7 +86,6 @@ def run_experiment(
             vectors_path if model_args.extend_vocabulary else None,
             eojeol_features=model_args.use_eojeol_features,
             gazetteer=gazetteer,
-            cong_context_anchors=model_args.cong_context_anchors,
         )
     encoded = encode_corpus(
         corpus,

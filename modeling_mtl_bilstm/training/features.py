@@ -11,7 +11,7 @@ import datasets
 
 from ..data_scripts import tag_schemes
 from ..data_scripts.formats import read_gazette
-from ..tokenization_mtl_bilstm import NER_UNANNOTATED_TAGS, SINGLETON_MASK, CongContexts, Gazetteer, MTLBiLSTMTokenizer
+from ..tokenization_mtl_bilstm import NER_UNANNOTATED_TAGS, SINGLETON_MASK, Gazetteer, MTLBiLSTMTokenizer
 from .arguments import DataArguments, ModelArguments
 from .checks import ArgumentError
 from .corpus import ANNOTATED_TYPES, unannotated_tags
@@ -41,15 +41,10 @@ def build_tokenizer(
     vectors_path: Path | None,
     eojeol_features: bool = False,
     gazetteer: Gazetteer | None = None,
-    cong_context_anchors: int = 0,
 ) -> MTLBiLSTMTokenizer:
     """Vocabulary of the training split, plus (optionally) every morpheme of a pretrained vector file, so that
-    morphemes unseen in training still get a meaningful embedding; with the input features the model will take
-    (CoNg anchor contexts drawn from the training split where `cong_context_anchors > 0`)."""
-    cong_contexts = (
-        CongContexts.build(corpus["train"]["tokens"], cong_context_anchors) if cong_context_anchors else None
-    )
-    features = {"eojeol_features": eojeol_features, "gazetteer": gazetteer, "cong_contexts": cong_contexts}
+    morphemes unseen in training still get a meaningful embedding; with the input features the model will take."""
+    features = {"eojeol_features": eojeol_features, "gazetteer": gazetteer}
     tokenizer = MTLBiLSTMTokenizer.build(
         corpus["train"]["tokens"], min_frequency=data_args.min_frequency, char_unit=data_args.char_unit, **features
     )

@@ -91,7 +91,6 @@ def build_config(model_args: ModelArguments, tokenizer, label_names, tasks, ner_
         use_eojeol_features=tokenizer.eojeol_features,
         eojeol_embedding_dim=model_args.eojeol_embedding_dim,
         gazetteer_types=tokenizer.gazetteer.types if tokenizer.gazetteer is not None else None,
-        cong_context_anchors=tokenizer.cong_contexts.num_features if tokenizer.cong_contexts is not None else 0,
         use_crf={"ner": ner_crf, "pos": model_args.pos_crf},
         loss_weights={"pos": model_args.pos_loss_weight, "ner": model_args.ner_loss_weight},
         pos_id2label=dict(enumerate(label_names["pos"])),
