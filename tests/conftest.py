@@ -19,6 +19,9 @@ TINY_TRAINING_FLAGS = [
     "--torch_num_threads", "1",
     # Random initial embeddings: tests/test_train.py covers the default vectors (fastText) and Kiwi's (about 20 s).
     "--morpheme_vectors", "none",
+    # The corpus's morphemes alone (the default re-analyses the sample with Kiwi too, doubling its training split):
+    # tests/test_raw_text_training.py covers the default.
+    "--analyzer", "corpus",
 ]  # fmt: skip
 # The same sizes as config fields, for models built in the test process.
 TINY_MODEL_CONFIG = {

@@ -152,7 +152,7 @@ def test_pos_loss_weight_final_sits_beside_pos_loss_weight():
 
 @pytest.fixture(scope="module")
 def sample_corpus():
-    return load_data(DataArguments())
+    return load_data(DataArguments(analyzer="corpus"))
 
 
 def test_min_frequency_leaves_rare_training_morphemes_unknown(sample_corpus):

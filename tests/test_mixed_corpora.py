@@ -108,8 +108,8 @@ def klue_folder(tmp_path, monkeypatch, kiwi_analyzer):
 
 def test_extra_corpora_lend_train_to_training_and_validation_to_selection(klue_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
-    corpus = load_data(DataArguments(dataset="sample", extra_train_corpora=[f"klue={klue_folder}"]))
-    sample = load_data(DataArguments(dataset="sample"))
+    corpus = load_data(DataArguments(dataset="sample", analyzer="corpus", extra_train_corpora=[f"klue={klue_folder}"]))
+    sample = load_data(DataArguments(dataset="sample", analyzer="corpus"))
     klue = korean_ner.KoreanNER(config_name="klue", data_dir=str(klue_folder))
     klue.download_and_prepare()
     klue = klue.as_dataset()
@@ -129,8 +129,8 @@ def test_an_extra_corpus_without_a_test_split_is_all_training_data(tmp_path, mon
     rows = "서울\tNNP\tB-LC\n에\tJKB\tO\n\n한양\tNNP\tB-LC\n\n"
     for name in ("train.txt", "dev.txt"):
         (folder / name).write_text(rows, encoding="utf-8")
-    corpus = load_data(DataArguments(dataset="sample", extra_train_corpora=[f"conll={folder}"]))
-    sample = load_data(DataArguments(dataset="sample"))
+    corpus = load_data(DataArguments(dataset="sample", analyzer="corpus", extra_train_corpora=[f"conll={folder}"]))
+    sample = load_data(DataArguments(dataset="sample", analyzer="corpus"))
     assert corpus["train"].num_rows == sample["train"].num_rows + 4
     assert corpus["validation"].num_rows == sample["validation"].num_rows
     # A corpus annotates the types its labels name: here LC alone, so its O may hide the sample's other types.
@@ -181,7 +181,7 @@ def test_sample_needs_no_folder_as_an_extra_corpus():
 
 def test_max_train_sentences_draws_nested_proportional_subsets(klue_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
-    mixed = {"dataset": "sample", "extra_train_corpora": [f"klue={klue_folder}"]}
+    mixed = {"dataset": "sample", "analyzer": "corpus", "extra_train_corpora": [f"klue={klue_folder}"]}
     full = load_data(DataArguments(**mixed))["train"]
     subsets = {size: load_data(DataArguments(**mixed, max_train_sentences=size))["train"] for size in (50, 100, 300)}
     klue_rows = full.num_rows - 588  # the sample's training split comes first
@@ -193,11 +193,11 @@ def test_max_train_sentences_draws_nested_proportional_subsets(klue_folder, tmp_
     assert ids[50] < ids[100] < ids[300]
     # The same subset whatever else changes (seeds and models do not enter it).
     assert (
-        load_data(DataArguments(dataset="sample", max_train_sentences=100))["train"]["text"]
-        == load_data(DataArguments(dataset="sample", max_train_sentences=100))["train"]["text"]
+        load_data(DataArguments(dataset="sample", analyzer="corpus", max_train_sentences=100))["train"]["text"]
+        == load_data(DataArguments(dataset="sample", analyzer="corpus", max_train_sentences=100))["train"]["text"]
     )
     with pytest.raises(Exception, match="--max_train_sentences: expected 1 to 588"):
-        load_data(DataArguments(dataset="sample", max_train_sentences=589))
+        load_data(DataArguments(dataset="sample", analyzer="corpus", max_train_sentences=589))
 
 
 @pytest.mark.parametrize("use_crf", [True, False])
@@ -214,8 +214,8 @@ def test_sentences_without_entity_labels_add_no_ner_loss_and_do_not_dilute_it(ti
 
 def test_pos_only_corpora_join_training_with_their_entity_labels_withheld(klue_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
-    corpus = load_data(DataArguments(dataset="sample", pos_only_corpora=[f"klue={klue_folder}"]))
-    sample = load_data(DataArguments(dataset="sample"))
+    corpus = load_data(DataArguments(dataset="sample", analyzer="corpus", pos_only_corpora=[f"klue={klue_folder}"]))
+    sample = load_data(DataArguments(dataset="sample", analyzer="corpus"))
     klue_train = corpus["train"].num_rows - sample["train"].num_rows
     assert klue_train > 0 and corpus["validation"].num_rows == sample["validation"].num_rows
     unlabelled = corpus["train"].select(range(sample["train"].num_rows, corpus["train"].num_rows))
@@ -223,7 +223,9 @@ def test_pos_only_corpora_join_training_with_their_entity_labels_withheld(klue_f
     assert unlabelled["entity_spans"] == [None] * klue_train
     # --max_train_sentences subsamples the labelled sentences only.
     subset = load_data(
-        DataArguments(dataset="sample", pos_only_corpora=[f"klue={klue_folder}"], max_train_sentences=50)
+        DataArguments(
+            dataset="sample", analyzer="corpus", pos_only_corpora=[f"klue={klue_folder}"], max_train_sentences=50
+        )
     )
     assert subset["train"].num_rows == 50 + klue_train
 

@@ -312,6 +312,12 @@ def test_extra_training_corpora_and_kiwi_analysis_extend_the_training_split(trai
     train([*common, "--output_dir", str(tmp_path / "both"), "--analyzer", "both"])
     corpus = json.loads((tmp_path / "both" / "run_info.json").read_text())["corpus"]
     assert corpus["train"] == 2 * 588 and corpus["validation"] == 73
+    # The default, auto: both for a corpus with raw sentences in the KLP layout, and a CoNLL corpus's own morphemes.
+    train([*common, "--output_dir", str(tmp_path / "auto"), "--analyzer", "auto"])
+    assert json.loads((tmp_path / "auto" / "run_info.json").read_text())["corpus"]["train"] == 2 * 588
+    conll = [f"--{split}_file={extra / 'train.txt'}" for split in ("train", "validation", "test")]
+    train([*common, "--output_dir", str(tmp_path / "conll"), "--analyzer", "auto", "--dataset", "conll", *conll])
+    assert json.loads((tmp_path / "conll" / "run_info.json").read_text())["corpus"]["train"] == 3
 
     with pytest.raises(ArgumentError, match="expected NAME=DIR"):
         train([*common, "--output_dir", str(tmp_path / "bad"), "--extra_train_corpora", str(extra)])

@@ -135,12 +135,14 @@ class DataArguments:
         },
     )
     analyzer: str = field(
-        default="corpus",
+        default="auto",
         metadata={
-            "help": "Training morphemes: the corpus's own (corpus), Kiwi's analysis of each raw sentence with the "
-            "gold entities projected onto it, as the predictor analyses raw text (kiwi; KLP-layout corpora), or "
-            "both sets of training sentences (both). Dev and test keep the corpus's morphemes.",
-            "choices": ["corpus", "kiwi", "both"],
+            "help": "Training morphemes of --dataset: the corpus's own (corpus), Kiwi's analysis of each raw sentence "
+            "with the gold entities projected onto it, as the predictor analyses raw text (kiwi; KLP-layout corpora), "
+            "or both sets of training sentences (both). auto (the default, chosen on raw-text dev F1): both for a "
+            "corpus with raw sentences in the KLP layout (klp2016, sample), corpus otherwise (KLUE's morphemes are "
+            "Kiwi's already; CoNLL files have no raw text). Dev and test keep the corpus's morphemes.",
+            "choices": ["auto", "corpus", "kiwi", "both"],
         },
     )
     ner_types: list[str] | None = field(

@@ -3,14 +3,20 @@
 differ, and the training subsets of --max_train_sentences."""
 
 import hashlib
+import importlib.util
+import logging
 
 import datasets
 
 from ..data import load_korean_ner
 from ..data_scripts import tag_schemes
-from ..data_scripts.korean_ner import ENTITY_SPANS, shared_label_names
+from ..data_scripts.korean_ner import ENTITY_SPANS, KoreanNER, shared_label_names
+from ..inference.morphology import KOREAN_EXTRA_INSTALL
 from .arguments import DataArguments
 from .checks import ArgumentError
+
+
+logger = logging.getLogger(__name__)
 
 
 # The column of a mixed corpus's sentences that lists the entity types their corpus annotates.
@@ -44,9 +50,7 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     def load(name=data_args.dataset, data_dir=data_args.data_dir, files=data_files, **kwargs):
         return load_korean_ner(name, data_dir=data_dir, data_files=files, **kwargs)
 
-    sources = [{}]  # keyword arguments of each load of --dataset whose training split is used
-    if data_args.analyzer in ("kiwi", "both"):
-        sources = [{"analyzer": "kiwi"}] if data_args.analyzer == "kiwi" else [{}, {"analyzer": "kiwi"}]
+    sources = training_analyses(data_args.dataset, data_args.analyzer)
     extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
     pos_only = [parse_corpus_argument(argument, "--pos_only_corpora") for argument in data_args.pos_only_corpora]
     fixed = {"pos_labels": pos_labels} if pos_labels else {}
@@ -87,6 +91,28 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     if data_args.ner_types:
         corpus = keep_entity_types(corpus, data_args.ner_types)
     return corpus
+
+
+# Keyword arguments of each load of --dataset whose training split is used, per --analyzer.
+ANALYSES = {"corpus": [{}], "kiwi": [{"analyzer": "kiwi"}], "both": [{}, {"analyzer": "kiwi"}]}
+
+
+def training_analyses(dataset: str, analyzer: str) -> list[dict]:
+    """The loads of `dataset` whose training sentences a run uses (`ANALYSES`). `analyzer="auto"` is `both` for a
+    corpus with raw sentences in the KLP layout, whose training sentences Kiwi can analyse again, and `corpus`
+    otherwise, or where kiwipiepy is not installed (as raw-text scoring, which then falls back to gold morphemes)."""
+    if analyzer == "auto":
+        klp_layout = any(c.name == dataset and c.file_format == "klp" for c in KoreanNER.BUILDER_CONFIGS)
+        analyzer = "both" if klp_layout else "corpus"
+        if analyzer == "both" and importlib.util.find_spec("kiwipiepy") is None:
+            logger.warning(
+                "--analyzer auto: kiwipiepy is not installed (%s), so the %s corpus trains on its own morphemes only.",
+                KOREAN_EXTRA_INSTALL,
+                dataset,
+            )
+            analyzer = "corpus"
+        logger.info("--analyzer auto: %s for the %s corpus.", analyzer, dataset)
+    return ANALYSES[analyzer]
 
 
 def without_entity_labels(dataset: datasets.Dataset) -> datasets.Dataset:
