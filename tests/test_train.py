@@ -314,7 +314,10 @@ def test_extra_training_corpora_and_kiwi_analysis_extend_the_training_split(trai
     assert corpus["train"] == 2 * 588 and corpus["validation"] == 73
     # The default, auto: both for a corpus with raw sentences in the KLP layout, and a CoNLL corpus's own morphemes.
     train([*common, "--output_dir", str(tmp_path / "auto"), "--analyzer", "auto"])
-    assert json.loads((tmp_path / "auto" / "run_info.json").read_text())["corpus"]["train"] == 2 * 588
+    auto = json.loads((tmp_path / "auto" / "run_info.json").read_text())
+    assert auto["corpus"]["train"] == 2 * 588 and auto["arguments"]["data"]["analyzer"] == "both"  # what it chose
+    card = (tmp_path / "auto" / "best_model" / "README.md").read_text(encoding="utf-8")
+    assert "holds each training sentence of sample twice (`--analyzer both`)" in " ".join(card.split())
     conll = [f"--{split}_file={extra / 'train.txt'}" for split in ("train", "validation", "test")]
     train([*common, "--output_dir", str(tmp_path / "conll"), "--analyzer", "auto", "--dataset", "conll", *conll])
     assert json.loads((tmp_path / "conll" / "run_info.json").read_text())["corpus"]["train"] == 3

@@ -131,6 +131,7 @@ def render_model_card(
         guidelines=[terms.guidelines for terms in corpora.values() if terms.guidelines],
         evaluation=evaluation or None,
         max_train_sentences=run_info.argument("data", "max_train_sentences"),
+        analyzer=run_info.argument("data", "analyzer"),
         corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.corpus.items()),
         hyperparameters=hyperparameters,
         results_table=results_table,

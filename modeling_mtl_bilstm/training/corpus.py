@@ -97,22 +97,28 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
 ANALYSES = {"corpus": [{}], "kiwi": [{"analyzer": "kiwi"}], "both": [{}, {"analyzer": "kiwi"}]}
 
 
+def resolved_analyzer(dataset: str, analyzer: str) -> str:
+    """`analyzer`, with `"auto"` made `both` for a corpus with raw sentences in the KLP layout, whose training
+    sentences Kiwi can analyse again, and `corpus` otherwise, or where kiwipiepy is not installed (as raw-text
+    scoring, which then falls back to gold morphemes)."""
+    if analyzer != "auto":
+        return analyzer
+    klp_layout = any(c.name == dataset and c.file_format == "klp" for c in KoreanNER.BUILDER_CONFIGS)
+    resolved = "both" if klp_layout else "corpus"
+    if resolved == "both" and importlib.util.find_spec("kiwipiepy") is None:
+        logger.warning(
+            "--analyzer auto: kiwipiepy is not installed (%s), so the %s corpus trains on its own morphemes only.",
+            KOREAN_EXTRA_INSTALL,
+            dataset,
+        )
+        resolved = "corpus"
+    logger.info("--analyzer auto: %s for the %s corpus.", resolved, dataset)
+    return resolved
+
+
 def training_analyses(dataset: str, analyzer: str) -> list[dict]:
-    """The loads of `dataset` whose training sentences a run uses (`ANALYSES`). `analyzer="auto"` is `both` for a
-    corpus with raw sentences in the KLP layout, whose training sentences Kiwi can analyse again, and `corpus`
-    otherwise, or where kiwipiepy is not installed (as raw-text scoring, which then falls back to gold morphemes)."""
-    if analyzer == "auto":
-        klp_layout = any(c.name == dataset and c.file_format == "klp" for c in KoreanNER.BUILDER_CONFIGS)
-        analyzer = "both" if klp_layout else "corpus"
-        if analyzer == "both" and importlib.util.find_spec("kiwipiepy") is None:
-            logger.warning(
-                "--analyzer auto: kiwipiepy is not installed (%s), so the %s corpus trains on its own morphemes only.",
-                KOREAN_EXTRA_INSTALL,
-                dataset,
-            )
-            analyzer = "corpus"
-        logger.info("--analyzer auto: %s for the %s corpus.", analyzer, dataset)
-    return ANALYSES[analyzer]
+    """The loads of `dataset` whose training sentences a run uses (`ANALYSES`, `analyzer` resolved)."""
+    return ANALYSES[resolved_analyzer(dataset, analyzer)]
 
 
 def without_entity_labels(dataset: datasets.Dataset) -> datasets.Dataset:

@@ -10,7 +10,7 @@ import importlib.util
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -22,7 +22,7 @@ from ..inference.morphology import KOREAN_EXTRA_INSTALL, KiwiMorphemeAnalyzer
 from ..tokenization_mtl_bilstm import MTLBiLSTMTokenizer
 from .arguments import DEPRECATED_ARGUMENTS, DataArguments, ExperimentArguments, ModelArguments
 from .checks import check_arguments, check_feature_arguments
-from .corpus import load_data
+from .corpus import load_data, resolved_analyzer
 from .features import build_gazetteers, build_tokenizer, encode_corpus, keep_saved_features, training_singletons
 from .raw_text import RawTextEvaluator, RawTextSplit
 from .reporting import results_markdown, summarize_runs, write_results
@@ -61,6 +61,8 @@ def run_experiment(
     """
     check_arguments(experiment, data_args, training_args)
     check_feature_arguments(data_args, model_args)
+    # run_info.json and the card record what auto chose
+    data_args = replace(data_args, analyzer=resolved_analyzer(data_args.dataset, data_args.analyzer))
     if experiment.torch_num_threads:
         torch.set_num_threads(experiment.torch_num_threads)
     output_dir = Path(training_args.output_dir)
