@@ -3,6 +3,7 @@
 model trained on hand-written sentences."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -189,6 +190,15 @@ def test_workers_keep_the_input_order(model_dir, expected_lines, small_blocks, t
     output = tmp_path / "out.jsonl"
     assert predict(model_dir, "--input", str(source), "--output", str(output), "--num_workers", "2") == 0
     assert output.read_text(encoding="utf-8") == "".join(expected_lines)
+
+
+def test_a_process_predictor_keeps_kiwi_to_its_share_of_the_cores(model_dir):
+    """Each worker process gets `threads_per_process` threads for the model and as many Kiwi workers: two processes
+    with a Kiwi worker per core each would oversubscribe the cores."""
+    from modeling_mtl_bilstm.streaming import load_predictor
+
+    assert load_predictor(model_dir, num_threads=1).analyzer.kiwi.num_workers == 1
+    assert load_predictor(model_dir).analyzer.kiwi.num_workers == os.cpu_count()
 
 
 def test_cli_and_streaming_import_neither_torch_nor_transformers(tmp_path):
