@@ -17,8 +17,7 @@ import sys
 import tempfile
 import time
 
-from benchmark_common import emit
-from serving_common import add_serving_arguments, default_size_model, read_klue_sentences, record
+from serving_common import add_serving_arguments, default_size_model, model_description, read_klue_sentences, report
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 
@@ -99,16 +98,13 @@ def main(argv=None) -> dict:
     result = {
         "backend": args.backend,
         "threads": args.threads,
-        "model": str(args.model_dir) if args.model_dir else "random weights, examples/train.py's default sizes",
+        "model": model_description(args.model_dir),
         "batch_size": predictor.batch_size,
         "repeats": args.repeats,
         "sizes": rows,
         "document_over_list_at_8x": rows[-1]["document_over_list"],
     }
-    if args.record:
-        record("document_length", result)
-    emit(result, args.output)
-    return result
+    return report("document_length", result, args)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,7 @@ import sys
 import tempfile
 import time
 
-from benchmark_common import emit
-from serving_common import add_serving_arguments, default_size_model, read_klue_sentences, record
+from serving_common import add_serving_arguments, default_size_model, model_description, read_klue_sentences, report
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 from modeling_mtl_bilstm.inference.morphology import load_kiwi
@@ -137,14 +136,11 @@ def main(argv=None) -> dict:
         "cores": cores,
         "threads": args.threads,
         "repeats": args.repeats,
-        "model": str(args.model_dir) if args.model_dir else "random weights, examples/train.py's default sizes",
+        "model": model_description(args.model_dir),
         "backends": backends,
         "runs": runs,
     }
-    if args.record:
-        record("stage_bound", result)
-    emit(result, args.output)
-    return result
+    return report("stage_bound", result, args)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmark_common import REPO_ROOT
+from benchmark_common import REPO_ROOT, emit
 
 
 DEFAULT_KLUE_FILE = REPO_ROOT.parent / "shared" / "data" / "klue-ner" / "klue-ner-v1.1_dev.part.tsv"
@@ -80,6 +80,19 @@ def default_size_model(analyzer, sentences: list[str], folder: Path | None = Non
     )
     torch.manual_seed(0)
     return MTLBiLSTMForTokenClassification(config).eval(), tokenizer
+
+
+def model_description(model_dir: Path | None) -> str:
+    """What the result's `model` field says: the folder timed, or the random default-size model."""
+    return str(model_dir) if model_dir else "random weights, examples/train.py's default sizes"
+
+
+def report(key: str, result: dict, args: argparse.Namespace) -> dict:
+    """Writes `result` where the serving arguments ask (`--record` under `key` in serving.json, `--output`, stdout)."""
+    if args.record:
+        record(key, result)
+    emit(result, args.output)
+    return result
 
 
 def record(key: str, result: dict, path: Path = SERVING_RESULTS) -> None:

@@ -31,8 +31,7 @@ import threading
 import time
 from unittest import mock
 
-from benchmark_common import emit
-from serving_common import add_serving_arguments, default_size_model, read_klue_sentences, record
+from serving_common import add_serving_arguments, default_size_model, model_description, read_klue_sentences, report
 
 from modeling_mtl_bilstm import KiwiMorphemeAnalyzer, KoreanNERPredictor
 
@@ -132,7 +131,7 @@ def main(argv=None) -> dict:
         "threads": args.threads,
         "kiwi_workers": analyzer.kiwi.num_workers,
         "batch_size": batch_size,
-        "model": str(args.model_dir) if args.model_dir else "random weights, examples/train.py's default sizes",
+        "model": model_description(args.model_dir),
         "repeats": args.repeats,
         "sentences_per_second": medians,
         "sentences_per_second_runs": rates,
@@ -142,10 +141,7 @@ def main(argv=None) -> dict:
             for path in ("predictor", "threaded", "kiwi_iterator")
         },
     }
-    if args.record:
-        record("end_to_end", result)
-    emit(result, args.output)
-    return result
+    return report("end_to_end", result, args)
 
 
 if __name__ == "__main__":

@@ -164,10 +164,11 @@ def load_predictor(model: str | os.PathLike, num_threads: int | None = None, **p
     """`KoreanNERPredictor.from_pretrained(model, **predictor_kwargs)` running on `num_threads` threads (all of
     them where None): torch's intra-op threads, or onnxruntime's with `backend="onnx"`, and as many Kiwi worker
     threads, so that processes sharing the cores do not oversubscribe them."""
-    from .inference.morphology import KiwiMorphemeAnalyzer, load_kiwi
     from .inference.predictor import KoreanNERPredictor
 
     if num_threads is not None and predictor_kwargs.get("analyzer") is None:
+        from .inference.morphology import KiwiMorphemeAnalyzer, load_kiwi
+
         predictor_kwargs["analyzer"] = KiwiMorphemeAnalyzer(load_kiwi(num_workers=num_threads))
 
     if predictor_kwargs.get("backend", "torch") == "onnx":

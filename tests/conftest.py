@@ -20,7 +20,7 @@ TINY_TRAINING_FLAGS = [
     # Random initial embeddings: tests/test_train.py covers the default vectors (fastText) and Kiwi's (about 20 s).
     "--morpheme_vectors", "none",
     # The corpus's morphemes alone (the default re-analyses the sample with Kiwi too, doubling its training split):
-    # tests/test_raw_text_training.py covers the default.
+    # tests/test_train.py covers the default.
     "--analyzer", "corpus",
 ]  # fmt: skip
 # The same sizes as config fields, for models built in the test process.

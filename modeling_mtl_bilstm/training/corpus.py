@@ -50,7 +50,7 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
     def load(name=data_args.dataset, data_dir=data_args.data_dir, files=data_files, **kwargs):
         return load_korean_ner(name, data_dir=data_dir, data_files=files, **kwargs)
 
-    sources = training_analyses(data_args.dataset, data_args.analyzer)
+    sources = ANALYSES[resolved_analyzer(data_args.dataset, data_args.analyzer)]
     extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
     pos_only = [parse_corpus_argument(argument, "--pos_only_corpora") for argument in data_args.pos_only_corpora]
     fixed = {"pos_labels": pos_labels} if pos_labels else {}
@@ -114,11 +114,6 @@ def resolved_analyzer(dataset: str, analyzer: str) -> str:
         resolved = "corpus"
     logger.info("--analyzer auto: %s for the %s corpus.", resolved, dataset)
     return resolved
-
-
-def training_analyses(dataset: str, analyzer: str) -> list[dict]:
-    """The loads of `dataset` whose training sentences a run uses (`ANALYSES`, `analyzer` resolved)."""
-    return ANALYSES[resolved_analyzer(dataset, analyzer)]
 
 
 def without_entity_labels(dataset: datasets.Dataset) -> datasets.Dataset:
