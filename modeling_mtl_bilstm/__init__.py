@@ -23,6 +23,7 @@ _EXPORTS = {
     "KOREAN_NER_TASK": ".inference.pipeline",
     "KoreanNERPipeline": ".inference.pipeline",
     "KoreanNERPredictor": ".inference.predictor",
+    "KoreanNERPredictorPool": ".streaming",
     "MTLBiLSTMConfig": ".configuration_mtl_bilstm",
     "MTLBiLSTMForTokenClassification": ".modeling_mtl_bilstm",
     "MTLBiLSTMPreTrainedModel": ".modeling_mtl_bilstm",

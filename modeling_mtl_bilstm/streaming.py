@@ -5,6 +5,7 @@ output, tagging in worker processes in input order, and tagging a `datasets.Data
 torch before a predictor is loaded, so that `backend="onnx"` runs without it.
 """
 
+import gc
 import json
 import os
 from collections import deque
@@ -14,12 +15,17 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 
+from .inference.predictor_inputs import checked_texts
+
 
 # Input formats by file suffix; any other suffix reads as text lines.
 INPUT_FORMATS = {".txt": "text", ".jsonl": "jsonl", ".parquet": "parquet"}
 DEFAULT_TEXT_FIELD = "text"
 # Blocks in flight per worker: one being tagged, one waiting, so that no worker idles while the main process writes.
 BLOCKS_PER_WORKER = 2
+# Texts per task of a pool's worker: enough that their sentences, sorted by length, fill the predictor's batches, few
+# enough that the first results come early and the processes' last tasks end together.
+TEXTS_PER_TASK = 512
 
 
 class InputError(ValueError):
@@ -194,47 +200,169 @@ def json_lines(results: Iterable[dict]) -> str:
 def tag_blocks(
     text_blocks: Iterable[list[str]], model: str | os.PathLike, num_workers: int = 1, **predictor_kwargs
 ) -> Iterator[tuple[int, str]]:
-    """`(number of texts, their results as JSON lines)` for each block of texts, in input order.
-
-    With `num_workers > 1`, blocks are tagged in that many processes, each with its own predictor on its share of
-    the cores (`threads_per_process`); at most `BLOCKS_PER_WORKER` blocks per worker are in flight, so memory stays
-    bounded whatever the input's size. Processes are spawned, not forked: a fork of a process whose thread pools
-    are running can deadlock."""
+    """`(number of texts, their results as JSON lines)` for each block of texts, in input order: tagged in this
+    process, or with `num_workers > 1` in a [`KoreanNERPredictorPool`] of that many processes, which also write the
+    JSON."""
     if num_workers == 1:
         predictor = load_predictor(model, **predictor_kwargs)
         for block in text_blocks:
             yield len(block), json_lines(predictor(block))
         return
-    pool = ProcessPoolExecutor(
-        num_workers,
-        mp_context=get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(model, threads_per_process(num_workers), predictor_kwargs),
-    )
-    try:
+    with KoreanNERPredictorPool(model, num_workers, **predictor_kwargs) as pool:
+        yield from pool.map_blocks(_json_lines_in_worker, text_blocks)
+
+
+class KoreanNERPredictorPool:
+    """
+    A [`KoreanNERPredictor`] in `num_workers` processes, each with its own predictor on its share of the cores
+    (`threads_per_process`: Kiwi's worker threads and the model's intra-op threads alike). On a few cores this is
+    faster than one predictor on all of them, whose Kiwi and model take turns: here one process's Kiwi analyses
+    while another's model tags (benchmarks/serving_speed.py measures both).
+
+    Same calls and output as the predictor: `pool(text)` gives one dict, `pool(texts)` a list of them and
+    `pool.stream(texts)` yields them lazily, in input order. Texts go to the processes in tasks of
+    `texts_per_task`, at most `BLOCKS_PER_WORKER` tasks per process in flight, so a stream of any length runs in
+    bounded memory. The processes are spawned, not forked (a fork of a process whose thread pools are running can
+    deadlock), and have loaded the model when the constructor returns; `close()`, or leaving a `with` block, ends
+    them.
+
+    Args:
+        model (`str` or `os.PathLike`): a saved model folder or Hub repository id.
+        num_workers (`int`, *optional*): processes; defaults to one per core available.
+        texts_per_task (`int`, defaults to `TEXTS_PER_TASK`): texts sent to a process at once.
+        predictor_kwargs: the other arguments of `KoreanNERPredictor.from_pretrained` (`backend="onnx"`,
+            `quantize`, `batch_size`...).
+
+    Example:
+
+    ```python
+    >>> from modeling_mtl_bilstm.streaming import KoreanNERPredictorPool
+    >>> with KoreanNERPredictorPool("path/to/model", backend="onnx", quantize=True) as pool:
+    ...     results = pool(["세종대왕은 1443년에 훈민정음을 창제했다.", "어제 부산에 갔어요."])
+    >>> results[0]["entities"][0]["text"]
+    '세종대왕'
+    ```
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike,
+        num_workers: int | None = None,
+        texts_per_task: int | None = None,
+        **predictor_kwargs,
+    ):
+        available = len(os.sched_getaffinity(0))
+        self.num_workers = available if num_workers is None else num_workers
+        self.texts_per_task = TEXTS_PER_TASK if texts_per_task is None else texts_per_task
+        for name, value in (("num_workers", self.num_workers), ("texts_per_task", self.texts_per_task)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}: expected a positive int, received {value!r}.")
+        context = get_context("spawn")
+        self._executor = ProcessPoolExecutor(
+            self.num_workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(
+                str(model),
+                threads_per_process(self.num_workers),
+                predictor_kwargs,
+                context.Barrier(self.num_workers),
+            ),
+        )
+        try:  # the workers wait for each other after loading, so this returns once all have loaded (or failed to)
+            for future in [self._executor.submit(_worker_predictor_description) for _ in range(self.num_workers)]:
+                self.description = future.result()
+        except BaseException:
+            self.close()
+            raise
+
+    def __call__(self, inputs: str | list[str]) -> dict | list[dict]:
+        """Entities and tokens of one text (a dict) or of each text of a list (a list of dicts)."""
+        if isinstance(inputs, str):
+            return self([inputs])[0]
+        return list(self.stream(checked_texts(inputs)))
+
+    def stream(self, texts: Iterable[str]) -> Iterator[dict]:
+        """The output dict of each text of an iterable, in order, lazily."""
+        for _, results in self.map_blocks(_predict_in_worker, blocks(_str_texts(texts), self.texts_per_task)):
+            yield from results
+
+    def map_blocks(self, function, text_blocks: Iterable[list[str]]) -> Iterator[tuple[int, Any]]:
+        """`(len(block), function(block))` for each block of texts, in order, `function` running in a worker process
+        (a module-level function of the texts, which can call the worker's predictor through `worker_predictor()`)."""
         pending = deque()
-        for block in text_blocks:
-            pending.append((len(block), pool.submit(_tag_in_worker, block)))
-            if len(pending) >= BLOCKS_PER_WORKER * num_workers:
+        try:
+            for block in text_blocks:
+                pending.append((len(block), self._executor.submit(function, block)))
+                if len(pending) >= BLOCKS_PER_WORKER * self.num_workers:
+                    count, future = pending.popleft()
+                    yield count, future.result()
+            while pending:
                 count, future = pending.popleft()
                 yield count, future.result()
-        while pending:
-            count, future = pending.popleft()
-            yield count, future.result()
-    finally:
-        pool.shutdown(cancel_futures=True)
+        finally:  # a consumer that stops early leaves no work running
+            for _, future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        """Ends the worker processes; tasks not started are cancelled."""
+        self._executor.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> "KoreanNERPredictorPool":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_workers={self.num_workers}, {self.description})"
 
 
+def _str_texts(texts: Iterable[str]) -> Iterator[str]:
+    """The texts, checked as they go by: a text that is no str is named by its index, as the predictor names it."""
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{index}]: expected a str, received {type(text).__name__}.")
+        yield text
+
+
+# In each worker process of a pool: its predictor, or the error that loading it raised (raised again by each task, so
+# that the caller sees it rather than a broken pool).
 _worker_predictor = None
+_worker_error: BaseException | None = None
 
 
-def _start_worker(model, num_threads: int, predictor_kwargs: dict) -> None:
-    global _worker_predictor
-    _worker_predictor = load_predictor(model, num_threads=num_threads, **predictor_kwargs)
+def _start_worker(model: str, num_threads: int, predictor_kwargs: dict, loaded) -> None:
+    global _worker_predictor, _worker_error
+    try:
+        _worker_predictor = load_predictor(model, num_threads=num_threads, **predictor_kwargs)
+    except Exception as error:
+        _worker_error = error
+    # The modules and the model loaded so far live as long as the process: kept out of the garbage collector's full
+    # passes, which would otherwise walk all of them again and again as tagging allocates.
+    gc.freeze()
+    loaded.wait()
 
 
-def _tag_in_worker(texts: list[str]) -> str:
-    return json_lines(_worker_predictor(texts))
+def worker_predictor():
+    """The predictor of the worker process this runs in (see [`KoreanNERPredictorPool.map_blocks`])."""
+    if _worker_error is not None:
+        raise _worker_error
+    if _worker_predictor is None:
+        raise RuntimeError("worker_predictor: expected to run in a KoreanNERPredictorPool worker process.")
+    return _worker_predictor
+
+
+def _worker_predictor_description() -> str:
+    return repr(worker_predictor())
+
+
+def _predict_in_worker(texts: list[str]) -> list[dict]:
+    return worker_predictor()(texts)
+
+
+def _json_lines_in_worker(texts: list[str]) -> str:
+    return json_lines(worker_predictor()(texts))
 
 
 class DatasetTagger:
@@ -327,10 +455,12 @@ def tag_dataset(
 __all__ = [
     "DatasetTagger",
     "InputError",
+    "KoreanNERPredictorPool",
     "count_texts",
     "input_format",
     "read_texts",
     "resume_output",
     "tag_blocks",
     "tag_dataset",
+    "worker_predictor",
 ]

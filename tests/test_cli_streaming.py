@@ -192,6 +192,35 @@ def test_workers_keep_the_input_order(model_dir, expected_lines, small_blocks, t
     assert output.read_text(encoding="utf-8") == "".join(expected_lines)
 
 
+def test_a_predictor_pool_gives_the_predictors_results_in_order(model_dir, expected_lines):
+    """Tasks of 3 texts over 2 processes: the results of a call and of a stream are the predictor's, in input
+    order."""
+    from modeling_mtl_bilstm import KoreanNERPredictorPool
+
+    def lines(results):
+        return [json.dumps(result, ensure_ascii=False) + "\n" for result in results]
+
+    with KoreanNERPredictorPool(model_dir, num_workers=2, texts_per_task=3) as pool:
+        assert lines(pool(TEXTS)) == expected_lines
+        assert lines([pool(TEXTS[1])]) == expected_lines[1:2]
+        assert lines(pool.stream(iter(TEXTS))) == expected_lines
+        with pytest.raises(TypeError, match=r"^texts\[4\]: expected a str, received int"):
+            list(pool.stream(iter([*TEXTS[:4], 7])))
+        with pytest.raises(TypeError, match=r"^inputs\[1\]: expected a str"):
+            pool(["서울", None])
+        assert lines(pool(TEXTS[:2])) == expected_lines[:2]  # usable after an error
+        assert repr(pool).startswith("KoreanNERPredictorPool(num_workers=2, KoreanNERPredictor(")
+
+
+def test_a_predictor_pool_raises_the_error_of_loading_its_model(tmp_path):
+    from modeling_mtl_bilstm import KoreanNERPredictorPool
+
+    with pytest.raises(ValueError, match="num_workers: expected a positive int, received 0"):
+        KoreanNERPredictorPool(tmp_path, num_workers=0)
+    with pytest.raises(OSError, match="no file named model.safetensors"):  # an empty folder: no model in it
+        KoreanNERPredictorPool(tmp_path, num_workers=2)
+
+
 def test_a_process_predictor_keeps_kiwi_to_its_share_of_the_cores(model_dir):
     """Each worker process gets `threads_per_process` threads for the model and as many Kiwi workers: two processes
     with a Kiwi worker per core each would oversubscribe the cores."""
