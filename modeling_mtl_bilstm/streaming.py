@@ -189,7 +189,12 @@ def load_predictor(model: str | os.PathLike, num_threads: int | None = None, **p
 def threads_per_process(processes: int) -> int:
     """The cores available to this process shared among `processes`, at least one each: more would make the
     processes' thread pools compete for the same cores."""
-    return max(1, len(os.sched_getaffinity(0)) // processes)
+    return max(1, available_cores() // processes)
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 def json_lines(results: Iterable[dict]) -> str:
@@ -251,8 +256,7 @@ class KoreanNERPredictorPool:
         texts_per_task: int | None = None,
         **predictor_kwargs,
     ):
-        available = len(os.sched_getaffinity(0))
-        self.num_workers = available if num_workers is None else num_workers
+        self.num_workers = available_cores() if num_workers is None else num_workers
         self.texts_per_task = TEXTS_PER_TASK if texts_per_task is None else texts_per_task
         for name, value in (("num_workers", self.num_workers), ("texts_per_task", self.texts_per_task)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
