@@ -1,7 +1,8 @@
 """Re-analysis with Kiwi (``analyzer="kiwi"``): each raw sentence is analysed with the predictor's Kiwi set-up and
 its gold entity spans are projected onto Kiwi's morphemes (``span_projection``), so that a model trains in the
 inference distribution; entities with a boundary inside a Kiwi morpheme are counted and handled as
-``misaligned_entities`` says.
+``misaligned_entities`` says. A corpus without raw text (ner2016, CoNLL files) gets it rebuilt from its morphemes
+by Kiwi's ``join`` first (``rebuild_text``).
 """
 
 import importlib.metadata
@@ -10,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .entity_marks import entity_spans
-from .format_common import CorpusFormatError, MarkedSentence, Sentence
+from .format_common import CorpusFormatError, EntitySpan, MarkedSentence, Sentence
 from .span_projection import Projection, ProjectionStats, project_entities
+from .tag_schemes import iob2_spans
 
 
 KOREAN_EXTRA_INSTALL = 'pip install "mtl-bilstm-ner[korean]"'
@@ -70,20 +72,65 @@ def kiwi_fingerprint_parts() -> list[bytes]:
     ]
 
 
+# The Sejong corpora write an ending that is a lone consonant in compatibility jamo (ㄴ of 속하/VV + ㄴ/ETM); Kiwi's join
+# composes only the conjoining final consonant (ᆫ) onto the syllable before it.
+_FINAL_CONSONANTS = dict(
+    zip("ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ", map(chr, range(0x11A8, 0x11C3)))
+)
+# Kiwi's tag for a morpheme whose tag it does not know (a corpus's typo such as JBK).
+_UNKNOWN_TAG = "UN"
+
+
+def rebuild_text(sentence: Sentence, kiwi, known_tags: dict[str, bool] | None = None) -> MarkedSentence:
+    """A raw text for a sentence that has only morphemes (ner2016, CoNLL files), with its gold entities (IOB2
+    ``ner_tags``) as character spans of it.
+
+    Kiwi's ``join`` writes the morphemes out as a sentence: endings and particles conjugated onto the word before,
+    spaces where its rules put them (the corpus does not say where the writer put them). A tag Kiwi does not know
+    joins as ``UN``. ``kiwi`` is a ``kiwipiepy.Kiwi``; ``known_tags`` caches which tags it knows across calls.
+    """
+    known_tags = {} if known_tags is None else known_tags
+    morphemes = []
+    for form, tag in zip(sentence.tokens, sentence.pos_tags):
+        if tag not in known_tags:
+            try:
+                kiwi.join([("가", tag)])
+            except ValueError:
+                known_tags[tag] = False
+            else:
+                known_tags[tag] = True
+        if tag[:1] in ("E", "J") and form[:1] in _FINAL_CONSONANTS:
+            form = _FINAL_CONSONANTS[form[0]] + form[1:]
+        morphemes.append((form, tag if known_tags[tag] else _UNKNOWN_TAG))
+    text, positions = kiwi.join(morphemes, return_positions=True)
+    entities = [
+        EntitySpan(positions[first][0], positions[last - 1][1], entity_type)
+        for entity_type, first, last in iob2_spans(sentence.ner_tags)
+    ]
+    return MarkedSentence(sentence.path, sentence.lines[0].number, text, entities, sentence=sentence)
+
+
 def reanalyse_splits(
     sentences: dict[str, list[Sentence]], analyzer, misaligned_entities: str, reject
 ) -> dict[str, ProjectionStats]:
     """Replaces each sentence's morphemes and tags by those of ``analyzer`` (a ``KiwiMorphemeAnalyzer``), with the
     gold entities of its ``$`` line projected onto them (``reject`` gets the sentences whose ``$`` line is
-    unreadable)."""
+    unreadable). A sentence without a ``$`` line (ner2016, CoNLL files) gets its text and entities from
+    ``rebuild_text``, its IOB2 NER tags."""
     stats = {}
+    known_tags: dict[str, bool] = {}
     for split, split_sentences in sentences.items():
         readable, marked = [], []
         for sentence in split_sentences:
             try:
-                marked.append(
-                    MarkedSentence(sentence.path, sentence.marked_line.number, sentence.text, entity_spans(sentence))
-                )
+                if sentence.marked_line is None:
+                    marked.append(rebuild_text(sentence, analyzer.kiwi, known_tags))
+                else:
+                    marked.append(
+                        MarkedSentence(
+                            sentence.path, sentence.marked_line.number, sentence.text, entity_spans(sentence)
+                        )
+                    )
             except CorpusFormatError as error:
                 reject(error)
             else:
@@ -91,7 +138,7 @@ def reanalyse_splits(
         projections, split_stats = reanalyse_with_kiwi(marked, analyzer, misaligned_entities)
         kept = []
         for sentence, gold, projection in zip(readable, marked, projections):
-            line = sentence.marked_line
+            line = sentence.marked_line or sentence.lines[0]
             if not projection.tokens:
                 reject(
                     CorpusFormatError(
@@ -101,8 +148,8 @@ def reanalyse_splits(
                 continue
             sentence.tokens, sentence.pos_tags = projection.tokens, projection.pos_tags
             sentence.ner_tags, sentence.word_ids = projection.ner_tags, projection.word_ids
-            sentence.entities = list(gold.entities)
-            # The labels now come from the '$' line: errors about them name it.
+            sentence.text, sentence.entities = gold.text, list(gold.entities)
+            # The labels now come from the '$' line (or the first morpheme's): errors about them name it.
             sentence.lines = [line] * len(projection.tokens)
             kept.append(sentence)
         sentences[split] = kept

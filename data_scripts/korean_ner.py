@@ -18,17 +18,19 @@ Configs:
 * ``ner2016``: the 2016 Korean NER competition data (train and dev, read from ``data_dir``;
   never downloaded: it has no redistribution licence). Same entity types, Sejong POS tags and
   tag style as KLP 2016, disjoint sentences; no eojeol index and no raw text, so ``word_ids``
-  is -1 throughout and ``text`` is "" (not rebuilt from the morphemes, which lack the
-  spacing and are not always surface strings: ``ㄴ``, ``았``).
+  is -1 throughout and ``text`` is "" (with ``analyzer="kiwi"``, the text Kiwi rebuilds from the
+  morphemes, see below).
 
 Every config gives the same features; NER tags are normalised to IOB2 and the label names
 come from the data (see ``KoreanNER``). To concatenate two corpora, load both with the same
 label names: ``shared_label_names`` gives them.
 
-``analyzer="kiwi"`` (KLP layout configs) trains in the inference distribution: each raw
-sentence is re-analysed with the predictor's Kiwi set-up and the gold entity spans of its
-``$`` line are projected onto Kiwi's morphemes (``reanalyse_with_kiwi``); entities with a
-boundary inside a Kiwi morpheme are counted and handled as ``misaligned_entities`` says.
+``analyzer="kiwi"`` trains in the inference distribution: each raw sentence is re-analysed with
+the predictor's Kiwi set-up and the gold entity spans of its ``$`` line are projected onto Kiwi's
+morphemes (``reanalyse_with_kiwi``); entities with a boundary inside a Kiwi morpheme are counted
+and handled as ``misaligned_entities`` says. Layouts without raw text (``ner2016``, ``conll``)
+get it rebuilt from their morphemes by Kiwi's ``join`` first (``rebuild_text``): the spacing is
+Kiwi's guess, not the writer's.
 
 With datasets >= 4 the builder is instantiated rather than loaded as a script::
 

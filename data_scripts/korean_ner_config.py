@@ -69,12 +69,13 @@ class KoreanNERConfig(datasets.BuilderConfig):
         label_splits: the splits the default label names are derived from; None means
             ``train`` (all splits where there is no ``train``), and all splits with
             ``analyzer="kiwi"``: a tag Kiwi gives only outside train is no error in the data.
-        analyzer: ``"corpus"`` (default) keeps the corpus's morphemes; ``"kiwi"`` (KLP layout
-            only) re-analyses each raw sentence with ``KiwiMorphemeAnalyzer``, as the predictor
-            does, and projects the gold entity spans of its ``$`` line onto Kiwi's morphemes:
-            POS tags are Kiwi's mapped to Sejong tags, ``word_ids`` index the whitespace-separated
-            words of the text. A ``$`` line that does not align with its ``;`` line is a format
-            error (``errors`` applies). See ``project_entities``.
+        analyzer: ``"corpus"`` (default) keeps the corpus's morphemes; ``"kiwi"`` re-analyses each
+            raw sentence with ``KiwiMorphemeAnalyzer``, as the predictor does, and projects the gold
+            entity spans of its ``$`` line onto Kiwi's morphemes: POS tags are Kiwi's mapped to
+            Sejong tags, ``word_ids`` index the whitespace-separated words of the text. A ``$`` line
+            that does not align with its ``;`` line is a format error (``errors`` applies). A layout
+            without raw text (``ner2016``, ``conll``) gets it rebuilt from the morphemes by Kiwi's
+            ``join``, spaces where Kiwi's rules put them (``rebuild_text``). See ``project_entities``.
         misaligned_entities: with ``analyzer="kiwi"``, what happens to an entity with a boundary
             inside a Kiwi morpheme: ``"drop"`` (default) labels its morphemes ``O``; ``"expand"``
             labels the morphemes that hold it. Either way they are counted, logged and written in
@@ -112,11 +113,6 @@ class KoreanNERConfig(datasets.BuilderConfig):
             raise ValueError(
                 f"The {self.name!r} config is annotated by character: its morphemes are Kiwi's analysis, so it needs "
                 f"analyzer='kiwi'; received analyzer={self.analyzer!r}"
-            )
-        if self.analyzer == "kiwi" and self.file_format not in ("klp", "klue"):
-            raise ValueError(
-                f"analyzer='kiwi' needs raw sentences with their entities marked (the KLP layout's ';' and '$' "
-                f"lines); the {self.name!r} config reads the {self.file_format!r} layout"
             )
         if self.label_splits is not None and (isinstance(self.label_splits, str) or not self.label_splits):
             raise ValueError(f"label_splits must be a non-empty list of split names; received {self.label_splits!r}")

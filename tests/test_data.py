@@ -1036,8 +1036,6 @@ def test_builder_analyzer_kiwi_misaligned_dollar_line(tmp_path, cache_dir, share
 
 def test_analyzer_options_are_checked(tmp_path, cache_dir):
     path = write_file(tmp_path / "train.conll", conll_text())
-    with pytest.raises(ValueError, match="analyzer='kiwi' needs raw sentences with their entities marked"):
-        load_conll(path, cache_dir, analyzer="kiwi")
     with pytest.raises(ValueError, match="analyzer='spacy' is not supported"):
         load_conll(path, cache_dir, analyzer="spacy")
     with pytest.raises(ValueError, match="misaligned_entities='shift' is not supported"):

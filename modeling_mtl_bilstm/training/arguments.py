@@ -145,6 +145,18 @@ class DataArguments:
             "choices": ["auto", "corpus", "kiwi", "both"],
         },
     )
+    extra_corpora_analyzer: str = field(
+        default="corpus",
+        metadata={
+            "help": "Training morphemes of the --extra_train_corpora: corpus (their own), both (their own and, as "
+            "--analyzer both does for --dataset, a copy of their training sentences as Kiwi analyses them), or auto "
+            "(both for the KLP layout and ner2016, corpus otherwise). ner2016 and CoNLL files have no raw text: Kiwi "
+            "rebuilds it from the morphemes (its join, spaces where Kiwi's rules put them) and analyses that. "
+            "KLUE's morphemes are Kiwi's already: it loads once whatever this says. Validation splits keep the "
+            "corpus's morphemes.",
+            "choices": ["auto", "corpus", "both"],
+        },
+    )
     ner_types: list[str] | None = field(
         default=None,
         metadata={"help": "Keep only these entity types (e.g. PS LC): the tags of the others become O."},

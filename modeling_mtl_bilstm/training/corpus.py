@@ -52,6 +52,7 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
 
     sources = ANALYSES[resolved_analyzer(data_args.dataset, data_args.analyzer)]
     extras = [parse_corpus_argument(argument) for argument in data_args.extra_train_corpora]
+    extra_sources = [ANALYSES[resolved_extra_analyzer(name, data_args.extra_corpora_analyzer)] for name, _ in extras]
     pos_only = [parse_corpus_argument(argument, "--pos_only_corpora") for argument in data_args.pos_only_corpora]
     fixed = {"pos_labels": pos_labels} if pos_labels else {}
     if len(sources) == 1 and sources[0] == {} and not extras and not pos_only:
@@ -60,21 +61,29 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
             corpus["train"] = nested_subset([corpus["train"]], data_args.max_train_sentences)
     else:
         main_first = [load(**kwargs) for kwargs in sources]
-        extras_first = [load(name, path, None) for name, path in extras]
+        extras_first = [
+            [load(name, path, None, **kwargs) for kwargs in analyses]
+            for (name, path), analyses in zip(extras, extra_sources)
+        ]
         pos_only_first = [load(name, path, None) for name, path in pos_only]
-        labels = {**shared_label_names(*main_first, *extras_first, *pos_only_first), **fixed}
-        types = [corpus_entity_types(first) for first in main_first[:1] + extras_first] + [()] * len(pos_only)
+        labels = {
+            **shared_label_names(*main_first, *(part for parts in extras_first for part in parts), *pos_only_first),
+            **fixed,
+        }
+        types = [corpus_entity_types(first) for first in main_first[:1] + [parts[0] for parts in extras_first]]
+        types += [()] * len(pos_only)
         mark = (lambda dataset, _: dataset) if len(set(types)) == 1 else with_annotated_types
         corpus = datasets.DatasetDict({split: mark(d, types[0]) for split, d in load(**labels).items()})
         train = [mark(load(**kwargs, **labels)["train"], types[0]) for kwargs in sources]
         validation = [corpus["validation"]] if "validation" in corpus else []
-        for (name, path), extra_types in zip(extras, types[1:]):
-            extra = load(name, path, None, **labels)
-            if "test" in extra:
-                train.append(mark(extra["train"], extra_types))
-                validation += [mark(extra["validation"], extra_types)] if "validation" in extra else []
-            else:
-                train += [mark(split, extra_types) for split in extra.values()]
+        for (name, path), analyses, extra_types in zip(extras, extra_sources, types[1:]):
+            own, *reanalysed = [load(name, path, None, **kwargs, **labels) for kwargs in analyses]
+            if "test" in own:
+                validation += [mark(own["validation"], extra_types)] if "validation" in own else []
+            for extra in [own, *reanalysed]:
+                extra = with_rebuilt_text(extra, reanalysed[0]) if reanalysed and extra is own else extra
+                parts = [extra["train"]] if "test" in extra else list(extra.values())
+                train += [mark(part, extra_types) for part in parts]
         if data_args.max_train_sentences is not None:
             train = [nested_subset(train, data_args.max_train_sentences)]
         for name, path in pos_only:  # whole, whatever --max_train_sentences keeps of the labelled sentences
@@ -114,6 +123,36 @@ def resolved_analyzer(dataset: str, analyzer: str) -> str:
         resolved = "corpus"
     logger.info("--analyzer auto: %s for the %s corpus.", resolved, dataset)
     return resolved
+
+
+def resolved_extra_analyzer(name: str, analyzer: str) -> str:
+    """--extra_corpora_analyzer for the extra corpus `name`, `"auto"` resolved as for --dataset (`resolved_analyzer`)
+    and also to `both` for ner2016, whose raw text Kiwi rebuilds from its morphemes; KLUE's morphemes are Kiwi's
+    already, so it loads once whatever the option says."""
+    if name == "klue":
+        return "corpus"
+    if analyzer == "auto" and name == "ner2016":
+        return resolved_analyzer("klp2016", analyzer)
+    return resolved_analyzer(name, analyzer)
+
+
+def with_rebuilt_text(own: datasets.DatasetDict, reanalysed: datasets.DatasetDict) -> datasets.DatasetDict:
+    """A corpus without raw text (ner2016) with the text Kiwi rebuilt for its re-analysed copy (matched by split and
+    id), so that both copies of a sentence share a gazetteer fold (`features.gazetteer_fold`) and a place in
+    --max_train_sentences' subsets. A corpus with raw text is returned as it is."""
+    if any(text for split in own.values() for text in split["text"]):
+        return own
+    rebuilt = {split: dict(zip(part["id"], part["text"])) for split, part in reanalysed.items()}
+    return datasets.DatasetDict(
+        {
+            split: part.map(
+                lambda example, texts: {"text": texts.get(example["id"], "")},
+                fn_kwargs={"texts": rebuilt.get(split, {})},
+                desc="Copying the rebuilt raw text",
+            )
+            for split, part in own.items()
+        }
+    )
 
 
 def without_entity_labels(dataset: datasets.Dataset) -> datasets.Dataset:
