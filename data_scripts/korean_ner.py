@@ -61,7 +61,7 @@ from .formats import (
     read_klue,
     read_ner2016,
 )
-from .kiwi_reanalysis import KOREAN_EXTRA_INSTALL, projection_note, reanalyse_with_kiwi
+from .kiwi_reanalysis import KOREAN_EXTRA_INSTALL, projection_note, reanalyse_with_kiwi, rebuild_text
 from .kiwi_reanalysis import default_analyzer as _default_analyzer
 from .klue import KLUE_FILE_PATTERNS, KLUE_SPLIT_FRACTIONS, find_klue_files, klue_split
 from .korean_ner_config import ANALYZERS, ERROR_POLICIES, KoreanNERConfig
@@ -296,6 +296,7 @@ __all__ = [
     "read_klue",
     "read_ner2016",
     "reanalyse_with_kiwi",
+    "rebuild_text",
     "shared_label_names",
     "to_iob2",
 ]

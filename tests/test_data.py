@@ -19,6 +19,8 @@ from modeling_mtl_bilstm.data_scripts import korean_ner
 from modeling_mtl_bilstm.data_scripts.formats import (
     CorpusFormatError,
     EntitySpan,
+    Line,
+    Sentence,
     load_entity_spans,
     parse_entity_marks,
     read_conll,
@@ -33,6 +35,7 @@ from modeling_mtl_bilstm.data_scripts.korean_ner import (
     LabelSetError,
     project_entities,
     reanalyse_with_kiwi,
+    rebuild_text,
     shared_label_names,
 )
 
@@ -693,6 +696,44 @@ def test_ner2016_layout(tmp_path, cache_dir):
     assert train["word_ids"] == [[-1] * 8, [-1] * 3] and train["text"] == ["", ""]
     # The dev-only POS tag has a label id: labels come from train and validation.
     assert "SX" in train.features["pos_tags"].feature.names
+
+
+def test_rebuild_text_writes_morphemes_out_as_kiwi_joins_them(kiwi_analyzer):
+    # Sejong's ending ㄴ (compatibility jamo) composes onto the syllable before; JBK, a tag Kiwi does not know (a
+    # typo of ner2016's), joins as UN instead of failing.
+    rows = [
+        ("포항", "NNP", "B-LC"),
+        ("에", "JBK", "O"),
+        ("속하", "VV", "O"),
+        ("ㄴ", "ETM", "O"),
+        ("팀", "NNG", "B-OG"),
+    ]
+    line = Line(7, "포항\tNNP\tB_LC", "포항\tNNP\tB_LC")
+    tokens, tags, ner_tags = map(list, zip(*rows))
+    sentence = Sentence(Path("train.txt"), tokens, tags, ner_tags, [-1] * 5, "", [line] * 5)
+    marked = rebuild_text(sentence, kiwi_analyzer.kiwi)
+    assert marked.text == "포항에 속한 팀" and marked.line_number == 7
+    assert [(marked.text[start:end], kind) for start, end, kind in marked.entities] == [("포항", "LC"), ("팀", "OG")]
+
+
+def test_ner2016_with_kiwi_trains_on_the_text_kiwi_rebuilds(tmp_path, cache_dir, kiwi_analyzer, monkeypatch):
+    monkeypatch.setattr(korean_ner, "_default_analyzer", lambda: kiwi_analyzer)
+    folder = tmp_path / "ner2016"
+    folder.mkdir()
+    write_file(folder / "train.txt", NER2016_TEXT)
+    train = load_korean_ner("ner2016", data_dir=folder, cache_dir=cache_dir, analyzer="kiwi")["train"]
+    assert train["text"] == ["세종은 한양에 살았다.", "#서울 시청"]
+    spans = [
+        [(text[span["start"] : span["end"]], span["type"]) for span in spans]
+        for text, spans in zip(train["text"], train["entity_spans"])
+    ]
+    assert spans == [[("세종", "PS"), ("한양", "LC")], [("서울 시청", "LC")]]
+    # Kiwi's morphemes, labelled through the rebuilt spans, with the eojeol index of the rebuilt spacing.
+    first = dict(zip(train["tokens"][0], ner_names(train)[0]))
+    assert first["세종"] == "B-PS" and first["한양"] == "B-LC"
+    assert train["word_ids"][0][0] == 0 and max(train["word_ids"][0]) == 2
+    # Kiwi reads #서울 as one hashtag: the entity's boundary falls inside it, so no morpheme is labelled.
+    assert train["tokens"][1] == ["#서울", "시청"] and ner_names(train)[1] == ["O", "O"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.data_scripts import korean_ner
 from modeling_mtl_bilstm.training.arguments import DataArguments
 from modeling_mtl_bilstm.training.corpus import ANNOTATED_TYPES, load_data, unannotated_tags
+from modeling_mtl_bilstm.training.features import gazetteer_fold
 from modeling_mtl_bilstm.training.trainer import _unannotated_as_outside
 
 
@@ -135,6 +136,30 @@ def test_an_extra_corpus_without_a_test_split_is_all_training_data(tmp_path, mon
     assert corpus["validation"].num_rows == sample["validation"].num_rows
     # A corpus annotates the types its labels name: here LC alone, so its O may hide the sample's other types.
     assert corpus["train"][ANNOTATED_TYPES][-4:] == [["LC"]] * 4
+
+
+def test_extra_corpora_analyzer_both_adds_kiwis_copy_in_the_same_gazetteer_fold(tmp_path, monkeypatch, kiwi_analyzer):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(korean_ner, "_default_analyzer", lambda: kiwi_analyzer)
+    folder = tmp_path / "ner2016"
+    folder.mkdir()
+    (folder / "train.txt").write_text("세종\tNNP\tB_PS\n이\tJKS\tO\n오\tVV\tO\nㅂ니다\tEF\tO\n\n", encoding="utf-8")
+    (folder / "dev.txt").write_text("한양\tNNP\tB_LC\n\n", encoding="utf-8")
+    extra = [f"ner2016={folder}"]
+    own = load_data(DataArguments(dataset="sample", analyzer="corpus", extra_train_corpora=extra))
+    both = load_data(
+        DataArguments(dataset="sample", analyzer="corpus", extra_train_corpora=extra, extra_corpora_analyzer="both")
+    )
+    assert both["validation"]["text"] == own["validation"]["text"]
+    assert both["train"].num_rows == own["train"].num_rows + 2
+    copies = both["train"].select(range(own["train"].num_rows - 2, both["train"].num_rows))
+    # The corpus's morphemes, then Kiwi's; both copies carry the text Kiwi rebuilt, so they share a gazetteer fold.
+    assert copies["tokens"][0] == ["세종", "이", "오", "ㅂ니다"] and copies["tokens"][2][0] == "세종"
+    assert copies["text"] == ["세종이 옵니다", "한양", "세종이 옵니다", "한양"]
+    assert gazetteer_fold(copies["text"][0], copies["tokens"][0], 5) == gazetteer_fold(
+        copies["text"][2], copies["tokens"][2], 5
+    )
+    assert own["train"]["text"][-2:] == ["", ""]  # without the copy, the corpus keeps no text
 
 
 @pytest.mark.parametrize("policy", ["marginalize", "outside"])
