@@ -19,6 +19,12 @@ OUTPUT.md.
 `--previous TABLE.json` keeps the rows of an earlier table (its run folders need not exist any more): a
 configuration given again replaces its earlier rows in place, a new model of a known configuration goes after its
 rows, and new configurations go at the end.
+
+`--reference LABEL` adds how each configuration differs from LABEL's on `--reference_metric` (raw-text dev F1 by
+default, the measure that decides a default): per model, over the seeds both ran, the mean of the per-seed
+differences and its standard error (their sample std over the square root of their number). Seeds pair up because
+a seed fixes the initialisation and the data order of every configuration. A default changes where an alternative
+leads by more than one standard error.
 """
 
 import argparse
@@ -134,6 +140,53 @@ def differences(rows: list[dict], runs: dict, previous: list[dict]) -> list[dict
     return result
 
 
+def against_reference(rows: list[dict], reference: str, metric: str) -> list[dict]:
+    """Each row minus the row of `reference` with the same model on `metric`, over the seeds both have (2 or more)."""
+    by_model = {row["model"]: row for row in rows if row["configuration"] == reference}
+    if not by_model:
+        raise SystemExit(f"--reference: expected a configuration of the table, received {reference!r}")
+    result = []
+    for row in rows:
+        base = by_model.get(row["model"])
+        if base is None or row is base or metric not in row or metric not in base:
+            continue
+        shared = [
+            seed for seed in row["seeds"] if seed in base[metric]["per_seed"] and seed in row[metric]["per_seed"]
+        ]
+        if len(shared) < 2:
+            continue
+        per_seed = {seed: row[metric]["per_seed"][seed] - base[metric]["per_seed"][seed] for seed in shared}
+        values = list(per_seed.values())
+        result.append(
+            {
+                "configuration": row["configuration"],
+                "model": row["model"],
+                "mean": statistics.fmean(values),
+                "standard_error": statistics.stdev(values) / len(values) ** 0.5,
+                "per_seed": per_seed,
+            }
+        )
+    return result
+
+
+def reference_markdown(reference: str, metric: str, rows: list[dict]) -> str:
+    title = dict(COLUMNS)[metric]
+    lines = [
+        f"Against {reference!r} on {title} (points): the mean of the per-seed differences over the seeds both ran,",
+        "± its standard error.",
+        "",
+        f"| configuration | model | seeds | {title} − reference | per seed |",
+        "|---|---|---:|---:|---|",
+    ]
+    for row in rows:
+        per_seed = ", ".join(f"{100 * delta:+.2f}" for delta in row["per_seed"].values())
+        lines.append(
+            f"| {row['configuration']} | {row['model']} | {len(row['per_seed'])} | "
+            f"{100 * row['mean']:+.2f} ± {100 * row['standard_error']:.2f} | {per_seed} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| configuration | model | seeds | " + " | ".join(title for _, title in COLUMNS) + " | train s |",
@@ -178,16 +231,33 @@ def differences_markdown(rows: list[dict]) -> str:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="LABEL=FOLDER, FOLDER holding a results.json")
+    parser.add_argument("runs", nargs="*", help="LABEL=FOLDER, FOLDER holding a results.json")
     parser.add_argument("--output", type=Path, help="Write OUTPUT.json and OUTPUT.md.")
     parser.add_argument("--previous", type=Path, help="An earlier table's JSON, whose rows it keeps.")
+    parser.add_argument("--reference", help="A configuration of the table to measure the others against.")
+    parser.add_argument(
+        "--reference_metric",
+        choices=[name for name, _ in COLUMNS],
+        default="dev_raw_ner_f1",
+        help="The score of --reference (default: dev_raw_ner_f1).",
+    )
     args = parser.parse_args(argv)
+    if not args.runs and args.previous is None:
+        parser.error("expected LABEL=FOLDER arguments, --previous, or both")
     previous, runs = previous_table(args.previous), merge_runs(args.runs)
     rows = merge_rows(previous["rows"], summarize(runs))
     result = {"rows": rows, "differences": differences(rows, runs, previous["differences"])}
     table = markdown(result["rows"])
     if result["differences"]:
         table += "\n" + differences_markdown(result["differences"])
+    if args.reference:
+        compared = against_reference(rows, args.reference, args.reference_metric)
+        result["against_reference"] = {
+            "reference": args.reference,
+            "metric": args.reference_metric,
+            "rows": compared,
+        }
+        table += "\n" + reference_markdown(args.reference, args.reference_metric, compared)
     emit(result, args.output.with_suffix(".json") if args.output else None)
     if args.output:
         args.output.with_suffix(".md").write_text(table, encoding="utf-8")

@@ -384,6 +384,42 @@ def test_accuracy_ablation_merges_runs_under_their_labels(tmp_path):
     )
 
 
+def test_accuracy_ablation_measures_configurations_against_a_reference_seed_by_seed(tmp_path):
+    def raw_rows(label, dev_raw):
+        seeds = {
+            seed: {"dev_ner_f1": 0.8, "ner_f1": 0.8, "dev_raw_ner_f1": f1, "raw_ner_f1": f1, "train_seconds": 1.0}
+            for seed, f1 in dev_raw.items()
+        }
+        folder = tmp_path / label
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps({"mtl": {"seeds": seeds, "mean": {}, "std": {}}}))
+        return f"{label}={folder}"
+
+    argv = [
+        raw_rows("defaults", {"1": 0.80, "2": 0.82, "3": 0.78}),
+        raw_rows("lever", {"1": 0.81, "2": 0.84, "3": 0.78}),  # +1, +2, 0 points
+        raw_rows("one seed", {"1": 0.90}),  # a single shared seed has no standard error: left out
+        "--reference",
+        "defaults",
+    ]
+    result = run_script("accuracy_ablation", argv, tmp_path / "reference.json")
+    compared = result["against_reference"]
+    assert compared["reference"] == "defaults" and compared["metric"] == "dev_raw_ner_f1"
+    (lever,) = compared["rows"]
+    assert lever["configuration"] == "lever" and lever["mean"] == pytest.approx(0.01)
+    assert lever["standard_error"] == pytest.approx(0.01 / math.sqrt(3))
+    assert "| lever | mtl | 3 | +1.00 ± 0.58 | +1.00, +2.00, +0.00 |" in (tmp_path / "reference.md").read_text()
+    # The rows of an earlier table suffice; a reference the table lacks is refused.
+    again = run_script(
+        "accuracy_ablation",
+        ["--previous", str(tmp_path / "reference.json"), "--reference", "defaults"],
+        tmp_path / "again.json",
+    )
+    assert again["against_reference"] == compared
+    with pytest.raises(SystemExit, match="--reference: expected a configuration of the table, received 'nope'"):
+        load_script("accuracy_ablation").main(["--previous", str(tmp_path / "reference.json"), "--reference", "nope"])
+
+
 def test_domain_matrix_scores_a_comparison_on_every_test_split(tmp_path, train, tiny_training_flags, monkeypatch):
     """A tiny comparison on the sample, scored as the matrix scores the real ones: every test set present, each
     seed's best checkpoint, the types both sides know, mtl - ner with its paired test."""
