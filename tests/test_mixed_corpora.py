@@ -162,6 +162,20 @@ def test_extra_corpora_analyzer_both_adds_kiwis_copy_in_the_same_gazetteer_fold(
     assert own["train"]["text"][-2:] == ["", ""]  # without the copy, the corpus keeps no text
 
 
+def test_conll_files_train_on_kiwis_analysis_of_the_text_it_rebuilds(tmp_path, monkeypatch, kiwi_analyzer):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(korean_ner, "_default_analyzer", lambda: kiwi_analyzer)
+    rows = "세종\tNNP\tB-PS\n이\tJKS\tO\n오\tVV\tO\nㅂ니다\tEF\tO\n\n한양\tNNP\tB-LC\n에\tJKB\tO\n\n"
+    for name in ("train.conll", "dev.conll"):
+        (tmp_path / name).write_text(rows, encoding="utf-8")
+    files = {"train_file": str(tmp_path / "train.conll"), "validation_file": str(tmp_path / "dev.conll")}
+    corpus = load_data(DataArguments(dataset="conll", analyzer="both", **files))
+    train = corpus["train"]
+    assert train["tokens"][:2] == [["세종", "이", "오", "ㅂ니다"], ["한양", "에"]] and train["tokens"][2][0] == "세종"
+    assert train["text"] == ["세종이 옵니다", "한양에"] * 2  # one gazetteer fold per sentence, not per copy
+    assert corpus["validation"]["text"] == ["", ""]  # dev keeps the corpus's morphemes: selected on gold
+
+
 @pytest.mark.parametrize("policy", ["marginalize", "outside"])
 def test_training_on_corpora_with_different_types(
     train, tiny_training_flags, klue_folder, tmp_path, monkeypatch, policy

@@ -308,6 +308,12 @@ def test_extra_training_corpora_and_kiwi_analysis_extend_the_training_split(trai
     train([*common, "--output_dir", str(tmp_path / "extra_run"), "--extra_train_corpora", f"conll={extra}"])
     corpus = json.loads((tmp_path / "extra_run" / "run_info.json").read_text())["corpus"]
     assert corpus["train"] == 588 + 3 and corpus["validation"] == 73 and corpus["test"] == 69
+    # A Kiwi-analysed copy of the extra corpus too, analysed in the text Kiwi rebuilds from its morphemes.
+    flags = ["--extra_train_corpora", f"conll={extra}", "--extra_corpora_analyzer", "both", "--analyzer", "corpus"]
+    train([*common, "--output_dir", str(tmp_path / "extra_both"), *flags])
+    assert json.loads((tmp_path / "extra_both" / "run_info.json").read_text())["corpus"]["train"] == 588 + 2 * 3
+    card = " ".join((tmp_path / "extra_both" / "best_model" / "README.md").read_text(encoding="utf-8").split())
+    assert "extra corpora are there twice as well (`--extra_corpora_analyzer both`)" in card
 
     train([*common, "--output_dir", str(tmp_path / "both"), "--analyzer", "both"])
     corpus = json.loads((tmp_path / "both" / "run_info.json").read_text())["corpus"]

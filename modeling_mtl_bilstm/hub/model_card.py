@@ -132,6 +132,7 @@ def render_model_card(
         evaluation=evaluation or None,
         max_train_sentences=run_info.argument("data", "max_train_sentences"),
         analyzer=run_info.argument("data", "analyzer"),
+        extra_corpora_analyzer=run_info.argument("data", "extra_corpora_analyzer"),
         corpus_sizes=", ".join(f"{split} {count:,} sentences" for split, count in run_info.corpus.items()),
         hyperparameters=hyperparameters,
         results_table=results_table,

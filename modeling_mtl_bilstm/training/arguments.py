@@ -138,10 +138,11 @@ class DataArguments:
         default="auto",
         metadata={
             "help": "Training morphemes of --dataset: the corpus's own (corpus), Kiwi's analysis of each raw sentence "
-            "with the gold entities projected onto it, as the predictor analyses raw text (kiwi; KLP-layout corpora), "
-            "or both sets of training sentences (both). auto (the default, chosen on raw-text dev F1): both for a "
-            "corpus with raw sentences in the KLP layout (klp2016, sample), corpus otherwise (KLUE's morphemes are "
-            "Kiwi's already; CoNLL files have no raw text). Dev and test keep the corpus's morphemes.",
+            "with the gold entities projected onto it, as the predictor analyses raw text (kiwi; CoNLL files have no "
+            "raw text: Kiwi rebuilds it from their morphemes), or both sets of training sentences (both). auto (the "
+            "default, chosen on raw-text dev F1): both for a corpus with raw sentences in the KLP layout (klp2016, "
+            "sample), corpus otherwise (KLUE's morphemes are Kiwi's already; CoNLL files have no writer's text). Dev "
+            "and test keep the corpus's morphemes.",
             "choices": ["auto", "corpus", "kiwi", "both"],
         },
     )

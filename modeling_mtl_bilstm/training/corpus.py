@@ -74,14 +74,15 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
         types += [()] * len(pos_only)
         mark = (lambda dataset, _: dataset) if len(set(types)) == 1 else with_annotated_types
         corpus = datasets.DatasetDict({split: mark(d, types[0]) for split, d in load(**labels).items()})
-        train = [mark(load(**kwargs, **labels)["train"], types[0]) for kwargs in sources]
+        train = [
+            mark(analysis["train"], types[0]) for analysis in sharing_text([load(**kw, **labels) for kw in sources])
+        ]
         validation = [corpus["validation"]] if "validation" in corpus else []
         for (name, path), analyses, extra_types in zip(extras, extra_sources, types[1:]):
-            own, *reanalysed = [load(name, path, None, **kwargs, **labels) for kwargs in analyses]
-            if "test" in own:
-                validation += [mark(own["validation"], extra_types)] if "validation" in own else []
-            for extra in [own, *reanalysed]:
-                extra = with_rebuilt_text(extra, reanalysed[0]) if reanalysed and extra is own else extra
+            loaded = sharing_text([load(name, path, None, **kwargs, **labels) for kwargs in analyses])
+            if "test" in loaded[0]:  # the corpus's own morphemes
+                validation += [mark(loaded[0]["validation"], extra_types)] if "validation" in loaded[0] else []
+            for extra in loaded:
                 parts = [extra["train"]] if "test" in extra else list(extra.values())
                 train += [mark(part, extra_types) for part in parts]
         if data_args.max_train_sentences is not None:
@@ -136,14 +137,16 @@ def resolved_extra_analyzer(name: str, analyzer: str) -> str:
     return resolved_analyzer(name, analyzer)
 
 
-def with_rebuilt_text(own: datasets.DatasetDict, reanalysed: datasets.DatasetDict) -> datasets.DatasetDict:
-    """A corpus without raw text (ner2016) with the text Kiwi rebuilt for its re-analysed copy (matched by split and
-    id), so that both copies of a sentence share a gazetteer fold (`features.gazetteer_fold`) and a place in
-    --max_train_sentences' subsets. A corpus with raw text is returned as it is."""
-    if any(text for split in own.values() for text in split["text"]):
-        return own
-    rebuilt = {split: dict(zip(part["id"], part["text"])) for split, part in reanalysed.items()}
-    return datasets.DatasetDict(
+def sharing_text(analyses: list[datasets.DatasetDict]) -> list[datasets.DatasetDict]:
+    """The loads of one corpus (its own morphemes first, then Kiwi's analysis where --analyzer asks for it), the first
+    given the text Kiwi rebuilt for the second (matched by split and id) where the corpus has no raw text of its own
+    (ner2016, CoNLL files): both copies of a sentence then share a gazetteer fold (`features.gazetteer_fold`), so
+    neither lends its entities to the other, and a place in --max_train_sentences' subsets."""
+    own, *reanalysed = analyses
+    if not reanalysed or any(text for split in own.values() for text in split["text"]):
+        return analyses
+    rebuilt = {split: dict(zip(part["id"], part["text"])) for split, part in reanalysed[0].items()}
+    own = datasets.DatasetDict(
         {
             split: part.map(
                 lambda example, texts: {"text": texts.get(example["id"], "")},
@@ -153,6 +156,7 @@ def with_rebuilt_text(own: datasets.DatasetDict, reanalysed: datasets.DatasetDic
             for split, part in own.items()
         }
     )
+    return [own, *reanalysed]
 
 
 def without_entity_labels(dataset: datasets.Dataset) -> datasets.Dataset:
