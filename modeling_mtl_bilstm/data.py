@@ -54,7 +54,8 @@ def load_korean_ner(
         config_kwargs: ``tag_scheme`` (``"auto"``, ``"iob1"``, ``"iob2"``, ``"bioes"``,
             ``"klp"``), ``pos_labels``, ``ner_labels``, ``label_splits``, ``analyzer``
             (``"corpus"``, or ``"kiwi"``: Kiwi's analysis of each raw sentence with the gold
-            entities projected onto it) and ``misaligned_entities`` (``"drop"`` or ``"expand"``)
+            entities projected onto it, of the text Kiwi rebuilds from the morphemes where the
+            layout has none) and ``misaligned_entities`` (``"drop"`` or ``"expand"``)
             (see ``KoreanNERConfig``).
 
     Returns:
