@@ -427,9 +427,9 @@ def test_kiwi_vectors_without_kiwipiepy_fail_before_training_naming_the_fix(trai
 @pytest.mark.parametrize(
     "flags, eojeol, word_dropout",
     [
-        ([], True, 0.3),  # the defaults: eojeol features, the training gazetteer and word dropout
+        ([], True, 0.7),  # the defaults: eojeol features, the training gazetteer and word dropout
         (["--use_eojeol_features", "false", "--gazetteer_from_training", "false", "--word_dropout", "0"], False, 0.0),
-        (["--gazetteer_folds", "3", "--gazetteer", "GAZETTE", "--eojeol_embedding_dim", "4"], True, 0.3),
+        (["--gazetteer_folds", "3", "--gazetteer", "GAZETTE", "--eojeol_embedding_dim", "4"], True, 0.7),
         (["--word_dropout", "0.5", "--no_use_eojeol_features"], False, 0.5),
     ],
     ids=["defaults", "all_off", "gazette", "word_dropout"],

@@ -303,7 +303,7 @@ class ModelArguments:
     )
     eojeol_embedding_dim: int = field(default=8, metadata={"help": "Size of the eojeol-position embeddings."})
     word_dropout: float = field(
-        default=0.3,
+        default=0.7,
         metadata={
             "help": "Word dropout: in training batches, each morpheme seen once in the training split becomes [UNK] "
             "with this probability (its syllables stay), so that the [UNK] embedding learns from rare words."
