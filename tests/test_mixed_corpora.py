@@ -11,7 +11,7 @@ from test_klue import write_dev_file
 from modeling_mtl_bilstm import MTLBiLSTMForTokenClassification
 from modeling_mtl_bilstm.data_scripts import korean_ner
 from modeling_mtl_bilstm.training.arguments import DataArguments
-from modeling_mtl_bilstm.training.corpus import ANNOTATED_TYPES, load_data, unannotated_tags
+from modeling_mtl_bilstm.training.corpus import ANNOTATED_TYPES, load_data, resolved_extra_analyzer, unannotated_tags
 from modeling_mtl_bilstm.training.features import gazetteer_fold
 from modeling_mtl_bilstm.training.trainer import _unannotated_as_outside
 
@@ -160,6 +160,15 @@ def test_extra_corpora_analyzer_both_adds_kiwis_copy_in_the_same_gazetteer_fold(
         copies["text"][2], copies["tokens"][2], 5
     )
     assert own["train"]["text"][-2:] == ["", ""]  # without the copy, the corpus keeps no text
+
+
+def test_extra_corpora_analyzer_auto_copies_the_corpora_with_morphemes_of_their_own(kiwi_analyzer, caplog):
+    # kiwi_analyzer: kiwipiepy is installed, without which auto falls back to the corpus's morphemes.
+    with caplog.at_level("INFO"):
+        resolved = {name: resolved_extra_analyzer(name, "auto") for name in ("ner2016", "sample", "conll", "klue")}
+    assert resolved == {"ner2016": "both", "sample": "both", "conll": "corpus", "klue": "corpus"}
+    assert "--extra_corpora_analyzer auto: both for the ner2016 corpus." in caplog.text
+    assert resolved_extra_analyzer("klue", "both") == "corpus"  # KLUE's morphemes are Kiwi's already
 
 
 def test_conll_files_train_on_kiwis_analysis_of_the_text_it_rebuilds(tmp_path, monkeypatch, kiwi_analyzer):

@@ -107,34 +107,37 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
 ANALYSES = {"corpus": [{}], "kiwi": [{"analyzer": "kiwi"}], "both": [{}, {"analyzer": "kiwi"}]}
 
 
-def resolved_analyzer(dataset: str, analyzer: str) -> str:
+# Corpora without raw text whose `auto` analysis is `both` all the same: Kiwi rebuilds their text from their
+# morphemes, which are the corpus's own (Sejong-tagged, like KLP 2016's).
+KIWI_REBUILT_CORPORA = ("ner2016",)
+
+
+def resolved_analyzer(dataset: str, analyzer: str, flag: str = "--analyzer") -> str:
     """`analyzer`, with `"auto"` made `both` for a corpus with raw sentences in the KLP layout, whose training
     sentences Kiwi can analyse again, and `corpus` otherwise, or where kiwipiepy is not installed (as raw-text
-    scoring, which then falls back to gold morphemes)."""
+    scoring, which then falls back to gold morphemes). `flag` names the option in the log."""
     if analyzer != "auto":
         return analyzer
     klp_layout = any(c.name == dataset and c.file_format == "klp" for c in KoreanNER.BUILDER_CONFIGS)
-    resolved = "both" if klp_layout else "corpus"
+    resolved = "both" if klp_layout or dataset in KIWI_REBUILT_CORPORA else "corpus"
     if resolved == "both" and importlib.util.find_spec("kiwipiepy") is None:
         logger.warning(
-            "--analyzer auto: kiwipiepy is not installed (%s), so the %s corpus trains on its own morphemes only.",
+            "%s auto: kiwipiepy is not installed (%s), so the %s corpus trains on its own morphemes only.",
+            flag,
             KOREAN_EXTRA_INSTALL,
             dataset,
         )
         resolved = "corpus"
-    logger.info("--analyzer auto: %s for the %s corpus.", resolved, dataset)
+    logger.info("%s auto: %s for the %s corpus.", flag, resolved, dataset)
     return resolved
 
 
 def resolved_extra_analyzer(name: str, analyzer: str) -> str:
-    """--extra_corpora_analyzer for the extra corpus `name`, `"auto"` resolved as for --dataset (`resolved_analyzer`)
-    and also to `both` for ner2016, whose raw text Kiwi rebuilds from its morphemes; KLUE's morphemes are Kiwi's
-    already, so it loads once whatever the option says."""
+    """--extra_corpora_analyzer for the extra corpus `name`, `"auto"` resolved as --analyzer's (`resolved_analyzer`);
+    KLUE's morphemes are Kiwi's already, so it loads once whatever the option says."""
     if name == "klue":
         return "corpus"
-    if analyzer == "auto" and name == "ner2016":
-        return resolved_analyzer("klp2016", analyzer)
-    return resolved_analyzer(name, analyzer)
+    return resolved_analyzer(name, analyzer, "--extra_corpora_analyzer")
 
 
 def sharing_text(analyses: list[datasets.DatasetDict]) -> list[datasets.DatasetDict]:
