@@ -65,6 +65,9 @@ TRAINING_SETS = {
          f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt"), *SELECT_ON_GOLD],
     ),
 }  # fmt: skip
+TRAINING_SETS = {
+    name: (needs, [*flags, *WORD_DROPOUT_OF_THE_RECORDED_RUNS]) for name, (needs, flags) in TRAINING_SETS.items()
+}
 # Variants of a training set, each compared with it on the multi-task model alone: variant -> (the set, the flags
 # it adds). --unannotated_entity_types outside lets a sentence's O teach O for the types its corpus does not annotate.
 VARIANTS = {"all-outside": ("all", ["--unannotated_entity_types", "outside"])}
@@ -305,8 +308,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         needs = TRAINING_SETS[name][0]
         if not (run_dir / RESULTS_JSON).is_file() and args.train and all(path.is_dir() for path in needs):
             # An interrupted comparison continues where it stopped; a variant trains the multi-task model alone.
-            arguments = [*TRAINING_SETS[name][1], *WORD_DROPOUT_OF_THE_RECORDED_RUNS]
-            run_comparison(arguments, run_dir, models=("mtl",) if name in VARIANTS else MODELS)
+            run_comparison(TRAINING_SETS[name][1], run_dir, models=("mtl",) if name in VARIANTS else MODELS)
         if not any(finished_seeds(run_dir, model) for model in MODELS):
             matrix["not_run"].append(name)
             continue

@@ -107,19 +107,21 @@ def load_data(data_args: DataArguments, pos_labels: list[str] | None = None):
 ANALYSES = {"corpus": [{}], "kiwi": [{"analyzer": "kiwi"}], "both": [{}, {"analyzer": "kiwi"}]}
 
 
-# Corpora without raw text whose `auto` analysis is `both` all the same: Kiwi rebuilds their text from their
-# morphemes, which are the corpus's own (Sejong-tagged, like KLP 2016's).
-KIWI_REBUILT_CORPORA = ("ner2016",)
+# The layouts whose training sentences `auto` also gives as Kiwi analyses them: raw sentences (klp), or the
+# corpus's own Sejong morphemes that Kiwi rebuilds a text from (ner2016). KLUE's morphemes are Kiwi's already.
+AUTO_BOTH_FORMATS = ("klp", "ner2016")
 
 
 def resolved_analyzer(dataset: str, analyzer: str, flag: str = "--analyzer") -> str:
-    """`analyzer`, with `"auto"` made `both` for a corpus with raw sentences in the KLP layout, whose training
-    sentences Kiwi can analyse again, and `corpus` otherwise, or where kiwipiepy is not installed (as raw-text
-    scoring, which then falls back to gold morphemes). `flag` names the option in the log."""
+    """`analyzer`, with `"auto"` made `both` for a corpus of `AUTO_BOTH_FORMATS` and `corpus` otherwise, or where
+    kiwipiepy is not installed (as raw-text scoring, which then falls back to gold morphemes). KLUE, whose morphemes
+    are Kiwi's analysis already, loads once (`corpus`) whatever was asked. `flag` names the option in the log."""
+    file_format = next((c.file_format for c in KoreanNER.BUILDER_CONFIGS if c.name == dataset), None)
+    if file_format == "klue":
+        return "corpus"
     if analyzer != "auto":
         return analyzer
-    klp_layout = any(c.name == dataset and c.file_format == "klp" for c in KoreanNER.BUILDER_CONFIGS)
-    resolved = "both" if klp_layout or dataset in KIWI_REBUILT_CORPORA else "corpus"
+    resolved = "both" if file_format in AUTO_BOTH_FORMATS else "corpus"
     if resolved == "both" and importlib.util.find_spec("kiwipiepy") is None:
         logger.warning(
             "%s auto: kiwipiepy is not installed (%s), so the %s corpus trains on its own morphemes only.",
@@ -133,10 +135,7 @@ def resolved_analyzer(dataset: str, analyzer: str, flag: str = "--analyzer") -> 
 
 
 def resolved_extra_analyzer(name: str, analyzer: str) -> str:
-    """--extra_corpora_analyzer for the extra corpus `name`, `"auto"` resolved as --analyzer's (`resolved_analyzer`);
-    KLUE's morphemes are Kiwi's already, so it loads once whatever the option says."""
-    if name == "klue":
-        return "corpus"
+    """--extra_corpora_analyzer for the extra corpus `name`, resolved as --analyzer is (`resolved_analyzer`)."""
     return resolved_analyzer(name, analyzer, "--extra_corpora_analyzer")
 
 
