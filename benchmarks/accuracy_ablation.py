@@ -20,7 +20,7 @@ OUTPUT.md.
 configuration given again replaces its earlier rows in place, a new model of a known configuration goes after its
 rows, and new configurations go at the end.
 
-`--reference LABEL` adds how each configuration differs from LABEL's on `--reference_metric` (raw-text dev F1 by
+`--reference LABEL` (repeatable: one table per LABEL, as the defaults moved) adds how each configuration differs from LABEL's on `--reference_metric` (raw-text dev F1 by
 default, the measure that decides a default): per model, over the seeds both ran, the mean of the per-seed
 differences and its standard error (their sample std over the square root of their number). Seeds pair up because
 a seed fixes the initialisation and the data order of every configuration. A default changes where an alternative
@@ -234,7 +234,12 @@ def main(argv=None) -> dict:
     parser.add_argument("runs", nargs="*", help="LABEL=FOLDER, FOLDER holding a results.json")
     parser.add_argument("--output", type=Path, help="Write OUTPUT.json and OUTPUT.md.")
     parser.add_argument("--previous", type=Path, help="An earlier table's JSON, whose rows it keeps.")
-    parser.add_argument("--reference", help="A configuration of the table to measure the others against.")
+    parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        help="A configuration of the table to measure the others against; repeat it for one table per reference.",
+    )
     parser.add_argument(
         "--reference_metric",
         choices=[name for name, _ in COLUMNS],
@@ -251,13 +256,13 @@ def main(argv=None) -> dict:
     if result["differences"]:
         table += "\n" + differences_markdown(result["differences"])
     if args.reference:
-        compared = against_reference(rows, args.reference, args.reference_metric)
-        result["against_reference"] = {
-            "reference": args.reference,
-            "metric": args.reference_metric,
-            "rows": compared,
-        }
-        table += "\n" + reference_markdown(args.reference, args.reference_metric, compared)
+        result["against_references"] = []
+    for reference in args.reference:
+        compared = against_reference(rows, reference, args.reference_metric)
+        result["against_references"].append(
+            {"reference": reference, "metric": args.reference_metric, "rows": compared}
+        )
+        table += "\n" + reference_markdown(reference, args.reference_metric, compared)
     emit(result, args.output.with_suffix(".json") if args.output else None)
     if args.output:
         args.output.with_suffix(".md").write_text(table, encoding="utf-8")

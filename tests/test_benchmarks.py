@@ -403,7 +403,7 @@ def test_accuracy_ablation_measures_configurations_against_a_reference_seed_by_s
         "defaults",
     ]
     result = run_script("accuracy_ablation", argv, tmp_path / "reference.json")
-    compared = result["against_reference"]
+    (compared,) = result["against_references"]
     assert compared["reference"] == "defaults" and compared["metric"] == "dev_raw_ner_f1"
     (lever,) = compared["rows"]
     assert lever["configuration"] == "lever" and lever["mean"] == pytest.approx(0.01)
@@ -415,7 +415,16 @@ def test_accuracy_ablation_measures_configurations_against_a_reference_seed_by_s
         ["--previous", str(tmp_path / "reference.json"), "--reference", "defaults"],
         tmp_path / "again.json",
     )
-    assert again["against_reference"] == compared
+    assert again["against_references"] == [compared]
+    # One table per reference, in the order given.
+    both = run_script(
+        "accuracy_ablation",
+        ["--previous", str(tmp_path / "reference.json"), "--reference", "defaults", "--reference", "lever"],
+        tmp_path / "both.json",
+    )
+    assert [table["reference"] for table in both["against_references"]] == ["defaults", "lever"]
+    assert both["against_references"][1]["rows"][0]["configuration"] == "defaults"
+    assert both["against_references"][1]["rows"][0]["mean"] == pytest.approx(-0.01)
     with pytest.raises(SystemExit, match="--reference: expected a configuration of the table, received 'nope'"):
         load_script("accuracy_ablation").main(["--previous", str(tmp_path / "reference.json"), "--reference", "nope"])
 
