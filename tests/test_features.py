@@ -7,6 +7,7 @@ import json
 import random
 import unicodedata
 
+import datasets
 import pytest
 import torch
 from huggingface_hub.errors import StrictDataclassFieldValidationError
@@ -426,6 +427,21 @@ def test_word_dropout_replaces_training_singletons_only_and_only_in_training(sam
     assert torch.equal(batch["char_ids"], plain["char_ids"])  # the syllables stay
     evaluation = [dict(row) for row in encoded["validation"]]
     assert torch.equal(collator(evaluation)["input_ids"], DataCollatorForMTLBiLSTM(tokenizer)(evaluation)["input_ids"])
+
+
+def test_word_dropout_counts_the_copies_of_a_sentence_once():
+    train = datasets.Dataset.from_dict(
+        {
+            "text": ["세종은 한글을 만들었다.", "세종은 한글을 만들었다.", ""],
+            "tokens": [
+                ["세종", "은", "한글", "을", "만들었다", "."],  # the corpus's morphemes
+                ["세종", "은", "한글", "을", "만들", "었", "다", "."],  # Kiwi's copy of the same text
+                ["집현전", "에서", "에서", "."],  # no text: its morphemes identify it
+            ],
+        }
+    )
+    once = {"세종", "은", "한글", "을", "만들었다", "만들", "었", "다", "집현전"}
+    assert training_singletons({"train": train}) == once  # 에서: twice in a sentence; .: in two sentences
 
 
 def test_word_dropout_draws_from_the_seeded_generator():

@@ -305,9 +305,9 @@ class ModelArguments:
     word_dropout: float = field(
         default=0.7,
         metadata={
-            "help": "Word dropout: in training batches, each morpheme seen once in the training split (a sentence's "
-            "copies under --analyzer both counted apart) becomes [UNK] with this probability (its syllables stay), "
-            "so that the [UNK] embedding learns from rare words."
+            "help": "Word dropout: in training batches, each morpheme seen once in the training split (the copies of "
+            "a sentence under --analyzer both counting as one sentence) becomes [UNK] with this probability (its "
+            "syllables stay), so that the [UNK] embedding learns from rare words."
         },
     )
     # Deprecated spellings (DEPRECATED_ARGUMENTS), mapped onto their replacements in __post_init__.

@@ -112,8 +112,17 @@ def encode_corpus(
 
 
 def training_singletons(corpus) -> set[str]:
-    """The morphemes seen exactly once in the training split: those word dropout replaces."""
-    counts = Counter(token for tokens in corpus["train"]["tokens"] for token in tokens)
+    """The morphemes seen in exactly one training sentence, once: those word dropout replaces. The copies of a
+    sentence (its corpus and its Kiwi analyses, --analyzer both) count as one sentence, in which a morpheme occurs
+    as often as in the copy that has it most."""
+    per_sentence: dict[str, Counter] = {}
+    train = corpus["train"]
+    for text, tokens in zip(train["text"], train["tokens"]):
+        seen = per_sentence.setdefault(sentence_key(text, tokens), Counter())
+        seen |= Counter(tokens)
+    counts = Counter()
+    for seen in per_sentence.values():
+        counts.update(seen)
     return {token for token, count in counts.items() if count == 1}
 
 
@@ -159,8 +168,12 @@ def build_gazetteers(corpus, data_args: DataArguments) -> tuple[Gazetteer | None
 def gazetteer_fold(text: str, tokens: list[str], folds: int) -> int:
     """The fold of a training sentence, from its text (its morphemes where it has none): copies of a sentence, such
     as its corpus and its Kiwi analyses (--analyzer both), share a fold, so none lends its entities to another."""
-    key = text or " ".join(tokens)
-    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % folds
+    return int.from_bytes(hashlib.sha256(sentence_key(text, tokens).encode("utf-8")).digest()[:8], "big") % folds
+
+
+def sentence_key(text: str, tokens: list[str]) -> str:
+    """What identifies a training sentence across its copies: its text, or its morphemes where it has none."""
+    return text or " ".join(tokens)
 
 
 def sentence_entities(tokens: list[str], tags: list[str]) -> list[tuple[str, str]]:
