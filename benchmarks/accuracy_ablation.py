@@ -20,11 +20,12 @@ OUTPUT.md.
 configuration given again replaces its earlier rows in place, a new model of a known configuration goes after its
 rows, and new configurations go at the end.
 
-`--reference LABEL` (repeatable: one table per LABEL, as the defaults moved) adds how each configuration differs from LABEL's on `--reference_metric` (raw-text dev F1 by
+`--reference LABEL` adds how each configuration differs from LABEL's on `--reference_metric` (raw-text dev F1 by
 default, the measure that decides a default): per model, over the seeds both ran, the mean of the per-seed
 differences and its standard error (their sample std over the square root of their number). Seeds pair up because
 a seed fixes the initialisation and the data order of every configuration. A default changes where an alternative
-leads by more than one standard error.
+leads by more than one standard error. Repeated, it gives one table per LABEL: each set of defaults a decision was
+measured against keeps its own.
 """
 
 import argparse
@@ -256,13 +257,13 @@ def main(argv=None) -> dict:
     if result["differences"]:
         table += "\n" + differences_markdown(result["differences"])
     if args.reference:
-        result["against_references"] = []
-    for reference in args.reference:
-        compared = against_reference(rows, reference, args.reference_metric)
-        result["against_references"].append(
-            {"reference": reference, "metric": args.reference_metric, "rows": compared}
-        )
-        table += "\n" + reference_markdown(reference, args.reference_metric, compared)
+        metric = args.reference_metric
+        result["against_references"] = [
+            {"reference": label, "metric": metric, "rows": against_reference(rows, label, metric)}
+            for label in args.reference
+        ]
+        for compared in result["against_references"]:
+            table += "\n" + reference_markdown(compared["reference"], compared["metric"], compared["rows"])
     emit(result, args.output.with_suffix(".json") if args.output else None)
     if args.output:
         args.output.with_suffix(".md").write_text(table, encoding="utf-8")

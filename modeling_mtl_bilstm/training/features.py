@@ -112,9 +112,9 @@ def encode_corpus(
 
 
 def training_singletons(corpus) -> set[str]:
-    """The morphemes seen in exactly one training sentence, once: those word dropout replaces. The copies of a
-    sentence (its corpus and its Kiwi analyses, --analyzer both) count as one sentence, in which a morpheme occurs
-    as often as in the copy that has it most."""
+    """The morphemes that occur once in the training split: those word dropout replaces. The copies of a sentence
+    (its corpus and its Kiwi analyses, --analyzer both) count as one sentence, in which a morpheme occurs as often
+    as in the copy that has it most."""
     per_sentence: dict[str, Counter] = {}
     train = corpus["train"]
     for text, tokens in zip(train["text"], train["tokens"]):
