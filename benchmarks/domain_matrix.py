@@ -50,24 +50,22 @@ MODELS = ("mtl", "ner")
 # dropout 0.3, the default until 2026-12-07.
 SELECT_ON_GOLD = ["--select_on", "gold"]
 CORPUS_MORPHEMES = ["--analyzer", "corpus"]
-WORD_DROPOUT_OF_THE_RECORDED_RUNS = ["--word_dropout", "0.3"]
+WORD_DROPOUT = ["--word_dropout", "0.3"]
 TRAINING_SETS = {
     "klp": (
         (KLP_DIR, NER2016_DIR),
         ["--dataset", "klp2016", "--data_dir", str(KLP_DIR), "--extra_train_corpora", f"ner2016={NER2016_DIR}",
-         "--gazetteer", str(NER2016_DIR / "gazette.txt"), *CORPUS_MORPHEMES],
+         "--gazetteer", str(NER2016_DIR / "gazette.txt"), *CORPUS_MORPHEMES, *WORD_DROPOUT],
     ),
-    "klue": ((KLUE_DIR,), ["--dataset", "klue", "--data_dir", str(KLUE_DIR), *SELECT_ON_GOLD]),
-    "sample": ((), ["--dataset", "sample", *SELECT_ON_GOLD, *CORPUS_MORPHEMES]),
+    "klue": ((KLUE_DIR,), ["--dataset", "klue", "--data_dir", str(KLUE_DIR), *SELECT_ON_GOLD, *WORD_DROPOUT]),
+    "sample": ((), ["--dataset", "sample", *SELECT_ON_GOLD, *CORPUS_MORPHEMES, *WORD_DROPOUT]),
     "all": (
         (KLP_DIR, NER2016_DIR, KLUE_DIR),
         ["--dataset", "klue", "--data_dir", str(KLUE_DIR), "--extra_train_corpora", f"klp2016={KLP_DIR}",
-         f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt"), *SELECT_ON_GOLD],
+         f"ner2016={NER2016_DIR}", "sample", "--gazetteer", str(NER2016_DIR / "gazette.txt"), *SELECT_ON_GOLD,
+         *WORD_DROPOUT],
     ),
 }  # fmt: skip
-TRAINING_SETS = {
-    name: (needs, [*flags, *WORD_DROPOUT_OF_THE_RECORDED_RUNS]) for name, (needs, flags) in TRAINING_SETS.items()
-}
 # Variants of a training set, each compared with it on the multi-task model alone: variant -> (the set, the flags
 # it adds). --unannotated_entity_types outside lets a sentence's O teach O for the types its corpus does not annotate.
 VARIANTS = {"all-outside": ("all", ["--unannotated_entity_types", "outside"])}
